@@ -1,0 +1,5 @@
+// Placeholder until its owner fills it in.
+#include "registry.h"
+namespace frnn::binding {
+void RegisterBuildInfo(Napi::Env, Napi::Object) {}
+}  // namespace frnn::binding

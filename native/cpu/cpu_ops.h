@@ -1,0 +1,96 @@
+// The CPU backend: Ops<T> over host memory, forwarding to the kernels of cpu_kernels.h.
+#pragma once
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "../ops.h"
+#include "cpu_kernels.h"
+
+namespace frnn {
+
+template <typename T>
+class CpuOps final : public Ops<T> {
+ public:
+  const char* name() const override { return "cpu"; }
+
+  void* alloc(size_t bytes) override {
+    void* p = std::calloc(bytes ? bytes : 1, 1);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  void release(void* p) override { std::free(p); }
+  void upload(void* dst, const void* src, size_t bytes) override { copy(dst, src, bytes); }
+  void download(void* dst, const void* src, size_t bytes) override { copy(dst, src, bytes); }
+  void copy(void* dst, const void* src, size_t bytes) override {
+    if (bytes && dst != src) std::memmove(dst, src, bytes);
+  }
+  void zero(void* dst, size_t bytes) override {
+    if (bytes) std::memset(dst, 0, bytes);
+  }
+  void synchronize() override {}
+
+  void copy_rows(int rows, int cols, const T* src, int lds, T* dst, int ldd,
+                 bool accumulate) override {
+    cpu::copy_rows(rows, cols, src, lds, dst, ldd, accumulate);
+  }
+  size_t rnn_workspace_elems(const RnnShape& s) override { return cpu::rnn_workspace_elems<T>(s); }
+  void rnn_forward(const RnnShape& s, const T* x, const int32_t* lengths, const T* h0, const T* c0,
+                   const RnnParams<T>& p, T* y, int ldy, T* hN, T* cN, T* workspace) override {
+    cpu::rnn_forward(s, x, lengths, h0, c0, p, y, ldy, hN, cN, workspace);
+  }
+  void rnn_backward(const RnnShape& s, const T* x, const int32_t* lengths, const T* h0, const T* c0,
+                    const RnnParams<T>& p, const T* workspace, const T* dy, int ldy, const T* dhN,
+                    const T* dcN, T* dx, T* dh0, T* dc0, const RnnParamGrads<T>& g) override {
+    cpu::rnn_backward(s, x, lengths, h0, c0, p, workspace, dy, ldy, dhN, dcN, dx, dh0, dc0, g);
+  }
+  void dense_forward(int N, int I, int O, Activation act, const T* x, const T* W, const T* b,
+                     T* y) override {
+    cpu::dense_forward(N, I, O, act, x, W, b, y);
+  }
+  void dense_backward(int N, int I, int O, Activation act, const T* x, const T* W, const T* y,
+                      T* dy, T* dx, T* dW, T* db) override {
+    cpu::dense_backward(N, I, O, act, x, W, y, dy, dx, dW, db);
+  }
+  void embedding_forward(int N, int V, int E, const int32_t* tokens, const T* table,
+                         T* out) override {
+    cpu::embedding_forward(N, V, E, tokens, table, out);
+  }
+  void embedding_backward(int N, int V, int E, const int32_t* tokens, const T* dout,
+                          T* dtable) override {
+    cpu::embedding_backward(N, V, E, tokens, dout, dtable);
+  }
+  void one_hot(int N, int V, const int32_t* tokens, T* out) override {
+    cpu::one_hot(N, V, tokens, out);
+  }
+  void softmax_xent(int N, int V, const T* logits, const int32_t* targets, const T* weights,
+                    T* loss, T* dlogits, T* correct) override {
+    cpu::softmax_xent(N, V, logits, targets, weights, loss, dlogits, correct);
+  }
+  void mse(int N, int D, const T* pred, const T* target, const T* weights, T* loss,
+           T* dpred) override {
+    cpu::mse(N, D, pred, target, weights, loss, dpred);
+  }
+  void dropout_forward(size_t n, double p, uint64_t seed, uint64_t offset, const T* x,
+                       T* y) override {
+    cpu::dropout_forward(n, p, seed, offset, x, y);
+  }
+  void dropout_backward(size_t n, double p, uint64_t seed, uint64_t offset, const T* dy,
+                        T* dx) override {
+    cpu::dropout_backward(n, p, seed, offset, dy, dx);
+  }
+  void global_norm_clip(size_t n, const T* g, double max_norm, T* norm, T* scale) override {
+    cpu::global_norm_clip(n, g, max_norm, norm, scale);
+  }
+  void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamConfig& cfg, int64_t step,
+            const T* grad_scale) override {
+    cpu::adam(n, params, grads, m, v, cfg, step, grad_scale);
+  }
+  void sample(int B, int V, const T* logits, const SampleConfig& cfg, uint64_t seed,
+              uint64_t offset, int32_t* tokens) override {
+    cpu::sample(B, V, logits, cfg, seed, offset, tokens);
+  }
+};
+
+}  // namespace frnn

@@ -1,0 +1,183 @@
+// The op interface: every kernel fusedrnn runs, documented once.
+//
+// A backend (CPU fp64 reference, CPU fp32, CUDA fp32) implements Ops<T>; the network executor
+// (network.h) is written once against it. All pointers are backend memory (host memory for the
+// CPU backend, device memory for CUDA) unless a comment says "host".
+//
+// Shape vocabulary (row-major everywhere):
+//   B batch, T steps, I input features, H hidden units, G gates per cell (LSTM 4, GRU 3, RNN 1),
+//   V vocabulary / classes, E embedding width, N rows (usually B*T), O output features.
+// Sequences are batch-major: row (b, t) of a [B,T,X] tensor starts at (b*T + t)*X.
+//
+// Gradient convention: gradients of *parameters* are accumulated (+=) so the caller zeroes the
+// gradient arena once per step; gradients of *activations* are written (=) unless the op says
+// otherwise. A nullable pointer (marked "nullable") means "absent": zeros for inputs, "not wanted"
+// for outputs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace frnn {
+
+enum class Cell : int32_t { LSTM = 0, GRU = 1, RNN_TANH = 2, RNN_RELU = 3 };
+
+inline int gate_count(Cell cell) {
+  return cell == Cell::LSTM ? 4 : cell == Cell::GRU ? 3 : 1;
+}
+
+// One recurrent layer in one direction.
+struct RnnShape {
+  Cell cell = Cell::LSTM;
+  int B = 0, T = 0, I = 0, H = 0;
+  // Process each sequence from its last valid step (lengths[b]-1) back to 0: the reverse half of
+  // a bidirectional layer. Output rows stay at their own t.
+  bool reverse = false;
+  // LSTM only: TF1 peepholes. i and f see c(t-1), o sees the new c(t).
+  bool peephole = false;
+  // GRU only. false (PyTorch/cuDNN): n = tanh(W_in x + b_in + r*(W_hn h + b_hn)).
+  //           true  (TF1 GRUCell/tfjs): n = tanh(W_in x + b_in + W_hn (r*h) + b_hn).
+  bool reset_before = false;
+};
+
+// Parameters of one layer-direction, PyTorch layout and gate order (LSTM i,f,g,o; GRU r,z,n):
+//   w_ih [G*H, I], w_hh [G*H, H], b_ih [G*H], b_hh [G*H],
+//   peephole [3*H] = (p_i, p_f, p_o), only when shape.peephole (else nullptr).
+template <typename T>
+struct RnnParams {
+  const T* w_ih = nullptr;
+  const T* w_hh = nullptr;
+  const T* b_ih = nullptr;
+  const T* b_hh = nullptr;
+  const T* peephole = nullptr;
+};
+
+// Their gradients, same shapes, accumulated (+=).
+template <typename T>
+struct RnnParamGrads {
+  T* w_ih = nullptr;
+  T* w_hh = nullptr;
+  T* b_ih = nullptr;
+  T* b_hh = nullptr;
+  T* peephole = nullptr;
+};
+
+enum class Activation : int32_t { Linear = 0, Tanh = 1 };
+
+struct AdamConfig {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  // false: PyTorch Adam (L2: g += wd*p). true: PyTorch AdamW (p *= 1 - lr*wd before the update).
+  bool decoupled = false;
+};
+
+struct SampleConfig {
+  double temperature = 1.0;  // logits are divided by it; > 0
+  int32_t top_k = 0;         // keep the k most likely (ties: lower index first); 0 = all
+  double top_p = 1.0;        // keep the smallest most-likely set whose mass reaches top_p; 1 = all
+  bool greedy = false;       // argmax (lowest index on ties); no draw
+};
+
+template <typename T>
+class Ops {
+ public:
+  virtual ~Ops() = default;
+  virtual const char* name() const = 0;
+
+  // ---- memory (bytes) ----
+  virtual void* alloc(size_t bytes) = 0;  // zero-filled; throws on failure
+  virtual void release(void* p) = 0;
+  virtual void upload(void* dst, const void* host_src, size_t bytes) = 0;
+  virtual void download(void* host_dst, const void* src, size_t bytes) = 0;
+  virtual void copy(void* dst, const void* src, size_t bytes) = 0;
+  virtual void zero(void* dst, size_t bytes) = 0;
+  virtual void synchronize() = 0;
+
+  // dst[r*ldd + c] (= or +=) src[r*lds + c] for r < rows, c < cols. Concatenation and splitting
+  // of feature blocks (bidirectional halves, final states into a head).
+  virtual void copy_rows(int rows, int cols, const T* src, int lds, T* dst, int ldd,
+                         bool accumulate) = 0;
+
+  // ---- recurrent layer, whole sequence ----
+  // Elements of T the forward saves for backward (the backend's own layout).
+  virtual size_t rnn_workspace_elems(const RnnShape& s) = 0;
+
+  // x [B,T,I]; lengths [B] int32 in [0,T], nullable = all T; h0, c0 [B,H] nullable (c0 LSTM only).
+  // y: row (b,t) of H values at y + (b*T+t)*ldy (ldy >= H, so a direction can fill its half of
+  //    a [B,T,2H] output); rows with t >= lengths[b] are set to 0.
+  // hN, cN [B,H]: the state after each sequence's last valid step (h0/c0 where lengths[b] == 0);
+  //    nullable. cN LSTM only.
+  // workspace [rnn_workspace_elems]: written, read by rnn_backward; nullable for inference.
+  virtual void rnn_forward(const RnnShape& s, const T* x, const int32_t* lengths, const T* h0,
+                           const T* c0, const RnnParams<T>& p, T* y, int ldy, T* hN, T* cN,
+                           T* workspace) = 0;
+
+  // Backward through time of the rnn_forward call that filled `workspace` (same x, lengths, h0,
+  // c0, params). dy [B,T,H] at ldy, nullable; dhN, dcN [B,H] nullable.
+  // dx [B,T,I] is ACCUMULATED (+=) so both directions of a bidirectional layer sum into it;
+  // nullable. dh0, dc0 [B,H] written, nullable. Parameter grads accumulated.
+  virtual void rnn_backward(const RnnShape& s, const T* x, const int32_t* lengths, const T* h0,
+                            const T* c0, const RnnParams<T>& p, const T* workspace, const T* dy,
+                            int ldy, const T* dhN, const T* dcN, T* dx, T* dh0, T* dc0,
+                            const RnnParamGrads<T>& g) = 0;
+
+  // ---- dense (time-distributed: N = B*T rows) ----
+  // y [N,O] = act(x [N,I] * W^T + b), W [O,I], b [O] nullable.
+  virtual void dense_forward(int N, int I, int O, Activation act, const T* x, const T* W,
+                             const T* b, T* y) = 0;
+  // y: the forward output. dy [N,O] is overwritten with the pre-activation gradient.
+  // dx [N,I] written, nullable; dW, db accumulated (db nullable).
+  virtual void dense_backward(int N, int I, int O, Activation act, const T* x, const T* W,
+                              const T* y, T* dy, T* dx, T* dW, T* db) = 0;
+
+  // ---- inputs ----
+  // out [N,E] = table[tokens[n]], table [V,E]; tokens must be in [0,V) (checked by the caller).
+  virtual void embedding_forward(int N, int V, int E, const int32_t* tokens, const T* table,
+                                 T* out) = 0;
+  // dtable[tokens[n]] += dout[n] (accumulated; repeated tokens add up).
+  virtual void embedding_backward(int N, int V, int E, const int32_t* tokens, const T* dout,
+                                  T* dtable) = 0;
+  // out [N,V] = one_hot(tokens).
+  virtual void one_hot(int N, int V, const int32_t* tokens, T* out) = 0;
+
+  // ---- losses (the scalar results stay in backend memory) ----
+  // Softmax cross-entropy, fused with its gradient. logits [N,V], targets [N] int32 in [0,V),
+  // weights [N] nullable (all 1). loss[0] = sum(w*CE)/sum(w) (0 when sum(w) == 0).
+  // dlogits [N,V] = w*(softmax - onehot)/sum(w), written, may alias logits, nullable.
+  // correct [1] nullable: sum of w over rows whose argmax (lowest index on ties) == target.
+  virtual void softmax_xent(int N, int V, const T* logits, const int32_t* targets,
+                            const T* weights, T* loss, T* dlogits, T* correct) = 0;
+  // Mean squared error. pred, target [N,D]; weights [N] nullable.
+  // loss[0] = sum_n w_n sum_d (pred-target)^2 / (D*sum(w)); dpred written, may alias pred, nullable.
+  virtual void mse(int N, int D, const T* pred, const T* target, const T* weights, T* loss,
+                   T* dpred) = 0;
+
+  // ---- dropout (inverted), mask from Philox (philox.h): element i keeps iff
+  //      uniform(seed, offset + i) >= p; kept values are scaled by 1/(1-p). ----
+  // y may alias x. p in [0,1).
+  virtual void dropout_forward(size_t n, double p, uint64_t seed, uint64_t offset, const T* x,
+                               T* y) = 0;
+  // dx = dy * mask / (1-p) with the same mask; may alias.
+  virtual void dropout_backward(size_t n, double p, uint64_t seed, uint64_t offset, const T* dy,
+                                T* dx) = 0;
+
+  // ---- optimizer ----
+  // norm[0] = sqrt(sum(g^2)) over g [n]; scale[0] = max_norm/(norm+1e-6) clamped to <= 1
+  // (PyTorch clip_grad_norm_); scale[0] = 1 when max_norm <= 0. Non-finite norms propagate.
+  virtual void global_norm_clip(size_t n, const T* g, double max_norm, T* norm, T* scale) = 0;
+  // One Adam/AdamW step over params/grads/m/v [n]; `step` counts from 1 (bias correction).
+  // grad_scale [1] nullable: grads are multiplied by it first (the clip factor, read on device).
+  virtual void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamConfig& cfg,
+                    int64_t step, const T* grad_scale) = 0;
+
+  // ---- generation ----
+  // logits [B,V] -> tokens [B] int32. Row b draws uniform(seed, offset + b) and picks the first
+  // kept index, in ascending index order, whose cumulative kept probability exceeds u * mass.
+  virtual void sample(int B, int V, const T* logits, const SampleConfig& cfg, uint64_t seed,
+                      uint64_t offset, int32_t* tokens) = 0;
+};
+
+}  // namespace frnn
