@@ -1,0 +1,26 @@
+// copy_rows: strided row copies (concatenating / splitting feature blocks).
+#include <cstring>
+
+#include "cpu_kernels.h"
+
+namespace frnn::cpu {
+
+template <typename T>
+void copy_rows(int rows, int cols, const T* src, int lds, T* dst, int ldd, bool accumulate) {
+  for (int r = 0; r < rows; ++r) {
+    const T* s = src + static_cast<long>(r) * lds;
+    T* d = dst + static_cast<long>(r) * ldd;
+    if (accumulate) {
+      for (int c = 0; c < cols; ++c) d[c] += s[c];
+    } else if (d != s) {
+      std::memmove(d, s, static_cast<size_t>(cols) * sizeof(T));
+    }
+  }
+}
+
+#define FRNN_INST(T) \
+  template void copy_rows<T>(int, int, const T*, int, T*, int, bool);
+FRNN_CPU_INSTANTIATE(FRNN_INST)
+#undef FRNN_INST
+
+}  // namespace frnn::cpu

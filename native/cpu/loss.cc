@@ -1,0 +1,84 @@
+// Losses: softmax cross-entropy fused with its gradient (stable log-sum-exp, sums in double), and
+// mean squared error. Scalars are written to the backend's (host) memory.
+#include <cmath>
+#include <vector>
+
+#include "cpu_kernels.h"
+
+namespace frnn::cpu {
+
+template <typename T>
+void softmax_xent(int N, int V, const T* logits, const int32_t* targets, const T* weights, T* loss,
+                  T* dlogits, T* correct) {
+  double wsum = 0.0;
+  if (weights) {
+    for (int n = 0; n < N; ++n) wsum += static_cast<double>(weights[n]);
+  } else {
+    wsum = static_cast<double>(N);
+  }
+  const double inv = wsum != 0.0 ? 1.0 / wsum : 0.0;
+  double lsum = 0.0, csum = 0.0;
+  for (int n = 0; n < N; ++n) {
+    const T* z = logits + static_cast<long>(n) * V;
+    const double w = weights ? static_cast<double>(weights[n]) : 1.0;
+    const int t = targets[n];
+    // max and argmax (lowest index on ties)
+    int am = 0;
+    T mx = z[0];
+    for (int v = 1; v < V; ++v)
+      if (z[v] > mx) {
+        mx = z[v];
+        am = v;
+      }
+    double s = 0.0;
+    for (int v = 0; v < V; ++v) s += std::exp(static_cast<double>(z[v]) - static_cast<double>(mx));
+    const double lse = static_cast<double>(mx) + std::log(s);
+    const double zt = static_cast<double>(z[t]);
+    if (w != 0.0) lsum += w * (lse - zt);
+    if (am == t) csum += w;
+    if (dlogits) {
+      T* d = dlogits + static_cast<long>(n) * V;  // may alias z: each z[v] is read before d[v] is written
+      const double scale = w * inv;
+      const double inv_s = 1.0 / s;
+      for (int v = 0; v < V; ++v) {
+        const double p = std::exp(static_cast<double>(z[v]) - static_cast<double>(mx)) * inv_s;
+        d[v] = static_cast<T>(scale * (p - (v == t ? 1.0 : 0.0)));
+      }
+    }
+  }
+  if (loss) loss[0] = static_cast<T>(wsum != 0.0 ? lsum * inv : 0.0);
+  if (correct) correct[0] = static_cast<T>(csum);
+}
+
+template <typename T>
+void mse(int N, int D, const T* pred, const T* target, const T* weights, T* loss, T* dpred) {
+  double wsum = 0.0;
+  if (weights) {
+    for (int n = 0; n < N; ++n) wsum += static_cast<double>(weights[n]);
+  } else {
+    wsum = static_cast<double>(N);
+  }
+  const double denom = static_cast<double>(D) * wsum;
+  const double inv = denom != 0.0 ? 1.0 / denom : 0.0;
+  double lsum = 0.0;
+  for (int n = 0; n < N; ++n) {
+    const double w = weights ? static_cast<double>(weights[n]) : 1.0;
+    const long base = static_cast<long>(n) * D;
+    double row = 0.0;
+    for (int d = 0; d < D; ++d) {
+      const double e = static_cast<double>(pred[base + d]) - static_cast<double>(target[base + d]);
+      row += e * e;
+      if (dpred) dpred[base + d] = static_cast<T>(2.0 * w * inv * e);
+    }
+    lsum += w * row;
+  }
+  if (loss) loss[0] = static_cast<T>(lsum * inv);
+}
+
+#define FRNN_INST(T)                                                                          \
+  template void softmax_xent<T>(int, int, const T*, const int32_t*, const T*, T*, T*, T*);    \
+  template void mse<T>(int, int, const T*, const T*, const T*, T*, T*);
+FRNN_CPU_INSTANTIATE(FRNN_INST)
+#undef FRNN_INST
+
+}  // namespace frnn::cpu

@@ -1,0 +1,64 @@
+// Global-norm gradient clipping (PyTorch clip_grad_norm_) and Adam / AdamW (torch.optim
+// semantics, single-tensor path). Arithmetic per element in double, stored in T.
+#include <cmath>
+
+#include "cpu_kernels.h"
+
+namespace frnn::cpu {
+
+template <typename T>
+void global_norm_clip(size_t n, const T* g, double max_norm, T* norm, T* scale) {
+  double ss = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    const double x = static_cast<double>(g[i]);
+    ss += x * x;
+  }
+  const double nrm = std::sqrt(ss);
+  double s = 1.0;
+  if (max_norm > 0.0) {
+    s = max_norm / (nrm + 1e-6);  // NaN norm -> NaN scale; inf norm -> 0
+    if (s > 1.0) s = 1.0;
+  }
+  if (norm) norm[0] = static_cast<T>(nrm);
+  if (scale) scale[0] = static_cast<T>(s);
+}
+
+template <typename T>
+void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamConfig& cfg, int64_t step,
+          const T* grad_scale) {
+  const double b1 = cfg.beta1, b2 = cfg.beta2, lr = cfg.lr, wd = cfg.weight_decay;
+  const double st = static_cast<double>(step);
+  const double bc1 = 1.0 - std::pow(b1, st);
+  const double bc2_sqrt = std::sqrt(1.0 - std::pow(b2, st));
+  const double step_size = lr / bc1;
+  const double gs = grad_scale ? static_cast<double>(grad_scale[0]) : 1.0;
+  const double decay = 1.0 - lr * wd;
+  for (size_t i = 0; i < n; ++i) {
+    double p = static_cast<double>(params[i]);
+    double g = static_cast<double>(grads[i]);
+    if (grad_scale) g *= gs;
+    if (wd != 0.0) {
+      if (cfg.decoupled)
+        p *= decay;
+      else
+        g += wd * p;
+    }
+    const double mi = b1 * static_cast<double>(m[i]) + (1.0 - b1) * g;
+    const double vi = b2 * static_cast<double>(v[i]) + (1.0 - b2) * g * g;
+    // Store the moments first so the update reads them back at the storage precision, as a
+    // pure-T implementation would.
+    m[i] = static_cast<T>(mi);
+    v[i] = static_cast<T>(vi);
+    const double denom = std::sqrt(static_cast<double>(v[i])) / bc2_sqrt + cfg.eps;
+    p -= step_size * static_cast<double>(m[i]) / denom;
+    params[i] = static_cast<T>(p);
+  }
+}
+
+#define FRNN_INST(T)                                                                         \
+  template void global_norm_clip<T>(size_t, const T*, double, T*, T*);                       \
+  template void adam<T>(size_t, T*, const T*, T*, T*, const AdamConfig&, int64_t, const T*);
+FRNN_CPU_INSTANTIATE(FRNN_INST)
+#undef FRNN_INST
+
+}  // namespace frnn::cpu

@@ -1,0 +1,399 @@
+// CPU recurrent layer (LSTM with optional TF1 peepholes, GRU reset-after / reset-before, RNN tanh /
+// relu), one direction, whole sequence. Contracts: ops.h (rnn_workspace_elems, rnn_forward,
+// rnn_backward). One template serves the fp64 reference and the fp32 path.
+//
+// Structure (the one the fast CPU and CUDA kernels follow):
+//   forward:  Xp = x·W_ihᵀ + b_ih for all B·T rows in ONE gemm; then per step only the recurrent
+//             product h·W_hhᵀ over the batch and the fused pointwise gate math.
+//   backward: per step only the pointwise backward and dh_prev = dgates·W_hh; the per-row
+//             pre-activation gradients are kept in a [B,T,G·H] buffer so dx, dW_ih, dW_hh, db_ih,
+//             db_hh (and the peephole grads) are big GEMMs / reductions over all B·T rows after
+//             the loop.
+//
+// Ragged batches: row b is active at step s iff s < lengths[b]; its time index is
+// t = s (forward) or lengths[b]-1-s (reverse). Inactive rows keep their state (frozen).
+//
+// Workspace (N = B·T rows, row (b,t) at b*T + t; rows with t >= lengths[b] are zero):
+//   gates [N, G·H]  post-activation gates: LSTM i,f,g(=tanh),o; GRU r,z,n; RNN h' itself
+//   hprev [N, H]    the h entering step t (h0 or the previous step's h)
+//   LSTM:            cprev [N, H] (c entering step t), cnew [N, H] (c after step t)
+//   GRU reset-after: hn [N, H] = W_hn·h_prev + b_hn (the term the reset gate multiplies)
+// Backward reads only the workspace, x and the params, never y.
+//
+// Scratch: the pre-activation gradients and per-step temporaries of backward live in
+// std::vectors allocated here (acceptable for the host reference; a fast backend would take
+// them from a caller-provided arena). Forward without a workspace (inference) uses a std::vector
+// for the input projection.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "cpu_kernels.h"
+#include "gemm.h"
+
+namespace frnn::cpu {
+namespace {
+
+template <typename F>
+inline F sigmoid(F a) {
+  return F(1) / (F(1) + std::exp(-a));
+}
+
+struct Layout {
+  int G, GH;
+  long N;
+  long gates, hprev, cprev, cnew, hn, total;  // offsets (elements); -1 = absent
+};
+
+inline Layout layout(const RnnShape& s) {
+  Layout L{};
+  L.G = gate_count(s.cell);
+  L.GH = L.G * s.H;
+  L.N = static_cast<long>(s.B) * s.T;
+  const long NH = L.N * s.H;
+  long off = 0;
+  L.gates = off, off += L.N * L.GH;
+  L.hprev = off, off += NH;
+  L.cprev = L.cnew = L.hn = -1;
+  if (s.cell == Cell::LSTM) L.cprev = off, off += NH, L.cnew = off, off += NH;
+  if (s.cell == Cell::GRU && !s.reset_before) L.hn = off, off += NH;
+  L.total = off;
+  return L;
+}
+
+inline int len_of(const RnnShape& s, const int32_t* lengths, int b) {
+  return lengths ? lengths[b] : s.T;
+}
+inline int time_of(const RnnShape& s, int len, int step) {
+  return s.reverse ? len - 1 - step : step;
+}
+
+}  // namespace
+
+template <typename F>
+size_t rnn_workspace_elems(const RnnShape& s) {
+  return static_cast<size_t>(layout(s).total);
+}
+
+template <typename F>
+void rnn_forward(const RnnShape& s, const F* x, const int32_t* lengths, const F* h0, const F* c0,
+                 const RnnParams<F>& p, F* y, int ldy, F* hN, F* cN, F* ws) {
+  const int B = s.B, T = s.T, I = s.I, H = s.H;
+  const Layout L = layout(s);
+  const int GH = L.GH;
+  const bool lstm = s.cell == Cell::LSTM, gru = s.cell == Cell::GRU;
+  const bool peep = lstm && s.peephole && p.peephole;
+
+  // Input projection for every row at once. With a workspace it is written straight into the
+  // gates region and each row is overwritten in place by its activated gates during its step.
+  std::vector<F> pre_local;
+  F* pre;
+  if (ws) {
+    std::memset(ws, 0, sizeof(F) * L.total);  // rows past a sequence's end stay 0
+    pre = ws + L.gates;
+  } else {
+    pre_local.resize(L.N * GH);
+    pre = pre_local.data();
+  }
+  gemm<F>(false, true, static_cast<int>(L.N), GH, I, F(1), x, I, p.w_ih, I, F(0), pre, GH);
+  for (long r = 0; r < L.N; ++r)
+    for (int j = 0; j < GH; ++j) pre[r * GH + j] += p.b_ih[j];
+
+  // Running state of every row (frozen once its sequence has ended).
+  std::vector<F> h(static_cast<size_t>(B) * H, F(0)), c(lstm ? static_cast<size_t>(B) * H : 0, F(0));
+  if (h0) std::copy(h0, h0 + static_cast<size_t>(B) * H, h.begin());
+  if (lstm && c0) std::copy(c0, c0 + static_cast<size_t>(B) * H, c.begin());
+
+  int max_len = 0;
+  for (int b = 0; b < B; ++b) max_len = std::max(max_len, len_of(s, lengths, b));
+
+  std::vector<F> hp(static_cast<size_t>(B) * GH);  // recurrent product for the step
+  std::vector<F> rh(gru && s.reset_before ? static_cast<size_t>(B) * H : 0);
+  for (int step = 0; step < max_len; ++step) {
+    if (gru && s.reset_before) {
+      // n needs W_hn·(r*h), and r needs the step's own r/z product first: two products.
+      gemm<F>(false, true, B, 2 * H, H, F(1), h.data(), H, p.w_hh, H, F(0), hp.data(), GH);
+      std::fill(rh.begin(), rh.end(), F(0));
+      for (int b = 0; b < B; ++b) {
+        const int len = len_of(s, lengths, b);
+        if (step >= len) continue;
+        const F* a = pre + (static_cast<long>(b) * T + time_of(s, len, step)) * GH;
+        for (int k = 0; k < H; ++k)
+          rh[b * H + k] = sigmoid(a[k] + hp[b * GH + k] + p.b_hh[k]) * h[b * H + k];
+      }
+      gemm<F>(false, true, B, H, H, F(1), rh.data(), H, p.w_hh + 2L * H * H, H, F(0),
+              hp.data() + 2 * H, GH);
+    } else {
+      gemm<F>(false, true, B, GH, H, F(1), h.data(), H, p.w_hh, H, F(0), hp.data(), GH);
+    }
+
+    for (int b = 0; b < B; ++b) {
+      const int len = len_of(s, lengths, b);
+      if (step >= len) continue;
+      const int t = time_of(s, len, step);
+      const long row = static_cast<long>(b) * T + t;
+      F* a = pre + row * GH;  // in: pre-activation x-part; out: activated gates
+      const F* r_hh = hp.data() + static_cast<size_t>(b) * GH;
+      F* hb = h.data() + static_cast<size_t>(b) * H;
+      if (ws) std::copy(hb, hb + H, ws + L.hprev + row * H);
+
+      if (lstm) {
+        F* cb = c.data() + static_cast<size_t>(b) * H;
+        if (ws) std::copy(cb, cb + H, ws + L.cprev + row * H);
+        for (int k = 0; k < H; ++k) {
+          const F cp = cb[k];
+          F ai = a[k] + r_hh[k] + p.b_hh[k];
+          F af = a[H + k] + r_hh[H + k] + p.b_hh[H + k];
+          const F ag = a[2 * H + k] + r_hh[2 * H + k] + p.b_hh[2 * H + k];
+          F ao = a[3 * H + k] + r_hh[3 * H + k] + p.b_hh[3 * H + k];
+          if (peep) ai += p.peephole[k] * cp, af += p.peephole[H + k] * cp;
+          const F i = sigmoid(ai), f = sigmoid(af), g = std::tanh(ag);
+          const F cn = f * cp + i * g;
+          if (peep) ao += p.peephole[2 * H + k] * cn;
+          const F o = sigmoid(ao);
+          a[k] = i, a[H + k] = f, a[2 * H + k] = g, a[3 * H + k] = o;
+          cb[k] = cn;
+          hb[k] = o * std::tanh(cn);
+        }
+        if (ws) std::copy(cb, cb + H, ws + L.cnew + row * H);
+      } else if (gru) {
+        for (int k = 0; k < H; ++k) {
+          const F r = sigmoid(a[k] + r_hh[k] + p.b_hh[k]);
+          const F z = sigmoid(a[H + k] + r_hh[H + k] + p.b_hh[H + k]);
+          F n;
+          if (s.reset_before) {
+            n = std::tanh(a[2 * H + k] + r_hh[2 * H + k] + p.b_hh[2 * H + k]);
+          } else {
+            const F hn = r_hh[2 * H + k] + p.b_hh[2 * H + k];
+            if (ws) ws[L.hn + row * H + k] = hn;
+            n = std::tanh(a[2 * H + k] + r * hn);
+          }
+          a[k] = r, a[H + k] = z, a[2 * H + k] = n;
+          hb[k] = (F(1) - z) * n + z * hb[k];
+        }
+      } else {
+        const bool relu = s.cell == Cell::RNN_RELU;
+        for (int k = 0; k < H; ++k) {
+          const F v = a[k] + r_hh[k] + p.b_hh[k];
+          const F hv = relu ? (v > F(0) ? v : F(0)) : std::tanh(v);
+          a[k] = hv;
+          hb[k] = hv;
+        }
+      }
+      if (y) std::copy(hb, hb + H, y + row * ldy);
+    }
+  }
+
+  if (y) {
+    for (int b = 0; b < B; ++b)
+      for (int t = len_of(s, lengths, b); t < T; ++t)
+        std::fill(y + (static_cast<long>(b) * T + t) * ldy, y + (static_cast<long>(b) * T + t) * ldy + H, F(0));
+  }
+  // Rows past a sequence's end never got their step: clear the projection left there.
+  if (ws) {
+    for (int b = 0; b < B; ++b)
+      for (int t = len_of(s, lengths, b); t < T; ++t)
+        std::fill(pre + (static_cast<long>(b) * T + t) * GH, pre + (static_cast<long>(b) * T + t + 1) * GH, F(0));
+  }
+  if (hN) std::copy(h.begin(), h.end(), hN);
+  if (lstm && cN) std::copy(c.begin(), c.end(), cN);
+}
+
+template <typename F>
+void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F* h0, const F* c0,
+                  const RnnParams<F>& p, const F* ws, const F* dy, int ldy, const F* dhN,
+                  const F* dcN, F* dx, F* dh0, F* dc0, const RnnParamGrads<F>& g) {
+  (void)h0, (void)c0;  // the workspace holds every state backward needs
+  const int B = s.B, T = s.T, I = s.I, H = s.H;
+  const Layout L = layout(s);
+  const int GH = L.GH;
+  const long N = L.N;
+  const bool lstm = s.cell == Cell::LSTM, gru = s.cell == Cell::GRU;
+  const bool after = gru && !s.reset_before, before = gru && s.reset_before;
+  const bool peep = lstm && s.peephole && p.peephole;
+  const F* gates = ws + L.gates;
+  const F* hprev = ws + L.hprev;
+
+  // Pre-activation gradients of every row. `da` is the gradient w.r.t. the x-side
+  // pre-activation (x·W_ihᵀ + b_ih), `dah` w.r.t. the h-side one (h·W_hhᵀ + b_hh); they differ
+  // only in the n block of the reset-after GRU (r multiplies the h side there).
+  std::vector<F> da(static_cast<size_t>(N) * GH, F(0));
+  std::vector<F> dah(after ? static_cast<size_t>(N) * GH : 0, F(0));
+  F* dah_all = after ? dah.data() : da.data();
+
+  std::vector<F> dh(static_cast<size_t>(B) * H, F(0)), dc(lstm ? static_cast<size_t>(B) * H : 0, F(0));
+  if (dhN) std::copy(dhN, dhN + static_cast<size_t>(B) * H, dh.begin());
+  if (lstm && dcN) std::copy(dcN, dcN + static_cast<size_t>(B) * H, dc.begin());
+
+  int max_len = 0;
+  for (int b = 0; b < B; ++b) max_len = std::max(max_len, len_of(s, lengths, b));
+
+  std::vector<F> step_dah(static_cast<size_t>(B) * GH);  // h-side grads of this step's rows
+  std::vector<F> dhp(static_cast<size_t>(B) * H);        // dgates·W_hh
+  std::vector<F> drh(before ? static_cast<size_t>(B) * H : 0);
+
+  for (int step = max_len - 1; step >= 0; --step) {
+    std::fill(step_dah.begin(), step_dah.end(), F(0));  // inactive rows contribute nothing
+    // Pass 1: pointwise backward of the blocks that don't need a product first.
+    for (int b = 0; b < B; ++b) {
+      const int len = len_of(s, lengths, b);
+      if (step >= len) continue;
+      const long row = static_cast<long>(b) * T + time_of(s, len, step);
+      F* dhb = dh.data() + static_cast<size_t>(b) * H;
+      if (dy) {
+        const F* dyr = dy + row * ldy;
+        for (int k = 0; k < H; ++k) dhb[k] += dyr[k];
+      }
+      const F* gt = gates + row * GH;
+      const F* hp = hprev + row * H;
+      F* d = da.data() + row * GH;
+      F* dsh = step_dah.data() + static_cast<size_t>(b) * GH;
+
+      if (lstm) {
+        F* dcb = dc.data() + static_cast<size_t>(b) * H;
+        const F* cp = ws + L.cprev + row * H;
+        const F* cn = ws + L.cnew + row * H;
+        for (int k = 0; k < H; ++k) {
+          const F i = gt[k], f = gt[H + k], gg = gt[2 * H + k], o = gt[3 * H + k];
+          const F tc = std::tanh(cn[k]);
+          const F dao = dhb[k] * tc * o * (F(1) - o);
+          F dcn = dcb[k] + dhb[k] * o * (F(1) - tc * tc);
+          if (peep) dcn += dao * p.peephole[2 * H + k];
+          const F dai = dcn * gg * i * (F(1) - i);
+          const F daf = dcn * cp[k] * f * (F(1) - f);
+          const F dag = dcn * i * (F(1) - gg * gg);
+          F dcp = dcn * f;
+          if (peep) dcp += dai * p.peephole[k] + daf * p.peephole[H + k];
+          dcb[k] = dcp;
+          d[k] = dai, d[H + k] = daf, d[2 * H + k] = dag, d[3 * H + k] = dao;
+        }
+        std::copy(d, d + GH, dsh);
+      } else if (gru) {
+        for (int k = 0; k < H; ++k) {
+          const F z = gt[H + k], n = gt[2 * H + k];
+          d[H + k] = dhb[k] * (hp[k] - n) * z * (F(1) - z);
+          d[2 * H + k] = dhb[k] * (F(1) - z) * (F(1) - n * n);
+        }
+        if (after) {
+          const F* hn = ws + L.hn + row * H;
+          F* dh_row = dah_all + row * GH;
+          for (int k = 0; k < H; ++k) {
+            const F r = gt[k];
+            d[k] = d[2 * H + k] * hn[k] * r * (F(1) - r);
+            dh_row[k] = d[k], dh_row[H + k] = d[H + k], dh_row[2 * H + k] = d[2 * H + k] * r;
+          }
+          std::copy(dh_row, dh_row + GH, dsh);
+        } else {
+          // r's gradient needs W_hnᵀ·da_n first (pass 2).
+          for (int k = 0; k < 2 * H; ++k) dsh[k] = 0;
+          for (int k = 0; k < H; ++k) dsh[2 * H + k] = d[2 * H + k];
+        }
+      } else {
+        const bool relu = s.cell == Cell::RNN_RELU;
+        for (int k = 0; k < H; ++k) {
+          const F hv = gt[k];
+          d[k] = dhb[k] * (relu ? (hv > F(0) ? F(1) : F(0)) : F(1) - hv * hv);
+        }
+        std::copy(d, d + GH, dsh);
+      }
+    }
+
+    if (before) {
+      // d(r*h) = da_n·W_hn; then r's pre-activation gradient.
+      gemm<F>(false, false, B, H, H, F(1), step_dah.data() + 2 * H, GH, p.w_hh + 2L * H * H, H,
+              F(0), drh.data(), H);
+      for (int b = 0; b < B; ++b) {
+        const int len = len_of(s, lengths, b);
+        if (step >= len) continue;
+        const long row = static_cast<long>(b) * T + time_of(s, len, step);
+        const F* gt = gates + row * GH;
+        const F* hp = hprev + row * H;
+        F* d = da.data() + row * GH;
+        F* dsh = step_dah.data() + static_cast<size_t>(b) * GH;
+        for (int k = 0; k < H; ++k) {
+          const F r = gt[k];
+          d[k] = drh[b * H + k] * hp[k] * r * (F(1) - r);
+          dsh[k] = d[k], dsh[H + k] = d[H + k];
+        }
+      }
+      // r/z blocks' product; the n block reached h through r*h above.
+      gemm<F>(false, false, B, H, 2 * H, F(1), step_dah.data(), GH, p.w_hh, H, F(0), dhp.data(), H);
+    } else {
+      gemm<F>(false, false, B, H, GH, F(1), step_dah.data(), GH, p.w_hh, H, F(0), dhp.data(), H);
+    }
+
+    // dh_prev for active rows; inactive rows carry their gradient through unchanged.
+    for (int b = 0; b < B; ++b) {
+      const int len = len_of(s, lengths, b);
+      if (step >= len) continue;
+      const long row = static_cast<long>(b) * T + time_of(s, len, step);
+      F* dhb = dh.data() + static_cast<size_t>(b) * H;
+      const F* dp = dhp.data() + static_cast<size_t>(b) * H;
+      if (gru) {
+        const F* gt = gates + row * GH;
+        for (int k = 0; k < H; ++k) {
+          F v = dp[k] + dhb[k] * gt[H + k];  // h' = ... + z*h
+          if (before) v += drh[b * H + k] * gt[k];
+          dhb[k] = v;
+        }
+      } else {
+        std::copy(dp, dp + H, dhb);
+      }
+    }
+  }
+
+  if (dh0) std::copy(dh.begin(), dh.end(), dh0);
+  if (lstm && dc0) std::copy(dc.begin(), dc.end(), dc0);
+
+  // Everything below is over all B·T rows at once; rows past a sequence's end have zero grads.
+  if (dx) gemm<F>(false, false, static_cast<int>(N), I, GH, F(1), da.data(), GH, p.w_ih, I, F(1), dx, I);
+  if (g.w_ih) gemm<F>(true, false, GH, I, static_cast<int>(N), F(1), da.data(), GH, x, I, F(1), g.w_ih, I);
+  if (g.w_hh) {
+    if (before) {
+      // n block multiplies r*h_prev, not h_prev.
+      gemm<F>(true, false, 2 * H, H, static_cast<int>(N), F(1), da.data(), GH, hprev, H, F(1), g.w_hh, H);
+      std::vector<F> rhm(static_cast<size_t>(N) * H);
+      for (long r = 0; r < N; ++r)
+        for (int k = 0; k < H; ++k) rhm[r * H + k] = gates[r * GH + k] * hprev[r * H + k];
+      gemm<F>(true, false, H, H, static_cast<int>(N), F(1), da.data() + 2 * H, GH, rhm.data(), H,
+              F(1), g.w_hh + 2L * H * H, H);
+    } else {
+      gemm<F>(true, false, GH, H, static_cast<int>(N), F(1), dah_all, GH, hprev, H, F(1), g.w_hh, H);
+    }
+  }
+  if (g.b_ih || g.b_hh) {
+    for (long r = 0; r < N; ++r) {
+      const F* d = da.data() + r * GH;
+      const F* dh_row = dah_all + r * GH;
+      for (int j = 0; j < GH; ++j) {
+        if (g.b_ih) g.b_ih[j] += d[j];
+        if (g.b_hh) g.b_hh[j] += dh_row[j];
+      }
+    }
+  }
+  if (peep && g.peephole) {
+    const F* cp = ws + L.cprev;
+    const F* cn = ws + L.cnew;
+    for (long r = 0; r < N; ++r) {
+      const F* d = da.data() + r * GH;
+      for (int k = 0; k < H; ++k) {
+        g.peephole[k] += d[k] * cp[r * H + k];
+        g.peephole[H + k] += d[H + k] * cp[r * H + k];
+        g.peephole[2 * H + k] += d[3 * H + k] * cn[r * H + k];
+      }
+    }
+  }
+}
+
+#define FRNN_RNN_INST(F)                                                                          \
+  template size_t rnn_workspace_elems<F>(const RnnShape&);                                        \
+  template void rnn_forward<F>(const RnnShape&, const F*, const int32_t*, const F*, const F*,     \
+                               const RnnParams<F>&, F*, int, F*, F*, F*);                         \
+  template void rnn_backward<F>(const RnnShape&, const F*, const int32_t*, const F*, const F*,    \
+                                const RnnParams<F>&, const F*, const F*, int, const F*, const F*, \
+                                F*, F*, F*, const RnnParamGrads<F>&);
+FRNN_CPU_INSTANTIATE(FRNN_RNN_INST)
+#undef FRNN_RNN_INST
+
+}  // namespace frnn::cpu
