@@ -1,0 +1,97 @@
+// Reading plain JS objects into native structs. Every failure is a TypeError/RangeError whose
+// message names the field (`where` is the path shown to the user, e.g. "config.layers[1]").
+#pragma once
+
+#include <napi.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace frnn::binding {
+
+inline std::string field(const std::string& where, const char* key) { return where + "." + key; }
+
+inline bool present(const Napi::Object& o, const char* key) {
+  if (!o.Has(key)) return false;
+  const Napi::Value v = o.Get(key);
+  return !v.IsUndefined() && !v.IsNull();
+}
+
+inline Napi::Object object_at(const Napi::Object& o, const char* key, const std::string& where) {
+  const Napi::Value v = o.Get(key);
+  if (!v.IsObject()) throw Napi::TypeError::New(o.Env(), field(where, key) + " must be an object");
+  return v.As<Napi::Object>();
+}
+
+inline double number_at(const Napi::Object& o, const char* key, const std::string& where) {
+  const Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), field(where, key) + " must be a number");
+  const double x = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(x)) throw Napi::RangeError::New(o.Env(), field(where, key) + " must be finite");
+  return x;
+}
+inline double number_or(const Napi::Object& o, const char* key, const std::string& where, double fallback) {
+  return present(o, key) ? number_at(o, key, where) : fallback;
+}
+
+inline int int_at(const Napi::Object& o, const char* key, const std::string& where, int lo, int hi) {
+  const double x = number_at(o, key, where);
+  if (x != std::floor(x) || x < lo || x > hi)
+    throw Napi::RangeError::New(o.Env(), field(where, key) + " must be an integer in [" + std::to_string(lo) + ", " +
+                                             std::to_string(hi) + "], got " + std::to_string(x));
+  return static_cast<int>(x);
+}
+inline int int_or(const Napi::Object& o, const char* key, const std::string& where, int lo, int hi, int fallback) {
+  return present(o, key) ? int_at(o, key, where, lo, hi) : fallback;
+}
+
+// A seed: an integer in [0, 2^53), exact in a JS number.
+inline uint64_t seed_or(const Napi::Object& o, const char* key, const std::string& where, uint64_t fallback) {
+  if (!present(o, key)) return fallback;
+  const double x = number_at(o, key, where);
+  if (x != std::floor(x) || x < 0 || x >= 9007199254740992.0)
+    throw Napi::RangeError::New(o.Env(), field(where, key) + " must be an integer in [0, 2^53)");
+  return static_cast<uint64_t>(x);
+}
+
+inline bool bool_or(const Napi::Object& o, const char* key, const std::string& where, bool fallback) {
+  if (!present(o, key)) return fallback;
+  const Napi::Value v = o.Get(key);
+  if (!v.IsBoolean()) throw Napi::TypeError::New(o.Env(), field(where, key) + " must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+inline std::string string_or(const Napi::Object& o, const char* key, const std::string& where,
+                             const std::string& fallback) {
+  if (!present(o, key)) return fallback;
+  const Napi::Value v = o.Get(key);
+  if (!v.IsString()) throw Napi::TypeError::New(o.Env(), field(where, key) + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+// An Int32Array, copied.
+inline std::vector<int32_t> int32s(const Napi::Value& v, const std::string& what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw Napi::TypeError::New(v.Env(), what + " must be an Int32Array");
+  auto a = v.As<Napi::Int32Array>();
+  return std::vector<int32_t>(a.Data(), a.Data() + a.ElementLength());
+}
+
+// A Float32Array or Float64Array, copied as doubles.
+inline std::vector<double> floats(const Napi::Value& v, const std::string& what) {
+  if (v.IsTypedArray()) {
+    const auto kind = v.As<Napi::TypedArray>().TypedArrayType();
+    if (kind == napi_float32_array) {
+      auto a = v.As<Napi::Float32Array>();
+      return std::vector<double>(a.Data(), a.Data() + a.ElementLength());
+    }
+    if (kind == napi_float64_array) {
+      auto a = v.As<Napi::Float64Array>();
+      return std::vector<double>(a.Data(), a.Data() + a.ElementLength());
+    }
+  }
+  throw Napi::TypeError::New(v.Env(), what + " must be a Float32Array or Float64Array");
+}
+
+}  // namespace frnn::binding

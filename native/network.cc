@@ -1,0 +1,660 @@
+// The network executor (see network.h), written once against Ops<Real>.
+#include "network.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <utility>
+
+#include "cpu/cpu_ops.h"
+#include "errors.h"
+#include "network_params.h"
+
+namespace frnn {
+
+namespace {
+
+// Backend memory for one Network, released with it.
+template <typename Real>
+class Memory {
+ public:
+  explicit Memory(Ops<Real>& ops) : ops_(ops) {}
+  Memory(const Memory&) = delete;
+  Memory& operator=(const Memory&) = delete;
+  ~Memory() {
+    for (void* p : owned_) ops_.release(p);
+  }
+  Real* floats(size_t n) { return static_cast<Real*>(bytes(n * sizeof(Real))); }
+  int32_t* ints(size_t n) { return static_cast<int32_t*>(bytes(n * sizeof(int32_t))); }
+
+ private:
+  void* bytes(size_t n) {
+    void* p = ops_.alloc(n);
+    owned_.push_back(p);
+    return p;
+  }
+  Ops<Real>& ops_;
+  std::vector<void*> owned_;
+};
+
+// Activations and their gradients for one (B, T), allocated once and reused by every step of
+// that shape, so a training step allocates nothing.
+template <typename Real>
+struct Activations {
+  struct Direction {
+    Real* workspace = nullptr;
+    Real* hN = nullptr;
+    Real* cN = nullptr;
+    Real* dhN = nullptr;  // last-step mode: the head's gradient for this direction's final state
+  };
+  struct Layer {
+    int in_width = 0, out_width = 0;
+    Real* x_dropped = nullptr;   // input after dropout (when dropout_input > 0)
+    Real* y = nullptr;           // [B,T,D*H]
+    Real* y_dropped = nullptr;   // output after dropout (when dropout_output > 0)
+    Real* dy = nullptr;          // gradient of y
+    Real* dx = nullptr;          // gradient of the layer's input
+    Direction dir[2];
+    uint64_t dropout_in_offset = 0, dropout_out_offset = 0;
+  };
+
+  int B = 0, T_ = 0, rows = 0;
+  std::unique_ptr<Memory<Real>> mem;
+  int32_t* tokens = nullptr;
+  int32_t* lengths = nullptr;
+  int32_t* class_targets = nullptr;
+  Real* value_targets = nullptr;
+  Real* weights = nullptr;
+  Real* x0 = nullptr;  // [B,T,I0]: embedded / one-hot / features
+  std::vector<Layer> layers;
+  Real* head_in = nullptr;          // last-step mode: [B, D*H]
+  Real* head_in_dropped = nullptr;  // last-step mode with output dropout
+  Real* dhead_in = nullptr;         // [rows, D*H]
+  std::vector<Real*> z, dz;         // per dense layer [rows, units]
+  Real* zero_state = nullptr;       // [B, max H]: the initial state when none is carried
+  uint64_t head_dropout_offset = 0;
+};
+
+}  // namespace
+
+template <typename Real>
+class NetworkImpl final : public Network {
+ public:
+  NetworkImpl(const NetworkConfig& cfg, std::unique_ptr<Ops<Real>> ops, const char* dtype)
+      : cfg_(cfg), ops_(std::move(ops)), dtype_(dtype), mem_(*ops_) {
+    cfg_.validate();
+    layout_ = plan_parameters(cfg_);
+    const size_t n = layout_.total;
+    params_ = mem_.floats(n);
+    grads_ = mem_.floats(n);
+    m_ = mem_.floats(n);
+    v_ = mem_.floats(n);
+    scalars_ = mem_.floats(4);
+    std::vector<double> host = initial_parameters(cfg_, layout_);
+    upload_floats(params_, host);
+    for (const RecurrentSpec& l : cfg_.layers) max_hidden_ = std::max(max_hidden_, l.hidden);
+  }
+
+  const NetworkConfig& config() const override { return cfg_; }
+  const char* backend() const override { return ops_->name(); }
+  const char* dtype() const override { return dtype_; }
+  const std::vector<ParamInfo>& params() const override { return layout_.params; }
+  int64_t step() const override { return step_; }
+  uint64_t rng_counter() const override { return rng_counter_; }
+
+  StepResult train_step(const Batch& batch, const TrainOptions& opts) override {
+    Activations<Real>& a = prepare(batch);
+    ops_->zero(grads_, layout_.trainable * sizeof(Real));
+    forward(a, /*training=*/true, opts.carry_state);
+    loss(a, /*with_grad=*/true);
+    backward(a);
+    ops_->global_norm_clip(layout_.trainable, grads_, opts.clip_norm, scalars_ + 1, scalars_ + 2);
+    step_ += 1;
+    ops_->adam(layout_.trainable, params_, grads_, m_, v_, opts.adam, step_,
+               opts.clip_norm > 0 ? scalars_ + 2 : nullptr);
+    if (opts.carry_state) keep_final_state(a);
+    return read_result(batch);
+  }
+
+  StepResult evaluate(const Batch& batch, bool use_state) override {
+    Activations<Real>& a = prepare(batch);
+    forward(a, /*training=*/false, use_state);
+    loss(a, /*with_grad=*/false);
+    return read_result(batch);
+  }
+
+  std::vector<double> predict(const Batch& batch, bool use_state) override {
+    Activations<Real>& a = prepare(batch);
+    forward(a, /*training=*/false, use_state);
+    return download_floats(a.z.back(), static_cast<size_t>(a.rows) * cfg_.output_width());
+  }
+
+  std::vector<int32_t> generate(const std::vector<int32_t>& prime, int B, int P, int steps,
+                                const SampleConfig& sc, uint64_t seed) override {
+    if (cfg_.input == InputKind::Features || cfg_.loss != LossKind::SoftmaxXent)
+      range_error("generate needs a model with token inputs and a softmax output");
+    for (const RecurrentSpec& l : cfg_.layers)
+      if (l.bidirectional) range_error("generate cannot run a bidirectional model one step at a time");
+    if (B < 1 || P < 1 || steps < 0) range_error("generate: batch and prime length must be >= 1");
+    check_tokens(prime, "prime");
+
+    // Generation keeps its own state so it never disturbs the carried training state.
+    std::vector<Real*> h(cfg_.layers.size()), c(cfg_.layers.size());
+    Memory<Real> scratch(*ops_);
+    for (size_t l = 0; l < cfg_.layers.size(); ++l) {
+      h[l] = scratch.floats(static_cast<size_t>(B) * cfg_.layers[l].hidden);
+      c[l] = scratch.floats(static_cast<size_t>(B) * cfg_.layers[l].hidden);
+    }
+    int32_t* drawn = scratch.ints(B);
+    std::vector<int32_t> out(static_cast<size_t>(B) * steps);
+
+    Batch feed;
+    feed.B = B;
+    feed.T = P;
+    feed.tokens = prime;
+    for (int s = 0; s < steps; ++s) {
+      Activations<Real>& a = shape_for(feed.B, feed.T);
+      ops_->upload(a.tokens, feed.tokens.data(), feed.tokens.size() * sizeof(int32_t));
+      run_input(a, false);
+      const Real* x = a.x0;
+      for (size_t l = 0; l < cfg_.layers.size(); ++l) {
+        auto& L = a.layers[l];
+        const RnnShape shape = layer_shape(l, B, feed.T, false);
+        ops_->rnn_forward(shape, x, nullptr, h[l], c[l], rnn_params(l, 0), L.y, L.out_width,
+                          L.dir[0].hN, L.dir[0].cN, nullptr);
+        const size_t bytes = static_cast<size_t>(B) * cfg_.layers[l].hidden * sizeof(Real);
+        ops_->copy(h[l], L.dir[0].hN, bytes);
+        if (cfg_.layers[l].cell == Cell::LSTM) ops_->copy(c[l], L.dir[0].cN, bytes);
+        x = L.y;
+      }
+      // The last step's output of a unidirectional stack is its final state.
+      Activations<Real>& step1 = shape_for(B, 1);
+      const Real* logits = run_head(step1, h.back(), B);
+      ops_->sample(B, cfg_.output_width(), logits, sc, seed, sample_counter_, drawn);
+      sample_counter_ += static_cast<uint64_t>(B);
+      feed.T = 1;
+      feed.tokens.assign(B, 0);
+      ops_->download(feed.tokens.data(), drawn, B * sizeof(int32_t));
+      for (int b = 0; b < B; ++b) out[static_cast<size_t>(b) * steps + s] = feed.tokens[b];
+    }
+    return out;
+  }
+
+  std::vector<double> get_param(const std::string& name) override {
+    const ParamInfo& p = find_param(name);
+    return download_floats(params_ + p.offset, p.size);
+  }
+
+  std::vector<double> get_grad(const std::string& name) override {
+    const ParamInfo& p = find_param(name);
+    return download_floats(grads_ + p.offset, p.size);
+  }
+
+  void set_param(const std::string& name, const std::vector<double>& values) override {
+    const ParamInfo& p = find_param(name);
+    if (values.size() != p.size)
+      range_error("values for '" + name + "' must have " + std::to_string(p.size) + " elements, got " +
+                  std::to_string(values.size()));
+    for (double x : values)
+      if (!std::isfinite(x)) range_error("values for '" + name + "' must be finite");
+    upload_floats(params_ + p.offset, values);
+  }
+
+  void reset_state() override {
+    state_.clear();
+    state_batch_ = 0;
+  }
+
+  std::vector<std::vector<double>> get_state(int* batch) override {
+    *batch = state_batch_;
+    std::vector<std::vector<double>> blocks;
+    for (const StateBlock& s : state_) blocks.push_back(download_floats(s.data, s.size));
+    return blocks;
+  }
+
+  void set_state(int batch, const std::vector<std::vector<double>>& blocks) override {
+    if (batch < 1) range_error("state batch must be >= 1");
+    allocate_state(batch);
+    if (blocks.size() != state_.size())
+      range_error("state must have " + std::to_string(state_.size()) + " blocks, got " +
+                  std::to_string(blocks.size()));
+    for (size_t i = 0; i < blocks.size(); ++i)
+      if (blocks[i].size() != state_[i].size)
+        range_error("state block " + std::to_string(i) + " must have " + std::to_string(state_[i].size) +
+                    " elements");
+    for (size_t i = 0; i < blocks.size(); ++i) upload_floats(state_[i].data, blocks[i]);
+  }
+
+ private:
+  struct StateBlock {
+    Real* data;
+    size_t size;
+  };
+
+  int directions(size_t l) const { return cfg_.layers[l].bidirectional ? 2 : 1; }
+
+  RnnShape layer_shape(size_t l, int B, int T, bool reverse) const {
+    const RecurrentSpec& spec = cfg_.layers[l];
+    RnnShape s;
+    s.cell = spec.cell;
+    s.B = B;
+    s.T = T;
+    s.I = l == 0 ? cfg_.input_width() : cfg_.layers[l - 1].hidden * directions(l - 1);
+    s.H = spec.hidden;
+    s.reverse = reverse;
+    s.peephole = spec.peephole;
+    s.reset_before = spec.reset_before;
+    return s;
+  }
+
+  RnnParams<Real> rnn_params(size_t l, int d) const {
+    const RecurrentOffsets& o = layout_.recurrent[l][d];
+    RnnParams<Real> p;
+    p.w_ih = params_ + o.w_ih;
+    p.w_hh = params_ + o.w_hh;
+    p.b_ih = params_ + o.b_ih;
+    p.b_hh = params_ + o.b_hh;
+    p.peephole = cfg_.layers[l].peephole ? params_ + o.peephole : nullptr;
+    return p;
+  }
+
+  RnnParamGrads<Real> rnn_grads(size_t l, int d) const {
+    const RecurrentOffsets& o = layout_.recurrent[l][d];
+    RnnParamGrads<Real> g;
+    g.w_ih = grads_ + o.w_ih;
+    g.w_hh = grads_ + o.w_hh;
+    g.b_ih = grads_ + o.b_ih;
+    g.b_hh = grads_ + o.b_hh;
+    g.peephole = cfg_.layers[l].peephole ? grads_ + o.peephole : nullptr;
+    return g;
+  }
+
+  const ParamInfo& find_param(const std::string& name) const {
+    for (const ParamInfo& p : layout_.params)
+      if (p.name == name) return p;
+    range_error("no parameter named '" + name + "'");
+  }
+
+  void upload_floats(Real* dst, const std::vector<double>& host) {
+    std::vector<Real> conv(host.begin(), host.end());
+    ops_->upload(dst, conv.data(), conv.size() * sizeof(Real));
+  }
+  std::vector<double> download_floats(const Real* src, size_t n) {
+    std::vector<Real> host(n);
+    ops_->download(host.data(), src, n * sizeof(Real));
+    return std::vector<double>(host.begin(), host.end());
+  }
+
+  void check_tokens(const std::vector<int32_t>& tokens, const char* what) const {
+    for (int32_t t : tokens)
+      if (t < 0 || t >= cfg_.vocab)
+        range_error(std::string(what) + " contains token id " + std::to_string(t) + ", expected 0 <= id < " +
+                    std::to_string(cfg_.vocab));
+  }
+
+  // Checks the batch against the config and uploads it into the activations of its shape.
+  Activations<Real>& prepare(const Batch& batch) {
+    const int B = batch.B, T = batch.T;
+    if (B < 1 || T < 1) range_error("batch size and steps must be >= 1");
+    const size_t BT = static_cast<size_t>(B) * T;
+    const int rows = cfg_.return_sequences ? B * T : B;
+    if (cfg_.input == InputKind::Features) {
+      if (batch.features.size() != BT * cfg_.features)
+        range_error("inputs must have B*Real*features = " + std::to_string(BT * cfg_.features) + " values, got " +
+                    std::to_string(batch.features.size()));
+    } else {
+      if (batch.tokens.size() != BT)
+        range_error("inputs must have B*T = " + std::to_string(BT) + " token ids, got " +
+                    std::to_string(batch.tokens.size()));
+      check_tokens(batch.tokens, "inputs");
+    }
+    if (!batch.lengths.empty()) {
+      if (batch.lengths.size() != static_cast<size_t>(B))
+        range_error("lengths must have B = " + std::to_string(B) + " entries");
+      for (int32_t len : batch.lengths)
+        if (len < 1 || len > T) range_error("lengths must be in [1, " + std::to_string(T) + "], got " + std::to_string(len));
+    }
+    if (cfg_.loss == LossKind::SoftmaxXent) {
+      if (batch.class_targets.size() != static_cast<size_t>(rows))
+        range_error("targets must have " + std::to_string(rows) + " class ids, got " +
+                    std::to_string(batch.class_targets.size()));
+      for (int32_t t : batch.class_targets)
+        if (t < 0 || t >= cfg_.output_width())
+          range_error("targets contains class id " + std::to_string(t) + ", expected 0 <= id < " +
+                      std::to_string(cfg_.output_width()));
+    } else if (batch.value_targets.size() != static_cast<size_t>(rows) * cfg_.output_width()) {
+      range_error("targets must have " + std::to_string(static_cast<size_t>(rows) * cfg_.output_width()) +
+                  " values, got " + std::to_string(batch.value_targets.size()));
+    }
+    if (!batch.weights.empty() && batch.weights.size() != static_cast<size_t>(rows))
+      range_error("weights must have " + std::to_string(rows) + " entries");
+    for (double w : batch.weights)
+      if (!(w >= 0) || !std::isfinite(w)) range_error("weights must be finite and >= 0");
+    for (double x : batch.features)
+      if (!std::isfinite(x)) range_error("inputs must be finite");
+    for (double x : batch.value_targets)
+      if (!std::isfinite(x)) range_error("targets must be finite");
+
+    Activations<Real>& a = shape_for(B, T);
+    if (cfg_.input == InputKind::Features)
+      upload_floats(a.x0, batch.features);
+    else
+      ops_->upload(a.tokens, batch.tokens.data(), BT * sizeof(int32_t));
+    has_lengths_ = !batch.lengths.empty();
+    if (has_lengths_) ops_->upload(a.lengths, batch.lengths.data(), B * sizeof(int32_t));
+    if (cfg_.loss == LossKind::SoftmaxXent)
+      ops_->upload(a.class_targets, batch.class_targets.data(), rows * sizeof(int32_t));
+    else
+      upload_floats(a.value_targets, batch.value_targets);
+    // Per-step outputs past a sequence's end are padding: they weigh 0 unless weights say otherwise.
+    std::vector<double> weights = batch.weights;
+    if (weights.empty() && has_lengths_ && cfg_.return_sequences) {
+      weights.assign(rows, 0.0);
+      for (int b = 0; b < B; ++b)
+        for (int t = 0; t < batch.lengths[b]; ++t) weights[static_cast<size_t>(b) * T + t] = 1.0;
+    }
+    has_weights_ = !weights.empty();
+    if (has_weights_) upload_floats(a.weights, weights);
+    weight_sum_ = 0;
+    for (double w : weights) weight_sum_ += w;
+    if (!has_weights_) weight_sum_ = rows;
+    return a;
+  }
+
+  Activations<Real>& shape_for(int B, int T) {
+    auto key = std::make_pair(B, T);
+    auto it = acts_.find(key);
+    if (it != acts_.end()) return *it->second;
+    if (acts_.size() >= 4) acts_.clear();  // bounded: a few shapes (train, validate, generate)
+    auto a = std::make_unique<Activations<Real>>();
+    allocate(*a, B, T);
+    return *acts_.emplace(key, std::move(a)).first->second;
+  }
+
+  void allocate(Activations<Real>& a, int B, int T) {
+    a.B = B;
+    a.T_ = T;
+    a.rows = cfg_.return_sequences ? B * T : B;
+    a.mem = std::make_unique<Memory<Real>>(*ops_);
+    Memory<Real>& m = *a.mem;
+    const size_t BT = static_cast<size_t>(B) * T;
+    a.tokens = m.ints(BT);
+    a.lengths = m.ints(B);
+    a.class_targets = m.ints(a.rows);
+    a.value_targets = m.floats(static_cast<size_t>(a.rows) * cfg_.output_width());
+    a.weights = m.floats(a.rows);
+    a.x0 = m.floats(BT * cfg_.input_width());
+    a.zero_state = m.floats(static_cast<size_t>(B) * std::max(max_hidden_, 1));
+    a.layers.resize(cfg_.layers.size());
+    for (size_t l = 0; l < cfg_.layers.size(); ++l) {
+      auto& L = a.layers[l];
+      const RecurrentSpec& spec = cfg_.layers[l];
+      L.in_width = layer_shape(l, B, T, false).I;
+      L.out_width = spec.hidden * directions(l);
+      if (spec.dropout_input > 0) L.x_dropped = m.floats(BT * L.in_width);
+      L.y = m.floats(BT * L.out_width);
+      if (spec.dropout_output > 0) L.y_dropped = m.floats(BT * L.out_width);
+      L.dy = m.floats(BT * L.out_width);
+      L.dx = m.floats(BT * L.in_width);
+      for (int d = 0; d < directions(l); ++d) {
+        auto& D = L.dir[d];
+        D.workspace = m.floats(ops_->rnn_workspace_elems(layer_shape(l, B, T, d == 1)));
+        D.hN = m.floats(static_cast<size_t>(B) * spec.hidden);
+        D.cN = m.floats(static_cast<size_t>(B) * spec.hidden);
+        D.dhN = m.floats(static_cast<size_t>(B) * spec.hidden);
+      }
+    }
+    const int head_width = a.layers.back().out_width;
+    if (!cfg_.return_sequences) {
+      a.head_in = m.floats(static_cast<size_t>(B) * head_width);
+      if (cfg_.layers.back().dropout_output > 0) a.head_in_dropped = m.floats(static_cast<size_t>(B) * head_width);
+    }
+    a.dhead_in = m.floats(static_cast<size_t>(a.rows) * head_width);
+    for (const DenseSpec& d : cfg_.dense) {
+      a.z.push_back(m.floats(static_cast<size_t>(a.rows) * d.units));
+      a.dz.push_back(m.floats(static_cast<size_t>(a.rows) * d.units));
+    }
+  }
+
+  void allocate_state(int B) {
+    if (state_batch_ == B && !state_.empty()) return;
+    state_.clear();
+    state_mem_ = std::make_unique<Memory<Real>>(*ops_);
+    for (size_t l = 0; l < cfg_.layers.size(); ++l)
+      for (int d = 0; d < directions(l); ++d) {
+        const size_t n = static_cast<size_t>(B) * cfg_.layers[l].hidden;
+        state_.push_back({state_mem_->floats(n), n});
+        if (cfg_.layers[l].cell == Cell::LSTM) state_.push_back({state_mem_->floats(n), n});
+      }
+    state_batch_ = B;
+  }
+
+  // The carried state blocks of layer l, direction d: {h, c (LSTM) or nullptr}.
+  std::pair<Real*, Real*> state_of(size_t l, int d) {
+    size_t i = 0;
+    for (size_t k = 0; k < l; ++k) i += directions(k) * (cfg_.layers[k].cell == Cell::LSTM ? 2 : 1);
+    const bool lstm = cfg_.layers[l].cell == Cell::LSTM;
+    i += d * (lstm ? 2 : 1);
+    return {state_[i].data, lstm ? state_[i + 1].data : nullptr};
+  }
+
+  uint64_t take_counters(size_t n) {
+    const uint64_t at = rng_counter_;
+    rng_counter_ += n;
+    return at;
+  }
+
+  void run_input(Activations<Real>& a, bool /*training*/) {
+    const int N = a.B * a.T_;
+    if (cfg_.input == InputKind::Embedding)
+      ops_->embedding_forward(N, cfg_.vocab, cfg_.embedding_dim, a.tokens, params_ + layout_.embedding, a.x0);
+    else if (cfg_.input == InputKind::OneHot)
+      ops_->one_hot(N, cfg_.vocab, a.tokens, a.x0);
+  }
+
+  // Forward through the whole plan. use_state: initial states from the carried state.
+  void forward(Activations<Real>& a, bool training, bool use_state) {
+    const int B = a.B, T = a.T_;
+    const size_t BT = static_cast<size_t>(B) * T;
+    if (use_state) allocate_state(B);
+    state_used_ = use_state;
+    run_input(a, training);
+    const Real* x = a.x0;
+    const int32_t* lengths = has_lengths_ ? a.lengths : nullptr;
+    for (size_t l = 0; l < cfg_.layers.size(); ++l) {
+      auto& L = a.layers[l];
+      const RecurrentSpec& spec = cfg_.layers[l];
+      if (training && spec.dropout_input > 0) {
+        L.dropout_in_offset = take_counters(BT * L.in_width);
+        ops_->dropout_forward(BT * L.in_width, spec.dropout_input, cfg_.seed, L.dropout_in_offset, x, L.x_dropped);
+        x = L.x_dropped;
+      }
+      for (int d = 0; d < directions(l); ++d) {
+        const auto [h0, c0] = initial_state(a, l, d, use_state);
+        ops_->rnn_forward(layer_shape(l, B, T, d == 1), x, lengths, h0, c0, rnn_params(l, d),
+                          L.y + d * spec.hidden, L.out_width, L.dir[d].hN, L.dir[d].cN,
+                          training ? L.dir[d].workspace : nullptr);
+      }
+      x = L.y;
+      const bool feeds_sequence = cfg_.return_sequences || l + 1 < cfg_.layers.size();
+      if (training && spec.dropout_output > 0 && feeds_sequence) {
+        L.dropout_out_offset = take_counters(BT * L.out_width);
+        ops_->dropout_forward(BT * L.out_width, spec.dropout_output, cfg_.seed, L.dropout_out_offset, L.y,
+                              L.y_dropped);
+        x = L.y_dropped;
+      }
+    }
+    if (!cfg_.return_sequences) {
+      // The last valid step of each direction is its final state (Keras' Bidirectional does the same).
+      const size_t l = cfg_.layers.size() - 1;
+      auto& L = a.layers[l];
+      for (int d = 0; d < directions(l); ++d)
+        ops_->copy_rows(B, cfg_.layers[l].hidden, L.dir[d].hN, cfg_.layers[l].hidden,
+                        a.head_in + d * cfg_.layers[l].hidden, L.out_width, false);
+      x = a.head_in;
+      if (training && cfg_.layers[l].dropout_output > 0) {
+        a.head_dropout_offset = take_counters(static_cast<size_t>(B) * L.out_width);
+        ops_->dropout_forward(static_cast<size_t>(B) * L.out_width, cfg_.layers[l].dropout_output, cfg_.seed,
+                              a.head_dropout_offset, a.head_in, a.head_in_dropped);
+        x = a.head_in_dropped;
+      }
+    }
+    head_input_ = x;
+    run_head(a, x, a.rows);
+  }
+
+  std::pair<const Real*, const Real*> initial_state(Activations<Real>& a, size_t l, int d, bool use_state) {
+    if (!use_state) return {a.zero_state, cfg_.layers[l].cell == Cell::LSTM ? a.zero_state : nullptr};
+    return state_of(l, d);
+  }
+
+  const Real* run_head(Activations<Real>& a, const Real* x, int rows) {
+    int width = cfg_.layers.back().hidden * directions(cfg_.layers.size() - 1);
+    for (size_t k = 0; k < cfg_.dense.size(); ++k) {
+      const DenseOffsets& o = layout_.dense[k];
+      ops_->dense_forward(rows, width, cfg_.dense[k].units, cfg_.dense[k].activation, x, params_ + o.weight,
+                          params_ + o.bias, a.z[k]);
+      x = a.z[k];
+      width = cfg_.dense[k].units;
+    }
+    return x;
+  }
+
+  void loss(Activations<Real>& a, bool with_grad) {
+    Real* out = a.z.back();
+    const Real* weights = has_weights_ ? a.weights : nullptr;
+    if (cfg_.loss == LossKind::SoftmaxXent) {
+      ops_->softmax_xent(a.rows, cfg_.output_width(), out, a.class_targets, weights, scalars_ + 0,
+                         with_grad ? a.dz.back() : nullptr, scalars_ + 3);
+    } else {
+      ops_->mse(a.rows, cfg_.output_width(), out, a.value_targets, weights, scalars_ + 0,
+                with_grad ? a.dz.back() : nullptr);
+      ops_->zero(scalars_ + 3, sizeof(Real));
+    }
+  }
+
+  void backward(Activations<Real>& a) {
+    const int B = a.B, T = a.T_;
+    const size_t BT = static_cast<size_t>(B) * T;
+    // Head, from the loss gradient in dz.back() down to the recurrent output.
+    for (size_t k = cfg_.dense.size(); k-- > 0;) {
+      const DenseOffsets& o = layout_.dense[k];
+      const int in_width = k == 0 ? a.layers.back().out_width : cfg_.dense[k - 1].units;
+      const Real* x = k == 0 ? head_input_ : a.z[k - 1];
+      Real* dx = k == 0 ? a.dhead_in : a.dz[k - 1];
+      ops_->dense_backward(a.rows, in_width, cfg_.dense[k].units, cfg_.dense[k].activation, x, params_ + o.weight,
+                           a.z[k], a.dz[k], dx, grads_ + o.weight, grads_ + o.bias);
+    }
+    const int32_t* lengths = has_lengths_ ? a.lengths : nullptr;
+    const size_t last = cfg_.layers.size() - 1;
+    // Gradient arriving at the last layer's output: per step (dy) or at its final states (dhN).
+    if (cfg_.return_sequences) {
+      auto& L = a.layers[last];
+      if (cfg_.layers[last].dropout_output > 0)
+        ops_->dropout_backward(BT * L.out_width, cfg_.layers[last].dropout_output, cfg_.seed, L.dropout_out_offset,
+                               a.dhead_in, L.dy);
+      else
+        ops_->copy(L.dy, a.dhead_in, BT * L.out_width * sizeof(Real));
+    } else {
+      auto& L = a.layers[last];
+      if (cfg_.layers[last].dropout_output > 0)
+        ops_->dropout_backward(static_cast<size_t>(B) * L.out_width, cfg_.layers[last].dropout_output, cfg_.seed,
+                               a.head_dropout_offset, a.dhead_in, a.dhead_in);
+      for (int d = 0; d < directions(last); ++d)
+        ops_->copy_rows(B, cfg_.layers[last].hidden, a.dhead_in + d * cfg_.layers[last].hidden, L.out_width,
+                        L.dir[d].dhN, cfg_.layers[last].hidden, false);
+    }
+    for (size_t l = cfg_.layers.size(); l-- > 0;) {
+      auto& L = a.layers[l];
+      const RecurrentSpec& spec = cfg_.layers[l];
+      const bool sequence_grad = cfg_.return_sequences || l != last;
+      const Real* x = l == 0 ? a.x0 : layer_output(a, l - 1);
+      if (spec.dropout_input > 0) x = L.x_dropped;
+      const bool need_dx = l > 0 || (cfg_.input == InputKind::Embedding && !cfg_.freeze_embedding);
+      if (need_dx) ops_->zero(L.dx, BT * L.in_width * sizeof(Real));
+      for (int d = 0; d < directions(l); ++d) {
+        // Truncated BPTT: the gradient stops at this batch's initial state.
+        const Real* h0 = state_used_ ? state_of(l, d).first : a.zero_state;
+        const Real* c0 = spec.cell == Cell::LSTM ? (state_used_ ? state_of(l, d).second : a.zero_state) : nullptr;
+        ops_->rnn_backward(layer_shape(l, B, T, d == 1), x, lengths, h0, c0, rnn_params(l, d), L.dir[d].workspace,
+                           sequence_grad ? L.dy + d * spec.hidden : nullptr, L.out_width,
+                           sequence_grad ? nullptr : L.dir[d].dhN, nullptr, need_dx ? L.dx : nullptr, nullptr,
+                           nullptr, rnn_grads(l, d));
+      }
+      if (!need_dx) continue;
+      if (spec.dropout_input > 0)
+        ops_->dropout_backward(BT * L.in_width, spec.dropout_input, cfg_.seed, L.dropout_in_offset, L.dx, L.dx);
+      if (l > 0) {
+        auto& P = a.layers[l - 1];
+        if (cfg_.layers[l - 1].dropout_output > 0)
+          ops_->dropout_backward(BT * P.out_width, cfg_.layers[l - 1].dropout_output, cfg_.seed, P.dropout_out_offset,
+                                 L.dx, P.dy);
+        else
+          ops_->copy(P.dy, L.dx, BT * P.out_width * sizeof(Real));
+      } else {
+        ops_->embedding_backward(B * T, cfg_.vocab, cfg_.embedding_dim, a.tokens, L.dx, grads_ + layout_.embedding);
+      }
+    }
+  }
+
+  // What layer l handed to the next layer in the forward pass.
+  // (Only asked for layers below the last, whose output always feeds a sequence.)
+  const Real* layer_output(Activations<Real>& a, size_t l) const {
+    return cfg_.layers[l].dropout_output > 0 ? a.layers[l].y_dropped : a.layers[l].y;
+  }
+
+  void keep_final_state(Activations<Real>& a) {
+    for (size_t l = 0; l < cfg_.layers.size(); ++l)
+      for (int d = 0; d < directions(l); ++d) {
+        const auto [h, c] = state_of(l, d);
+        const size_t bytes = static_cast<size_t>(a.B) * cfg_.layers[l].hidden * sizeof(Real);
+        ops_->copy(h, a.layers[l].dir[d].hN, bytes);
+        if (c) ops_->copy(c, a.layers[l].dir[d].cN, bytes);
+      }
+  }
+
+  StepResult read_result(const Batch&) {
+    Real host[4];
+    ops_->download(host, scalars_, sizeof(host));
+    StepResult r;
+    r.loss = static_cast<double>(host[0]);
+    r.grad_norm = static_cast<double>(host[1]);
+    r.correct = static_cast<double>(host[3]);
+    r.weight_sum = weight_sum_;
+    return r;
+  }
+
+  NetworkConfig cfg_;
+  std::unique_ptr<Ops<Real>> ops_;
+  const char* dtype_;
+  Memory<Real> mem_;
+  ParamLayout layout_;
+  Real* params_ = nullptr;
+  Real* grads_ = nullptr;
+  Real* m_ = nullptr;
+  Real* v_ = nullptr;
+  Real* scalars_ = nullptr;  // loss, grad norm, clip scale, correct
+  int max_hidden_ = 0;
+  std::map<std::pair<int, int>, std::unique_ptr<Activations<Real>>> acts_;
+  std::vector<StateBlock> state_;
+  std::unique_ptr<Memory<Real>> state_mem_;
+  int state_batch_ = 0;
+  bool has_lengths_ = false, has_weights_ = false, state_used_ = false;
+  double weight_sum_ = 0;
+  const Real* head_input_ = nullptr;
+  int64_t step_ = 0;
+  uint64_t rng_counter_ = 0;
+  uint64_t sample_counter_ = 0;
+};
+
+std::unique_ptr<Network> make_network(const NetworkConfig& cfg, const std::string& backend,
+                                      const std::string& dtype) {
+  if (backend != "cpu") range_error("backend must be 'cpu' in this build, got '" + backend + "'");
+  if (dtype == "float32")
+    return std::make_unique<NetworkImpl<float>>(cfg, std::make_unique<CpuOps<float>>(), "float32");
+  if (dtype == "float64")
+    return std::make_unique<NetworkImpl<double>>(cfg, std::make_unique<CpuOps<double>>(), "float64");
+  range_error("dtype must be 'float32' or 'float64', got '" + dtype + "'");
+}
+
+}  // namespace frnn

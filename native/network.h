@@ -1,0 +1,131 @@
+// The network executor: a layer plan built from NetworkConfig and run against Ops<T>, so one
+// executor serves the fp64 reference, the fp32 CPU path and (later) CUDA.
+//
+//   input (embedding | one-hot | float features) [B,T,I0]
+//   -> recurrent layer 1..L (LSTM | GRU | RNN, optionally bidirectional: outputs [fwd, rev];
+//      dropout on each layer's input and/or output while training)
+//   -> every step [B*T, D*H]  or  the last valid step: the final states [B, D*H]
+//   -> dense 1..K (linear | tanh) -> loss (softmax cross-entropy | MSE)
+//
+// All parameters live in one contiguous arena (trainable first, a frozen embedding last), and
+// the gradients and both Adam moments in arenas of the same layout, so clipping, Adam and
+// checkpoint I/O are single flat passes. One train_step = forward + backward + clip + Adam.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ops.h"
+
+namespace frnn {
+
+enum class InputKind : int32_t { Embedding = 0, OneHot = 1, Features = 2 };
+enum class LossKind : int32_t { SoftmaxXent = 0, Mse = 1 };
+// Keras: glorot-uniform input weights, orthogonal recurrent blocks, zero biases.
+// PyTorch: every recurrent weight and bias uniform in ±1/sqrt(H).
+enum class InitScheme : int32_t { Keras = 0, PyTorch = 1 };
+
+struct RecurrentSpec {
+  Cell cell = Cell::LSTM;
+  int hidden = 0;
+  bool bidirectional = false;
+  bool peephole = false;      // LSTM only
+  bool reset_before = false;  // GRU only
+  double dropout_input = 0;   // drop probability (textbook keep_prob 0.5 -> 0.5)
+  double dropout_output = 0;
+};
+
+struct DenseSpec {
+  int units = 0;
+  Activation activation = Activation::Linear;
+};
+
+struct NetworkConfig {
+  InputKind input = InputKind::Embedding;
+  int vocab = 0;          // embedding / one-hot: token ids in [0, vocab)
+  int embedding_dim = 0;  // embedding only
+  bool freeze_embedding = false;
+  int features = 0;       // float features per step
+  std::vector<RecurrentSpec> layers;
+  bool return_sequences = true;  // false: the head sees the last valid step only
+  std::vector<DenseSpec> dense;  // the last one produces the model output
+  LossKind loss = LossKind::SoftmaxXent;
+  InitScheme init = InitScheme::Keras;
+  double forget_bias = 1.0;  // LSTM: stored in bias_ih's f slice, bias_hh's stays 0
+  uint64_t seed = 0;
+
+  void validate() const;  // throws ArgumentError naming the offending field
+  int input_width() const;
+  int output_width() const;
+};
+
+// One call's data, copied from JS before the work leaves the main thread.
+struct Batch {
+  int B = 0, T = 0;
+  std::vector<int32_t> tokens;         // [B*T] for token inputs
+  std::vector<double> features;        // [B*T*features] for float inputs
+  std::vector<int32_t> lengths;        // [B] or empty (all T)
+  std::vector<int32_t> class_targets;  // softmax: [rows]
+  std::vector<double> value_targets;   // mse: [rows*output_width]
+  std::vector<double> weights;         // [rows] or empty; rows = B*T (sequences) or B (last step)
+};
+
+struct TrainOptions {
+  AdamConfig adam;
+  double clip_norm = 0;     // <= 0: no clipping
+  bool carry_state = false; // truncated BPTT: start from, and keep, the carried state
+};
+
+struct StepResult {
+  double loss = 0;
+  double grad_norm = 0;   // before clipping (train_step only)
+  double correct = 0;     // softmax: weighted count of argmax == target
+  double weight_sum = 0;  // sum of the rows' weights (for averaging over batches)
+};
+
+struct ParamInfo {
+  std::string name;  // PyTorch names: embedding.weight, rnn.weight_ih_l0_reverse, dense.bias, ...
+  std::vector<int> shape;
+  size_t offset = 0;  // in the parameter arena
+  size_t size = 0;
+  bool trainable = true;
+};
+
+class Network {
+ public:
+  virtual ~Network() = default;
+  virtual const NetworkConfig& config() const = 0;
+  virtual const char* backend() const = 0;
+  virtual const char* dtype() const = 0;
+
+  virtual StepResult train_step(const Batch& batch, const TrainOptions& opts) = 0;
+  // Forward only, no dropout. use_state: start from the carried state (it is not updated).
+  virtual StepResult evaluate(const Batch& batch, bool use_state) = 0;
+  // The head's outputs [rows, output_width] (logits for softmax models).
+  virtual std::vector<double> predict(const Batch& batch, bool use_state) = 0;
+  // Feeds prime [B, P] from a zero state, then draws `steps` tokens per row: [B, steps].
+  virtual std::vector<int32_t> generate(const std::vector<int32_t>& prime, int B, int P, int steps,
+                                        const SampleConfig& cfg, uint64_t seed) = 0;
+
+  virtual const std::vector<ParamInfo>& params() const = 0;
+  virtual std::vector<double> get_param(const std::string& name) = 0;
+  virtual void set_param(const std::string& name, const std::vector<double>& values) = 0;
+  // The gradient of the last train_step (before clipping); zeros for a frozen parameter.
+  virtual std::vector<double> get_grad(const std::string& name) = 0;
+
+  // Carried recurrent state: one [B,H] block per layer-direction (layer-major, forward then
+  // reverse), h then (LSTM) c. Empty when nothing is carried yet.
+  virtual void reset_state() = 0;
+  virtual std::vector<std::vector<double>> get_state(int* batch) = 0;
+  virtual void set_state(int batch, const std::vector<std::vector<double>>& blocks) = 0;
+
+  virtual int64_t step() const = 0;  // Adam steps taken
+  virtual uint64_t rng_counter() const = 0;
+};
+
+std::unique_ptr<Network> make_network(const NetworkConfig& cfg, const std::string& backend,
+                                      const std::string& dtype);
+
+}  // namespace frnn

@@ -1,0 +1,94 @@
+// The native Model class (native/binding/model_binding.cc). lib/model.ts validates and
+// normalises everything before it gets here; the native side re-checks ranges and sizes.
+
+export interface NativeLayerConfig {
+  cell: 'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu';
+  hidden: number;
+  bidirectional?: boolean;
+  peephole?: boolean;
+  resetBefore?: boolean;
+  dropoutInput?: number;
+  dropoutOutput?: number;
+}
+
+export interface NativeModelConfig {
+  input: 'embedding' | 'oneHot' | 'features';
+  vocab?: number;
+  embeddingDim?: number;
+  freezeEmbedding?: boolean;
+  features?: number;
+  layers: NativeLayerConfig[];
+  returnSequences?: boolean;
+  dense: { units: number; activation?: 'linear' | 'tanh' }[];
+  loss?: 'softmaxCrossEntropy' | 'mse';
+  init?: 'keras' | 'pytorch';
+  forgetBias?: number;
+  seed?: number;
+}
+
+export interface NativeBatch {
+  batchSize: number;
+  steps: number;
+  /** Int32Array of token ids [B*T], or float features [B*T*features]. */
+  inputs: Int32Array | Float32Array | Float64Array;
+  lengths?: Int32Array;
+  /** Int32Array class ids (softmax) or float values (mse); rows = B*T or B (last step). */
+  targets?: Int32Array | Float32Array | Float64Array;
+  weights?: Float32Array | Float64Array;
+}
+
+export interface NativeTrainOptions {
+  learningRate?: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  weightDecay?: number;
+  decoupledWeightDecay?: boolean;
+  clipNorm?: number;
+  carryState?: boolean;
+}
+
+export interface NativeStepResult {
+  loss: number;
+  gradNorm: number;
+  correct: number;
+  weightSum: number;
+}
+
+export interface NativeSampleOptions {
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  greedy?: boolean;
+  seed?: number;
+}
+
+export interface NativeParamInfo {
+  name: string;
+  shape: number[];
+  trainable: boolean;
+}
+
+export interface NativeModel {
+  trainStep(batch: NativeBatch, options?: NativeTrainOptions): Promise<NativeStepResult>;
+  trainStepSync(batch: NativeBatch, options?: NativeTrainOptions): NativeStepResult;
+  evaluate(batch: NativeBatch, useState?: boolean): Promise<NativeStepResult>;
+  evaluateSync(batch: NativeBatch, useState?: boolean): NativeStepResult;
+  predict(batch: NativeBatch, useState?: boolean): Promise<Float64Array>;
+  generate(prime: Int32Array, batchSize: number, steps: number, options: NativeSampleOptions): Promise<Int32Array>;
+  params(): NativeParamInfo[];
+  getParam(name: string): Float64Array;
+  setParam(name: string, values: Float32Array | Float64Array): void;
+  getGrad(name: string): Float64Array;
+  getState(): { batchSize: number; blocks: Float64Array[] };
+  setState(batchSize: number, blocks: (Float32Array | Float64Array)[]): void;
+  resetState(): void;
+  info(): { backend: string; dtype: string; step: number; rngCounter: number; parameterCount: number };
+  dispose(): void;
+}
+
+export type NativeModelConstructor = new (
+  config: NativeModelConfig,
+  backend: 'cpu',
+  dtype: 'float32' | 'float64',
+) => NativeModel;
