@@ -1,0 +1,480 @@
+// The public Model: build from a validated config, train step by step, evaluate, predict,
+// generate, read and write parameters and recurrent state. All long work runs off the main
+// thread; calls on one model run one at a time in call order.
+import type {
+  NativeBatch,
+  NativeModel,
+  NativeModelConfig,
+  NativeModelConstructor,
+  NativeParamInfo,
+  NativeStepResult,
+} from '../typings/model.js';
+import { loadNative } from './native.js';
+import {
+  checkBoolean,
+  checkFloatArray,
+  checkIds,
+  checkInt,
+  checkInt32Array,
+  checkKeys,
+  checkNumber,
+  checkObject,
+  checkOneOf,
+} from './validate.js';
+
+export type CellType = 'lstm' | 'gru' | 'rnn';
+
+export interface RecurrentLayerConfig {
+  /** Default 'lstm'. */
+  cell?: CellType;
+  units: number;
+  /** Vanilla RNN only: 'tanh' (default) or 'relu'. */
+  activation?: 'tanh' | 'relu';
+  bidirectional?: boolean;
+  /** LSTM only: TF1-style peephole connections. */
+  peephole?: boolean;
+  /** GRU only: apply the reset gate before the recurrent product (TF1 GRUCell / tfjs); default after (PyTorch/cuDNN). */
+  resetBefore?: boolean;
+  /** Drop probability on this layer's input while training (textbook keep_prob 0.5 = dropout 0.5). */
+  dropoutInput?: number;
+  /** Drop probability on this layer's output while training. */
+  dropoutOutput?: number;
+}
+
+export interface DenseLayerConfig {
+  units: number;
+  activation?: 'linear' | 'tanh';
+}
+
+export type InputConfig =
+  | { type: 'embedding'; vocabSize: number; dim: number; frozen?: boolean }
+  | { type: 'oneHot'; vocabSize: number }
+  | { type: 'features'; size: number };
+
+export interface ModelConfig {
+  input: InputConfig;
+  layers: RecurrentLayerConfig[];
+  /** 'sequence': the head sees every step (default); 'last': only each sequence's last valid step. */
+  output?: 'sequence' | 'last';
+  /** Dense layers after the recurrent stack; the last one is the model output. */
+  dense: DenseLayerConfig[];
+  /** Default 'softmaxCrossEntropy'. */
+  loss?: 'softmaxCrossEntropy' | 'mse';
+  /** Weight initialisation: 'keras' (glorot input weights, orthogonal recurrent, default) or 'pytorch'. */
+  init?: 'keras' | 'pytorch';
+  /** LSTM forget-gate bias (TF1 forget_bias), default 1. */
+  forgetBias?: number;
+  /** Seeds initialisation and dropout; default 0. */
+  seed?: number;
+  /** Default 'cpu' (the CUDA backend arrives in its own release). */
+  backend?: 'cpu';
+  /** 'float32' (default) or 'float64' (the reference path, for checks). */
+  dtype?: 'float32' | 'float64';
+}
+
+export interface Batch {
+  /** Token ids [batchSize*steps] (Int32Array) or float features [batchSize*steps*size]. */
+  inputs: Int32Array | Float32Array | Float64Array;
+  /** Class ids (softmax) or values (mse), one row per step (output 'sequence') or per sequence ('last'). */
+  targets: Int32Array | Float32Array | Float64Array;
+  batchSize: number;
+  steps: number;
+  /** Valid steps per sequence, in [1, steps]; padding past them is ignored. */
+  lengths?: Int32Array;
+  /** Per-row loss weights (masks); default 1 (0 past a sequence's length). */
+  weights?: Float32Array | Float64Array;
+}
+
+export interface TrainStepOptions {
+  learningRate?: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  /** L2 penalty (Adam) or decoupled decay (AdamW when decoupledWeightDecay). */
+  weightDecay?: number;
+  decoupledWeightDecay?: boolean;
+  /** Clip the global gradient norm to this (0: no clipping). Default 5, as the textbook. */
+  clipNorm?: number;
+  /** Truncated BPTT: start from the state the previous step left and keep this step's final state. */
+  carryState?: boolean;
+}
+
+export interface StepResult {
+  /** Mean loss over the weighted rows. */
+  loss: number;
+  /** Global gradient norm before clipping (train steps only). */
+  gradNorm: number;
+  /** Fraction of weighted rows whose argmax is the target (softmax models). */
+  accuracy: number;
+  /** Sum of the rows' weights, for averaging over batches. */
+  weightSum: number;
+}
+
+export interface SampleOptions {
+  /** Divide the logits by this before softmax (default 1). */
+  temperature?: number;
+  /** Keep only the k most likely tokens (0 = all). */
+  topK?: number;
+  /** Keep the smallest set of most likely tokens whose probability reaches topP (1 = all). */
+  topP?: number;
+  /** Always the most likely token. */
+  greedy?: boolean;
+  /** Makes the draws reproducible. */
+  seed?: number;
+}
+
+export interface ParamInfo {
+  name: string;
+  shape: number[];
+  trainable: boolean;
+}
+
+const MODEL_KEYS = ['input', 'layers', 'output', 'dense', 'loss', 'init', 'forgetBias', 'seed', 'backend', 'dtype'] as const;
+const LAYER_KEYS = ['cell', 'units', 'activation', 'bidirectional', 'peephole', 'resetBefore', 'dropoutInput', 'dropoutOutput'] as const;
+const DENSE_KEYS = ['units', 'activation'] as const;
+const BATCH_KEYS = ['inputs', 'targets', 'batchSize', 'steps', 'lengths', 'weights'] as const;
+const TRAIN_KEYS = ['learningRate', 'beta1', 'beta2', 'epsilon', 'weightDecay', 'decoupledWeightDecay', 'clipNorm', 'carryState'] as const;
+const SAMPLE_KEYS = ['temperature', 'topK', 'topP', 'greedy', 'seed'] as const;
+const MAX_SIZE = 1 << 24;
+
+export class Model {
+  readonly config: Readonly<ModelConfig>;
+  private native: NativeModel | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly rowsPerSequence: boolean;
+
+  private constructor(config: ModelConfig, native: NativeModel) {
+    this.config = config;
+    this.native = native;
+    this.rowsPerSequence = (config.output ?? 'sequence') === 'sequence';
+  }
+
+  static create(config: ModelConfig): Model {
+    const nativeConfig = toNativeConfig(config);
+    const addon = loadNative() as unknown as { Model: NativeModelConstructor };
+    const native = new addon.Model(nativeConfig, config.backend ?? 'cpu', config.dtype ?? 'float32');
+    return new Model(structuredClone(config), native);
+  }
+
+  /** Output width of the model (the last dense layer's units). */
+  get outputSize(): number {
+    return this.config.dense[this.config.dense.length - 1].units;
+  }
+
+  get vocabSize(): number | undefined {
+    const input = this.config.input;
+    return input.type === 'features' ? undefined : input.vocabSize;
+  }
+
+  /** One training step (forward, backward, clip, Adam) off the main thread. */
+  trainStep(batch: Batch, options: TrainStepOptions = {}): Promise<StepResult> {
+    return settle(() => {
+      const nb = this.checkBatch(batch);
+      const opts = checkTrainOptions(options);
+      return this.enqueue((m) => m.trainStep(nb, opts)).then(toStepResult);
+    });
+  }
+
+  /** The same step on the calling thread, for tight loops that accept blocking. */
+  trainStepSync(batch: Batch, options: TrainStepOptions = {}): StepResult {
+    const nb = this.checkBatch(batch);
+    return toStepResult(this.nativeNow().trainStepSync(nb, checkTrainOptions(options)));
+  }
+
+  /** Loss (and accuracy) without training or dropout. useState: start from the carried state. */
+  evaluate(batch: Batch, options: { useState?: boolean } = {}): Promise<StepResult> {
+    return settle(() => {
+      const nb = this.checkBatch(batch);
+      const useState = checkUseState(options);
+      return this.enqueue((m) => m.evaluate(nb, useState)).then(toStepResult);
+    });
+  }
+
+  /** evaluate() on the calling thread. */
+  evaluateSync(batch: Batch, options: { useState?: boolean } = {}): StepResult {
+    const nb = this.checkBatch(batch);
+    return toStepResult(this.nativeNow().evaluateSync(nb, checkUseState(options)));
+  }
+
+  /** The model outputs [rows * outputSize] (logits for softmax models). Targets are not needed. */
+  predict(batch: Omit<Batch, 'targets'> & { targets?: Batch['targets'] }, options: { useState?: boolean } = {}): Promise<Float64Array> {
+    return settle(() => {
+      const nb = this.checkBatch(batch as Batch, false);
+      const useState = checkUseState(options);
+      return this.enqueue((m) => m.predict(nb, useState));
+    });
+  }
+
+  /**
+   * Feeds each prime sequence from a zero state, then draws `length` tokens per sequence.
+   * `prime` is one sequence, or several of equal length. Returns the drawn tokens, row-major.
+   */
+  generate(prime: Int32Array | Int32Array[], length: number, options: SampleOptions = {}): Promise<Int32Array> {
+    return settle(() => this.generateChecked(prime, length, options));
+  }
+
+  private generateChecked(prime: Int32Array | Int32Array[], length: number, options: SampleOptions): Promise<Int32Array> {
+    const rows = Array.isArray(prime) ? prime : [prime];
+    if (rows.length === 0) throw new RangeError('prime must hold at least one sequence');
+    const vocab = this.vocabSize;
+    if (vocab === undefined) throw new TypeError('generate needs a model with token inputs');
+    const primeLength = rows[0]?.length ?? 0;
+    rows.forEach((r, i) => {
+      checkInt32Array(r, `prime[${i}]`);
+      if (r.length !== primeLength || r.length === 0) throw new RangeError('prime sequences must be non-empty and of equal length');
+      checkIds(r, `prime[${i}]`, vocab);
+    });
+    checkInt(length, 'length', 0, MAX_SIZE);
+    const sample = checkSampleOptions(options);
+    const flat = new Int32Array(rows.length * primeLength);
+    rows.forEach((r, i) => flat.set(r, i * primeLength));
+    return this.enqueue((m) => m.generate(flat, rows.length, length, sample));
+  }
+
+  params(): ParamInfo[] {
+    return this.nativeNow().params().map((p: NativeParamInfo) => ({ ...p, shape: [...p.shape] }));
+  }
+
+  getParam(name: string): Float64Array {
+    return this.nativeNow().getParam(this.checkParamName(name));
+  }
+
+  setParam(name: string, values: Float32Array | Float64Array): void {
+    this.checkParamName(name);
+    checkFloatArray(values, 'values');
+    this.nativeNow().setParam(name, values);
+  }
+
+  /** The gradient the last training step computed for a parameter (before clipping). */
+  getGrad(name: string): Float64Array {
+    return this.nativeNow().getGrad(this.checkParamName(name));
+  }
+
+  /** The carried recurrent state: [B,H] blocks per layer and direction, h then (LSTM) c. */
+  getState(): { batchSize: number; blocks: Float64Array[] } {
+    return this.nativeNow().getState();
+  }
+
+  setState(state: { batchSize: number; blocks: (Float32Array | Float64Array)[] }): void {
+    checkObject(state, 'state');
+    checkInt(state.batchSize, 'state.batchSize', 1, MAX_SIZE);
+    if (!Array.isArray(state.blocks)) throw new TypeError('state.blocks must be an array');
+    state.blocks.forEach((b, i) => checkFloatArray(b, `state.blocks[${i}]`));
+    this.nativeNow().setState(state.batchSize, state.blocks);
+  }
+
+  /** Zero the carried state (e.g. at the start of an epoch). */
+  resetState(): void {
+    this.nativeNow().resetState();
+  }
+
+  info(): { backend: string; dtype: string; step: number; parameterCount: number } {
+    const { backend, dtype, step, parameterCount } = this.nativeNow().info();
+    return { backend, dtype, step, parameterCount };
+  }
+
+  /** Free native memory now. Later calls throw. */
+  dispose(): void {
+    this.native?.dispose();
+    this.native = undefined;
+  }
+
+  get disposed(): boolean {
+    return this.native === undefined;
+  }
+
+  private nativeNow(): NativeModel {
+    if (!this.native) throw new Error('this model has been disposed');
+    return this.native;
+  }
+
+  // Serialises async calls: each starts when the previous one settled.
+  private enqueue<T>(work: (m: NativeModel) => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => work(this.nativeNow()));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private checkParamName(name: string): string {
+    if (typeof name !== 'string') throw new TypeError('name must be a string');
+    return name;
+  }
+
+  private checkBatch(batch: Batch, needTargets = true): NativeBatch {
+    checkObject(batch, 'batch');
+    checkKeys(batch, BATCH_KEYS, 'batch');
+    const B = checkInt(batch.batchSize, 'batch.batchSize', 1, MAX_SIZE);
+    const T = checkInt(batch.steps, 'batch.steps', 1, MAX_SIZE);
+    const input = this.config.input;
+    if (input.type === 'features') {
+      checkFloatArray(batch.inputs, 'batch.inputs', B * T * input.size);
+    } else {
+      checkInt32Array(batch.inputs, 'batch.inputs', B * T);
+      checkIds(batch.inputs as Int32Array, 'batch.inputs', input.vocabSize);
+    }
+    const rows = this.rowsPerSequence ? B * T : B;
+    if (batch.lengths !== undefined) {
+      checkInt32Array(batch.lengths, 'batch.lengths', B);
+      batch.lengths.forEach((len, i) => {
+        if (len < 1 || len > T) throw new RangeError(`batch.lengths[${i}] = ${len} must be in [1, ${T}]`);
+      });
+    }
+    if (batch.weights !== undefined) {
+      checkFloatArray(batch.weights, 'batch.weights', rows);
+      batch.weights.forEach((w, i) => {
+        if (w < 0) throw new RangeError(`batch.weights[${i}] = ${w} must be >= 0`);
+      });
+    }
+    if (needTargets || batch.targets !== undefined) {
+      if ((this.config.loss ?? 'softmaxCrossEntropy') === 'softmaxCrossEntropy') {
+        checkInt32Array(batch.targets, 'batch.targets', rows);
+        checkIds(batch.targets as Int32Array, 'batch.targets', this.outputSize);
+      } else {
+        checkFloatArray(batch.targets, 'batch.targets', rows * this.outputSize);
+      }
+    }
+    const nb: NativeBatch = { batchSize: B, steps: T, inputs: batch.inputs };
+    if (batch.targets !== undefined) nb.targets = batch.targets;
+    else nb.targets = this.placeholderTargets(rows);
+    if (batch.lengths !== undefined) nb.lengths = batch.lengths;
+    if (batch.weights !== undefined) nb.weights = batch.weights;
+    return nb;
+  }
+
+  // predict() runs the same batch path, which wants targets of the right size.
+  private placeholderTargets(rows: number): Int32Array | Float32Array {
+    return (this.config.loss ?? 'softmaxCrossEntropy') === 'softmaxCrossEntropy'
+      ? new Int32Array(rows)
+      : new Float32Array(rows * this.outputSize);
+  }
+}
+
+// Promise-returning entry points report bad arguments as rejections, never synchronous throws.
+function settle<T>(start: () => Promise<T>): Promise<T> {
+  try {
+    return start();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function toStepResult(r: NativeStepResult): StepResult {
+  return {
+    loss: r.loss,
+    gradNorm: r.gradNorm,
+    accuracy: r.weightSum > 0 ? r.correct / r.weightSum : 0,
+    weightSum: r.weightSum,
+  };
+}
+
+function checkUseState(options: { useState?: boolean }): boolean {
+  checkObject(options, 'options');
+  checkKeys(options, ['useState'], 'options');
+  return options.useState === undefined ? false : checkBoolean(options.useState, 'options.useState');
+}
+
+function checkTrainOptions(options: TrainStepOptions): TrainStepOptions {
+  checkObject(options, 'options');
+  checkKeys(options, TRAIN_KEYS, 'train options');
+  const o: TrainStepOptions = {
+    learningRate: checkNumber(options.learningRate ?? 1e-3, 'options.learningRate', 0, 1e6),
+    beta1: checkNumber(options.beta1 ?? 0.9, 'options.beta1', 0, 1, true),
+    beta2: checkNumber(options.beta2 ?? 0.999, 'options.beta2', 0, 1, true),
+    epsilon: checkNumber(options.epsilon ?? 1e-8, 'options.epsilon', Number.MIN_VALUE, 1),
+    weightDecay: checkNumber(options.weightDecay ?? 0, 'options.weightDecay', 0, 1e6),
+    decoupledWeightDecay: checkBoolean(options.decoupledWeightDecay ?? false, 'options.decoupledWeightDecay'),
+    clipNorm: checkNumber(options.clipNorm ?? 5, 'options.clipNorm', 0, 1e12),
+    carryState: checkBoolean(options.carryState ?? false, 'options.carryState'),
+  };
+  return o;
+}
+
+function checkSampleOptions(options: SampleOptions): SampleOptions {
+  checkObject(options, 'options');
+  checkKeys(options, SAMPLE_KEYS, 'sample options');
+  const o: SampleOptions = {
+    temperature: checkNumber(options.temperature ?? 1, 'options.temperature', Number.MIN_VALUE, 1e6),
+    topK: checkInt(options.topK ?? 0, 'options.topK', 0, MAX_SIZE),
+    topP: checkNumber(options.topP ?? 1, 'options.topP', Number.MIN_VALUE, 1),
+    greedy: checkBoolean(options.greedy ?? false, 'options.greedy'),
+    seed: checkInt(options.seed ?? Math.floor(Math.random() * 2 ** 32), 'options.seed', 0, Number.MAX_SAFE_INTEGER),
+  };
+  return o;
+}
+
+function toNativeConfig(config: ModelConfig): NativeModelConfig {
+  checkObject(config, 'config');
+  checkKeys(config, MODEL_KEYS, 'model config');
+  const input = checkObject(config.input, 'config.input') as InputConfig;
+  const out: NativeModelConfig = { input: 'embedding', layers: [], dense: [] };
+  switch (checkOneOf(input.type, 'config.input.type', ['embedding', 'oneHot', 'features'] as const)) {
+    case 'embedding': {
+      const e = input as Extract<InputConfig, { type: 'embedding' }>;
+      checkKeys(e, ['type', 'vocabSize', 'dim', 'frozen'], 'config.input');
+      out.input = 'embedding';
+      out.vocab = checkInt(e.vocabSize, 'config.input.vocabSize', 1, MAX_SIZE);
+      out.embeddingDim = checkInt(e.dim, 'config.input.dim', 1, MAX_SIZE);
+      out.freezeEmbedding = checkBoolean(e.frozen ?? false, 'config.input.frozen');
+      break;
+    }
+    case 'oneHot': {
+      const e = input as Extract<InputConfig, { type: 'oneHot' }>;
+      checkKeys(e, ['type', 'vocabSize'], 'config.input');
+      out.input = 'oneHot';
+      out.vocab = checkInt(e.vocabSize, 'config.input.vocabSize', 1, MAX_SIZE);
+      break;
+    }
+    case 'features': {
+      const e = input as Extract<InputConfig, { type: 'features' }>;
+      checkKeys(e, ['type', 'size'], 'config.input');
+      out.input = 'features';
+      out.features = checkInt(e.size, 'config.input.size', 1, MAX_SIZE);
+      break;
+    }
+  }
+  if (!Array.isArray(config.layers) || config.layers.length === 0) {
+    throw new TypeError('config.layers must be a non-empty array of recurrent layers');
+  }
+  out.layers = config.layers.map((layer, i) => {
+    const where = `config.layers[${i}]`;
+    checkObject(layer, where);
+    checkKeys(layer, LAYER_KEYS, where);
+    const cell = checkOneOf(layer.cell ?? 'lstm', `${where}.cell`, ['lstm', 'gru', 'rnn'] as const);
+    if (layer.activation !== undefined && cell !== 'rnn') throw new TypeError(`${where}.activation applies to 'rnn' cells only`);
+    if (layer.peephole !== undefined && cell !== 'lstm') throw new TypeError(`${where}.peephole applies to 'lstm' cells only`);
+    if (layer.resetBefore !== undefined && cell !== 'gru') throw new TypeError(`${where}.resetBefore applies to 'gru' cells only`);
+    const activation = checkOneOf(layer.activation ?? 'tanh', `${where}.activation`, ['tanh', 'relu'] as const);
+    return {
+      cell: cell === 'rnn' ? (activation === 'relu' ? 'rnn_relu' : 'rnn_tanh') : cell,
+      hidden: checkInt(layer.units, `${where}.units`, 1, MAX_SIZE),
+      bidirectional: checkBoolean(layer.bidirectional ?? false, `${where}.bidirectional`),
+      peephole: checkBoolean(layer.peephole ?? false, `${where}.peephole`),
+      resetBefore: checkBoolean(layer.resetBefore ?? false, `${where}.resetBefore`),
+      dropoutInput: checkNumber(layer.dropoutInput ?? 0, `${where}.dropoutInput`, 0, 1, true),
+      dropoutOutput: checkNumber(layer.dropoutOutput ?? 0, `${where}.dropoutOutput`, 0, 1, true),
+    };
+  });
+  out.returnSequences = checkOneOf(config.output ?? 'sequence', 'config.output', ['sequence', 'last'] as const) === 'sequence';
+  if (!Array.isArray(config.dense) || config.dense.length === 0) {
+    throw new TypeError('config.dense must be a non-empty array (its last layer is the output)');
+  }
+  out.dense = config.dense.map((d, i) => {
+    const where = `config.dense[${i}]`;
+    checkObject(d, where);
+    checkKeys(d, DENSE_KEYS, where);
+    return {
+      units: checkInt(d.units, `${where}.units`, 1, MAX_SIZE),
+      activation: checkOneOf(d.activation ?? 'linear', `${where}.activation`, ['linear', 'tanh'] as const),
+    };
+  });
+  out.loss = checkOneOf(config.loss ?? 'softmaxCrossEntropy', 'config.loss', ['softmaxCrossEntropy', 'mse'] as const);
+  if (out.loss === 'softmaxCrossEntropy' && out.dense[out.dense.length - 1].units < 2) {
+    throw new RangeError('a softmax output needs at least 2 units in its last dense layer');
+  }
+  out.init = checkOneOf(config.init ?? 'keras', 'config.init', ['keras', 'pytorch'] as const);
+  out.forgetBias = checkNumber(config.forgetBias ?? 1, 'config.forgetBias', -1e6, 1e6);
+  out.seed = checkInt(config.seed ?? 0, 'config.seed', 0, Number.MAX_SAFE_INTEGER);
+  checkOneOf(config.backend ?? 'cpu', 'config.backend', ['cpu'] as const);
+  checkOneOf(config.dtype ?? 'float32', 'config.dtype', ['float32', 'float64'] as const);
+  return out;
+}
