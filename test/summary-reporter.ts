@@ -8,13 +8,17 @@ export default class SummaryReporter implements Reporter {
     let failed = 0;
     let skipped = 0;
     for (const m of testModules) {
-      if (m.state() === 'failed' && [...m.children.allTests()].length === 0) failed += 1;
+      let failedHere = 0;
       for (const t of m.children.allTests()) {
         const state = t.result().state;
         if (state === 'passed') passed += 1;
         else if (state === 'skipped') skipped += 1;
-        else failed += 1;
+        else failedHere += 1;
       }
+      // A file that failed with no failed test: a crashed worker, an import error, or a failing
+      // beforeAll/afterAll (vitest then reports that suite's tests as skipped). Count it once.
+      if (m.state() === 'failed' && failedHere === 0) failedHere = 1;
+      failed += failedHere;
     }
     if (unhandledErrors.length > 0 && failed === 0) failed = 1;
     process.stdout.write(`\nTests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);

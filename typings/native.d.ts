@@ -1,11 +1,72 @@
 // The contract of the native addon: everything lib/ may call. Validation happens in lib/; the
 // addon re-checks sizes and ranges so a caller that bypasses lib/ gets an error, never a crash.
 
+import type { NativeModelConstructor } from './model.js';
+
 export type DType = 'float32' | 'float64';
 
 /** One op of ops.h run on a backend; tensors cross as Float64Array / Int32Array. */
 export type OpHarness = (dtype: DType, args: Record<string, unknown>) => Record<string, Float64Array | Int32Array | number>;
 
+/** What the addon was compiled with (native/binding/build_info.cc). */
+export interface BuildInfo {
+  /** The CUDA backend is compiled in (cmake-js build with nvcc found). */
+  cuda: boolean;
+  /** CMake's CUDA_ARCHITECTURES, comma-separated, e.g. "75-real,80-real,90-real,90-virtual"; "" without CUDA. */
+  cudaArchitectures: string;
+  /** CUDART_VERSION compiled against (13000 = 13.0); 0 without CUDA. */
+  cudaRuntimeVersion: number;
+  /** NAPI_VERSION the addon was compiled for. */
+  napiVersion: number;
+  /** Highest Node-API version of the running Node. */
+  runtimeNapiVersion: number;
+  buildSystem: 'cmake-js' | 'node-gyp' | string;
+  /** e.g. "gcc 12.2.0". */
+  compiler: string;
+  /** __cplusplus, e.g. 201703. */
+  cplusplus: number;
+  buildType: 'Release' | 'Debug';
+  /** C++ exceptions enabled (NODE_ADDON_API_CPP_EXCEPTIONS). */
+  exceptions: boolean;
+}
+
+export interface CudaDeviceInfo {
+  name: string;
+  /** "major.minor", e.g. "9.0". */
+  computeCapability: string;
+  /** Bytes. */
+  totalMemory: number;
+  multiProcessorCount: number;
+  /** Code this build has for the device: machine code, PTX to JIT, or none. */
+  code: 'sass' | 'ptx' | 'none';
+  /** The probe kernel ran on this device and wrote the expected values (only device 0 is probed). */
+  kernelOk: boolean;
+  /** Why kernelOk is false. */
+  error?: string;
+}
+
+/** Result of cudaProbe(): never throws; every CUDA error becomes `reason`. */
+export interface CudaProbeResult {
+  /** Device 0 exists, this build has code for it, and the probe kernel ran correctly. */
+  ok: boolean;
+  /** One line: why ok is false ("built without CUDA", "no NVIDIA driver: ...") or a summary of device 0. */
+  reason: string;
+  /** First cudaError_t met, 0 when none (35 = cudaErrorInsufficientDriver, 100 = cudaErrorNoDevice). */
+  errorCode: number;
+  deviceCount: number;
+  /** cudaDriverGetVersion (0 when no driver is loadable). */
+  driverVersion: number;
+  /** cudaRuntimeGetVersion of the statically linked runtime (0 without CUDA). */
+  runtimeVersion: number;
+  devices: CudaDeviceInfo[];
+}
+
 export interface NativeAddon {
   ops: Record<string, OpHarness>;
+  /** Host-side initializers (native/init.h), deterministic in (seed, offset). */
+  init: Record<string, (args: Record<string, unknown>) => Float64Array>;
+  Model: NativeModelConstructor;
+  buildInfo(): BuildInfo;
+  /** Queries the CUDA devices and runs a tiny kernel; costs a CUDA context on a GPU machine. */
+  cudaProbe(): CudaProbeResult;
 }

@@ -1,5 +1,104 @@
-// Placeholder until its owner fills it in.
+// buildInfo() and cudaProbe(): what this addon was built with, and whether its CUDA part can run
+// here. Compiles in both builds; the CUDA parts only under FRNN_HAVE_CUDA (cmake-js with nvcc).
+#include <string>
+
 #include "registry.h"
+
+#ifdef FRNN_HAVE_CUDA
+#include "cuda/probe.h"
+#endif
+
+#ifndef FRNN_BUILD_SYSTEM
+#define FRNN_BUILD_SYSTEM "unknown"
+#endif
+
 namespace frnn::binding {
-void RegisterBuildInfo(Napi::Env, Napi::Object) {}
+namespace {
+
+std::string compiler_text() {
+#if defined(__clang__)
+  return std::string("clang ") + __clang_version__;
+#elif defined(__GNUC__)
+  return "gcc " + std::to_string(__GNUC__) + "." + std::to_string(__GNUC_MINOR__) + "." +
+         std::to_string(__GNUC_PATCHLEVEL__);
+#elif defined(_MSC_VER)
+  return "msvc " + std::to_string(_MSC_VER);
+#else
+  return "unknown";
+#endif
+}
+
+Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+#ifdef FRNN_HAVE_CUDA
+  o.Set("cuda", true);
+  o.Set("cudaArchitectures", frnn::cuda::CompiledArchitectures());
+  o.Set("cudaRuntimeVersion", frnn::cuda::CompiledRuntimeVersion());
+#else
+  o.Set("cuda", false);
+  o.Set("cudaArchitectures", "");
+  o.Set("cudaRuntimeVersion", 0);
+#endif
+  o.Set("napiVersion", NAPI_VERSION);  // what the addon was compiled for
+  o.Set("runtimeNapiVersion", Napi::VersionManagement::GetNapiVersion(env));
+  o.Set("buildSystem", FRNN_BUILD_SYSTEM);
+  o.Set("compiler", compiler_text());
+  o.Set("cplusplus", static_cast<double>(__cplusplus));
+#ifdef NDEBUG
+  o.Set("buildType", "Release");
+#else
+  o.Set("buildType", "Debug");
+#endif
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
+  o.Set("exceptions", true);
+#else
+  o.Set("exceptions", false);
+#endif
+  return o;
+}
+
+Napi::Value CudaProbe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Array devices = Napi::Array::New(env);
+#ifdef FRNN_HAVE_CUDA
+  const frnn::cuda::ProbeResult r = frnn::cuda::Probe();
+  o.Set("ok", r.ok);
+  o.Set("reason", r.reason);
+  o.Set("errorCode", r.errorCode);
+  o.Set("deviceCount", r.deviceCount);
+  o.Set("driverVersion", r.driverVersion);
+  o.Set("runtimeVersion", r.runtimeVersion);
+  for (std::size_t i = 0; i < r.devices.size(); ++i) {
+    const frnn::cuda::DeviceInfo& d = r.devices[i];
+    Napi::Object od = Napi::Object::New(env);
+    od.Set("name", d.name);
+    od.Set("computeCapability", std::to_string(d.major) + "." + std::to_string(d.minor));
+    od.Set("totalMemory", static_cast<double>(d.totalMemory));
+    od.Set("multiProcessorCount", d.multiProcessorCount);
+    od.Set("code", d.code);
+    od.Set("kernelOk", d.kernelOk);
+    if (!d.error.empty()) od.Set("error", d.error);
+    devices.Set(static_cast<uint32_t>(i), od);
+  }
+#else
+  o.Set("ok", false);
+  o.Set("reason", "built without CUDA");
+  o.Set("errorCode", 0);
+  o.Set("deviceCount", 0);
+  o.Set("driverVersion", 0);
+  o.Set("runtimeVersion", 0);
+#endif
+  o.Set("devices", devices);
+  return o;
+}
+
+}  // namespace
+
+void RegisterBuildInfo(Napi::Env env, Napi::Object exports) {
+  exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
+  exports.Set("cudaProbe", Napi::Function::New(env, CudaProbe, "cudaProbe"));
+}
+
 }  // namespace frnn::binding

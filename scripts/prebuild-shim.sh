@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# PREBUILD_NODE_GYP shim: prebuildify calls this instead of node-gyp, in its --cwd (a staging
+# folder, build-prebuild/<variant>), and then takes <cwd>/build/Release/*.node. We build with
+# cmake-js from the repo root into that staging folder, so the dev build in build/ is untouched.
+# prebuildify's node-gyp arguments (--target=<node version> ...) are ignored on purpose: cmake-js
+# would read --target as the CMake build target. FRNN_PREBUILD_VARIANT (cpu|cuda) picks the build.
+set -euo pipefail
+stage="$PWD"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+case "${FRNN_PREBUILD_VARIANT:-}" in
+  cpu)  flags=(--CDFRNN_WITH_CUDA=OFF) ;;
+  cuda) flags=(--CDFRNN_WITH_CUDA=ON --CDFRNN_REQUIRE_CUDA=ON) ;;
+  *) echo "prebuild-shim: FRNN_PREBUILD_VARIANT must be cpu or cuda" >&2; exit 2 ;;
+esac
+cd "$root"
+exec npx --no-install cmake-js rebuild -O "$stage/build" "${flags[@]}" --CDFRNN_PORTABLE=ON
