@@ -18,3 +18,4 @@ export { charModelConfig, sampleText, streamBatches } from './text.js';
 export type { CharModelOptions, TokenBatch } from './text.js';
 export { loadNative, nativeStatus } from './native.js';
 export type { Backend, LoadOptions, NativeStatus } from './native.js';
+export { builtinCorpus } from './corpus.js';

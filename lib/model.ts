@@ -5,7 +5,6 @@ import type {
   NativeBatch,
   NativeModel,
   NativeModelConfig,
-  NativeModelConstructor,
   NativeParamInfo,
   NativeStepResult,
 } from '../typings/model.js';
@@ -151,8 +150,7 @@ export class Model {
 
   static create(config: ModelConfig): Model {
     const nativeConfig = toNativeConfig(config);
-    const addon = loadNative() as unknown as { Model: NativeModelConstructor };
-    const native = new addon.Model(nativeConfig, config.backend ?? 'cpu', config.dtype ?? 'float32');
+    const native = new (loadNative().Model)(nativeConfig, config.backend ?? 'cpu', config.dtype ?? 'float32');
     return new Model(structuredClone(config), native);
   }
 

@@ -170,8 +170,8 @@ class NetworkImpl final : public Network {
       // The last step's output of a unidirectional stack is its final state.
       Activations<Real>& step1 = shape_for(B, 1);
       const Real* logits = run_head(step1, h.back(), B);
-      ops_->sample(B, cfg_.output_width(), logits, sc, seed, sample_counter_, drawn);
-      sample_counter_ += static_cast<uint64_t>(B);
+      // Draw s of row b uses counter s*B + b: a seed alone fixes the whole output.
+      ops_->sample(B, cfg_.output_width(), logits, sc, seed, static_cast<uint64_t>(s) * B, drawn);
       feed.T = 1;
       feed.tokens.assign(B, 0);
       ops_->download(feed.tokens.data(), drawn, B * sizeof(int32_t));
@@ -644,7 +644,6 @@ class NetworkImpl final : public Network {
   const Real* head_input_ = nullptr;
   int64_t step_ = 0;
   uint64_t rng_counter_ = 0;
-  uint64_t sample_counter_ = 0;
 };
 
 std::unique_ptr<Network> make_network(const NetworkConfig& cfg, const std::string& backend,

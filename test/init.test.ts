@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadNative } from '../lib/native.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const init = (loadNative() as any).init as Record<string, (args: Record<string, unknown>) => Float64Array>;
+const init = loadNative().init;
 
 function moments(x: Float64Array) {
   let s = 0;

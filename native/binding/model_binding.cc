@@ -28,6 +28,8 @@ struct Failure {
     } catch (const ArgumentError& e) {
       kind = e.kind() == ArgumentError::Kind::Type ? Kind::Type : Kind::Range;
       message = e.what();
+    } catch (const Napi::Error&) {
+      throw;  // already a JS error (argument parsing on the main thread)
     } catch (const std::bad_alloc&) {
       kind = Kind::Plain;
       message = "out of memory";
