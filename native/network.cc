@@ -185,6 +185,32 @@ class NetworkImpl final : public Network {
     return download_floats(params_ + p.offset, p.size);
   }
 
+  TrainingState export_training_state() override {
+    TrainingState s;
+    s.params = download_floats(params_, layout_.total);
+    s.m = download_floats(m_, layout_.total);
+    s.v = download_floats(v_, layout_.total);
+    s.step = step_;
+    s.rng_counter = rng_counter_;
+    return s;
+  }
+
+  void import_training_state(const TrainingState& s) override {
+    for (const auto* arena : {&s.params, &s.m, &s.v})
+      if (arena->size() != layout_.total)
+        range_error("training state arenas must have " + std::to_string(layout_.total) + " elements");
+    if (s.step < 0) range_error("training state step must be >= 0");
+    for (double x : s.params)
+      if (!std::isfinite(x)) range_error("training state parameters must be finite");
+    for (double x : s.v)
+      if (!(x >= 0)) range_error("training state second moments must be >= 0");
+    upload_floats(params_, s.params);
+    upload_floats(m_, s.m);
+    upload_floats(v_, s.v);
+    step_ = s.step;
+    rng_counter_ = s.rng_counter;
+  }
+
   std::vector<double> get_grad(const std::string& name) override {
     const ParamInfo& p = find_param(name);
     return download_floats(grads_ + p.offset, p.size);

@@ -123,6 +123,16 @@ class Network {
 
   virtual int64_t step() const = 0;  // Adam steps taken
   virtual uint64_t rng_counter() const = 0;
+
+  // Everything training needs to resume exactly (checkpoints): the parameter arena and both Adam
+  // moments in arena order (see params() offsets), the Adam step and the dropout counter.
+  struct TrainingState {
+    std::vector<double> params, m, v;
+    int64_t step = 0;
+    uint64_t rng_counter = 0;
+  };
+  virtual TrainingState export_training_state() = 0;
+  virtual void import_training_state(const TrainingState& state) = 0;
 };
 
 std::unique_ptr<Network> make_network(const NetworkConfig& cfg, const std::string& backend,

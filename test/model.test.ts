@@ -165,6 +165,26 @@ describe('recurrent state', () => {
   });
 });
 
+describe('training state export/import (the native half of checkpoints)', () => {
+  it('resumes bit for bit, dropout included, and rejects a mismatched state', () => {
+    const native = (m: Model) => (m as unknown as { native: import('../typings/model.js').NativeModel }).native;
+    const a = Model.create(textbookLike('float32'));
+    const data = batches(6, 2, 5);
+    for (const b of data.slice(0, 3)) a.trainStepSync(b, { carryState: true });
+    const saved = native(a).exportTrainingState();
+    const state = a.getState();
+    expect(saved.step).toBe(3);
+    expect(saved.rngCounter).toBeGreaterThan(0);
+    const rest = data.slice(3).map((b) => a.trainStepSync(b, { carryState: true }).loss);
+    const b2 = Model.create({ ...textbookLike('float32'), seed: 42 });
+    native(b2).importTrainingState(saved);
+    b2.setState(state);
+    expect(data.slice(3).map((b) => b2.trainStepSync(b, { carryState: true }).loss)).toEqual(rest);
+    expect(() => native(b2).importTrainingState({ ...saved, v: new Float64Array(saved.v.length).fill(-1) })).toThrow(RangeError);
+    expect(() => native(b2).importTrainingState({ ...saved, m: new Float64Array(2) })).toThrow(/arenas must have/);
+  });
+});
+
 describe('generation', () => {
   it('is reproducible for a seed, honours greedy/topK, and checks the prime', async () => {
     const vocab = Vocabulary.fromText('abcdefgh ');

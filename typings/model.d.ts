@@ -84,7 +84,18 @@ export interface NativeModel {
   setState(batchSize: number, blocks: (Float32Array | Float64Array)[]): void;
   resetState(): void;
   info(): { backend: string; dtype: string; step: number; rngCounter: number; parameterCount: number };
+  /** Parameter arena and Adam moments in arena order, the Adam step and the dropout counter. */
+  exportTrainingState(): NativeTrainingState;
+  importTrainingState(state: NativeTrainingState): void;
   dispose(): void;
+}
+
+export interface NativeTrainingState {
+  params: Float64Array;
+  m: Float64Array;
+  v: Float64Array;
+  step: number;
+  rngCounter: number;
 }
 
 export type NativeModelConstructor = new (

@@ -240,6 +240,8 @@ class Model : public Napi::ObjectWrap<Model> {
                            InstanceMethod<&Model::SetState>("setState"),
                            InstanceMethod<&Model::ResetState>("resetState"),
                            InstanceMethod<&Model::Info>("info"),
+                           InstanceMethod<&Model::ExportTrainingState>("exportTrainingState"),
+                           InstanceMethod<&Model::ImportTrainingState>("importTrainingState"),
                            InstanceMethod<&Model::Dispose>("dispose"),
                        });
   }
@@ -451,6 +453,35 @@ class Model : public Napi::ObjectWrap<Model> {
     for (const auto& p : net->params()) n += p.size;
     o.Set("parameterCount", static_cast<double>(n));
     return o;
+  }
+
+  // -> { params, m, v: Float64Array (arena order), step, rngCounter }
+  Napi::Value ExportTrainingState(const Napi::CallbackInfo& info) {
+    auto net = acquire(info.Env());
+    const auto s = guard(info.Env(), [&] { return net->export_training_state(); });
+    auto o = Napi::Object::New(info.Env());
+    o.Set("params", to_float64(info.Env(), s.params));
+    o.Set("m", to_float64(info.Env(), s.m));
+    o.Set("v", to_float64(info.Env(), s.v));
+    o.Set("step", static_cast<double>(s.step));
+    o.Set("rngCounter", static_cast<double>(s.rng_counter));
+    return o;
+  }
+
+  Napi::Value ImportTrainingState(const Napi::CallbackInfo& info) {
+    auto net = acquire(info.Env());
+    guard(info.Env(), [&] {
+      if (!info[0].IsObject()) type_error("state must be an object");
+      const auto o = info[0].As<Napi::Object>();
+      Network::TrainingState s;
+      s.params = floats(o.Get("params"), "state.params");
+      s.m = floats(o.Get("m"), "state.m");
+      s.v = floats(o.Get("v"), "state.v");
+      s.step = static_cast<int64_t>(seed_or(o, "step", "state", 0));
+      s.rng_counter = seed_or(o, "rngCounter", "state", 0);
+      net->import_training_state(s);
+    });
+    return info.Env().Undefined();
   }
 
   // Frees native memory now; an async call in flight keeps its own reference until it ends.
