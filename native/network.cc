@@ -273,27 +273,22 @@ class NetworkImpl final : public Network {
     return s;
   }
 
+  // Layer l, direction d's tensors inside an arena laid out like the parameters (params or grads).
+  template <typename Views, typename Ptr>
+  Views rnn_views(size_t l, int d, Ptr arena) const {
+    const RecurrentOffsets& o = layout_.recurrent[l][d];
+    Views v;
+    v.w_ih = arena + o.w_ih;
+    v.w_hh = arena + o.w_hh;
+    v.b_ih = arena + o.b_ih;
+    v.b_hh = arena + o.b_hh;
+    v.peephole = cfg_.layers[l].peephole ? arena + o.peephole : nullptr;
+    return v;
+  }
   RnnParams<Real> rnn_params(size_t l, int d) const {
-    const RecurrentOffsets& o = layout_.recurrent[l][d];
-    RnnParams<Real> p;
-    p.w_ih = params_ + o.w_ih;
-    p.w_hh = params_ + o.w_hh;
-    p.b_ih = params_ + o.b_ih;
-    p.b_hh = params_ + o.b_hh;
-    p.peephole = cfg_.layers[l].peephole ? params_ + o.peephole : nullptr;
-    return p;
+    return rnn_views<RnnParams<Real>>(l, d, static_cast<const Real*>(params_));
   }
-
-  RnnParamGrads<Real> rnn_grads(size_t l, int d) const {
-    const RecurrentOffsets& o = layout_.recurrent[l][d];
-    RnnParamGrads<Real> g;
-    g.w_ih = grads_ + o.w_ih;
-    g.w_hh = grads_ + o.w_hh;
-    g.b_ih = grads_ + o.b_ih;
-    g.b_hh = grads_ + o.b_hh;
-    g.peephole = cfg_.layers[l].peephole ? grads_ + o.peephole : nullptr;
-    return g;
-  }
+  RnnParamGrads<Real> rnn_grads(size_t l, int d) const { return rnn_views<RnnParamGrads<Real>>(l, d, grads_); }
 
   const ParamInfo& find_param(const std::string& name) const {
     for (const ParamInfo& p : layout_.params)
