@@ -387,18 +387,7 @@ struct Sample {
 
 template <typename Fn>
 void add(Napi::Env env, Napi::Object ops, const char* name, Fn fn) {
-  ops.Set(name, Napi::Function::New(
-                    env,
-                    [fn](const Napi::CallbackInfo& info) -> Napi::Value {
-                      try {
-                        return dispatch(info, fn);
-                      } catch (const Napi::Error&) {
-                        throw;
-                      } catch (const std::exception& e) {
-                        throw Napi::Error::New(info.Env(), e.what());
-                      }
-                    },
-                    name));
+  ops.Set(name, guarded_function(env, name, [fn](const Napi::CallbackInfo& info) { return dispatch(info, fn); }));
 }
 
 }  // namespace

@@ -218,12 +218,12 @@ struct BackwardFn {
 }  // namespace
 
 void RegisterRnnHarness(Napi::Env env, Napi::Object ops) {
-  ops.Set("rnnForward", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+  ops.Set("rnnForward", guarded_function(env, "rnnForward", [](const Napi::CallbackInfo& info) {
             return dispatch(info, ForwardFn{});
-          }, "rnnForward"));
-  ops.Set("rnnBackward", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+          }));
+  ops.Set("rnnBackward", guarded_function(env, "rnnBackward", [](const Napi::CallbackInfo& info) {
             return dispatch(info, BackwardFn{});
-          }, "rnnBackward"));
+          }));
 }
 
 }  // namespace frnn::binding

@@ -10,6 +10,7 @@
 
 #include "../cpu/cpu_ops.h"
 #include "../ops.h"
+#include "js_errors.h"
 
 namespace frnn::harness {
 

@@ -109,18 +109,7 @@ Napi::Value Constant(const Napi::CallbackInfo& info) {
 }
 
 void add(Napi::Env env, Napi::Object obj, const char* name, Napi::Value (*fn)(const Napi::CallbackInfo&)) {
-  obj.Set(name, Napi::Function::New(
-                    env,
-                    [fn](const Napi::CallbackInfo& info) -> Napi::Value {
-                      try {
-                        return fn(info);
-                      } catch (const Napi::Error&) {
-                        throw;
-                      } catch (const std::exception& e) {
-                        throw Napi::Error::New(info.Env(), e.what());
-                      }
-                    },
-                    name));
+  obj.Set(name, guarded_function(env, name, fn));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "../errors.h"
+#include "js_errors.h"
 #include "../network.h"
 #include "js_args.h"
 #include "registry.h"
@@ -16,34 +17,6 @@
 namespace frnn::binding {
 
 namespace {
-
-// An exception caught off the main thread, kept with its JS error kind.
-struct Failure {
-  enum class Kind { None, Type, Range, Plain } kind = Kind::None;
-  std::string message;
-
-  void capture(const std::function<void()>& work) {
-    try {
-      work();
-    } catch (const ArgumentError& e) {
-      kind = e.kind() == ArgumentError::Kind::Type ? Kind::Type : Kind::Range;
-      message = e.what();
-    } catch (const Napi::Error&) {
-      throw;  // already a JS error (argument parsing on the main thread)
-    } catch (const std::bad_alloc&) {
-      kind = Kind::Plain;
-      message = "out of memory";
-    } catch (const std::exception& e) {
-      kind = Kind::Plain;
-      message = e.what();
-    }
-  }
-  Napi::Error to_js(Napi::Env env) const {
-    if (kind == Kind::Type) return Napi::TypeError::New(env, message);
-    if (kind == Kind::Range) return Napi::RangeError::New(env, message);
-    return Napi::Error::New(env, message);
-  }
-};
 
 using Result = std::function<Napi::Value(Napi::Env)>;
 
@@ -63,7 +36,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   void OnOK() override {
     done_();
     Napi::HandleScope scope(Env());
-    if (failure_.kind != Failure::Kind::None) {
+    if (failure_.failed()) {
       deferred_.Reject(failure_.to_js(Env()).Value());
       return;
     }
@@ -257,21 +230,6 @@ class Model : public Napi::ObjectWrap<Model> {
   }
 
  private:
-  // Runs f on the main thread, turning native exceptions into JS ones.
-  template <typename F>
-  static auto guard(Napi::Env env, F&& f) -> decltype(f()) {
-    Failure failure;
-    if constexpr (std::is_void_v<decltype(f())>) {
-      failure.capture([&] { f(); });
-      if (failure.kind != Failure::Kind::None) throw failure.to_js(env);
-    } else {
-      decltype(f()) out{};
-      failure.capture([&] { out = f(); });
-      if (failure.kind != Failure::Kind::None) throw failure.to_js(env);
-      return out;
-    }
-  }
-
   // The network, checked to be usable now (not disposed, not in use by an async call).
   std::shared_ptr<Network> acquire(Napi::Env env) {
     if (!net_) throw Napi::Error::New(env, "this model has been disposed");
