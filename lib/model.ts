@@ -96,6 +96,12 @@ export interface TrainStepOptions {
   clipNorm?: number;
   /** Truncated BPTT: start from the state the previous step left and keep this step's final state. */
   carryState?: boolean;
+  /**
+   * A step whose gradient norm is NaN or infinite is always skipped: weights, optimizer moments and
+   * carried state stay as they were. 'error' (default): the call fails with an Error naming the
+   * step; 'skip': it resolves with `skipped: true`.
+   */
+  nonFinite?: 'error' | 'skip';
 }
 
 export interface StepResult {
@@ -107,6 +113,8 @@ export interface StepResult {
   accuracy: number;
   /** Sum of the rows' weights, for averaging over batches. */
   weightSum: number;
+  /** Train steps: the gradient norm was not finite and the step was skipped (nonFinite: 'skip'). */
+  skipped: boolean;
 }
 
 export interface SampleOptions {
@@ -132,7 +140,17 @@ const MODEL_KEYS = ['input', 'layers', 'output', 'dense', 'loss', 'init', 'forge
 const LAYER_KEYS = ['cell', 'units', 'activation', 'bidirectional', 'peephole', 'resetBefore', 'dropoutInput', 'dropoutOutput'] as const;
 const DENSE_KEYS = ['units', 'activation'] as const;
 const BATCH_KEYS = ['inputs', 'targets', 'batchSize', 'steps', 'lengths', 'weights'] as const;
-const TRAIN_KEYS = ['learningRate', 'beta1', 'beta2', 'epsilon', 'weightDecay', 'decoupledWeightDecay', 'clipNorm', 'carryState'] as const;
+const TRAIN_KEYS = [
+  'learningRate',
+  'beta1',
+  'beta2',
+  'epsilon',
+  'weightDecay',
+  'decoupledWeightDecay',
+  'clipNorm',
+  'carryState',
+  'nonFinite',
+] as const;
 const SAMPLE_KEYS = ['temperature', 'topK', 'topP', 'greedy', 'seed'] as const;
 const MAX_SIZE = 1 << 24;
 
@@ -362,6 +380,7 @@ function toStepResult(r: NativeStepResult): StepResult {
     gradNorm: r.gradNorm,
     accuracy: r.weightSum > 0 ? r.correct / r.weightSum : 0,
     weightSum: r.weightSum,
+    skipped: r.skipped ?? false,
   };
 }
 
@@ -383,6 +402,7 @@ function checkTrainOptions(options: TrainStepOptions): TrainStepOptions {
     decoupledWeightDecay: checkBoolean(options.decoupledWeightDecay ?? false, 'options.decoupledWeightDecay'),
     clipNorm: checkNumber(options.clipNorm ?? 5, 'options.clipNorm', 0, 1e12),
     carryState: checkBoolean(options.carryState ?? false, 'options.carryState'),
+    nonFinite: checkOneOf(options.nonFinite ?? 'error', 'options.nonFinite', ['error', 'skip'] as const),
   };
   return o;
 }

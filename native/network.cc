@@ -109,11 +109,20 @@ class NetworkImpl final : public Network {
     loss(a, /*with_grad=*/true);
     backward(a);
     ops_->global_norm_clip(layout_.trainable, grads_, opts.clip_norm, scalars_ + 1, scalars_ + 2);
+    // Adam reads the clip scale on the device; a NaN scale (non-finite norm) makes it skip.
+    ops_->adam(layout_.trainable, params_, grads_, m_, v_, opts.adam, step_ + 1, scalars_ + 2);
+    StepResult r = read_result(batch);
+    r.skipped = !std::isfinite(r.grad_norm);
+    if (r.skipped) {
+      if (opts.error_on_non_finite)
+        throw std::runtime_error("training step " + std::to_string(step_ + 1) + " was skipped: the gradient norm is " +
+                                 std::to_string(r.grad_norm) + " (loss " + std::to_string(r.loss) +
+                                 "); the weights are unchanged");
+      return r;
+    }
     step_ += 1;
-    ops_->adam(layout_.trainable, params_, grads_, m_, v_, opts.adam, step_,
-               opts.clip_norm > 0 ? scalars_ + 2 : nullptr);
     if (opts.carry_state) keep_final_state(a);
-    return read_result(batch);
+    return r;
   }
 
   StepResult evaluate(const Batch& batch, bool use_state) override {

@@ -76,6 +76,9 @@ struct TrainOptions {
   AdamConfig adam;
   double clip_norm = 0;     // <= 0: no clipping
   bool carry_state = false; // truncated BPTT: start from, and keep, the carried state
+  // A step whose gradient norm is not finite is always skipped (weights, moments and carried
+  // state untouched). false: report it in StepResult::skipped; true: throw an error naming it.
+  bool error_on_non_finite = true;
 };
 
 struct StepResult {
@@ -83,6 +86,7 @@ struct StepResult {
   double grad_norm = 0;   // before clipping (train_step only)
   double correct = 0;     // softmax: weighted count of argmax == target
   double weight_sum = 0;  // sum of the rows' weights (for averaging over batches)
+  bool skipped = false;   // train_step only: the gradient norm was not finite
 };
 
 struct ParamInfo {

@@ -166,10 +166,13 @@ class Ops {
 
   // ---- optimizer ----
   // norm[0] = sqrt(sum(g^2)) over g [n]; scale[0] = max_norm/(norm+1e-6) clamped to <= 1
-  // (PyTorch clip_grad_norm_); scale[0] = 1 when max_norm <= 0. Non-finite norms propagate.
+  // (PyTorch clip_grad_norm_); scale[0] = 1 when max_norm <= 0. When the norm is not finite
+  // (a NaN or Inf anywhere in g), scale[0] = NaN: the signal for adam to skip the step, decided
+  // on the device with no extra pass and no host round trip.
   virtual void global_norm_clip(size_t n, const T* g, double max_norm, T* norm, T* scale) = 0;
   // One Adam/AdamW step over params/grads/m/v [n]; `step` counts from 1 (bias correction).
-  // grad_scale [1] nullable: grads are multiplied by it first (the clip factor, read on device).
+  // grad_scale [1] nullable: grads are multiplied by it first (the clip factor, read on device);
+  // a non-finite grad_scale[0] makes the call a no-op (params, m, v untouched).
   virtual void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamConfig& cfg,
                     int64_t step, const T* grad_scale) = 0;
 

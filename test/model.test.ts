@@ -3,7 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Model, type Batch, type ModelConfig, Vocabulary, charModelConfig, streamBatches } from '../lib/index.js';
-import { randInts, relErr, rng } from './helpers/numeric.js';
+import { randInts, randn, relErr, rng } from './helpers/numeric.js';
 
 const V = 9;
 function textbookLike(dtype: 'float32' | 'float64', dropout = 0.3): ModelConfig {
@@ -124,6 +124,37 @@ describe('bad arguments', () => {
     model.dispose();
     expect(() => model.trainStepSync(batches(1, 2, 4)[0])).toThrow(/disposed/);
     expect(() => model.getParam('dense.bias')).toThrow(/disposed/);
+  });
+});
+
+describe('numeric blow-ups', () => {
+  it('a non-finite gradient skips the step: weights, moments and state untouched, reported or thrown', async () => {
+    const config: ModelConfig = {
+      input: { type: 'features', size: 2 },
+      layers: [{ cell: 'lstm', units: 4 }],
+      dense: [{ units: 1 }],
+      loss: 'mse',
+      seed: 3,
+    };
+    const model = Model.create(config);
+    const twin = Model.create(config);
+    const random = rng(9);
+    const good = { inputs: Float32Array.from(randn(2 * 3 * 2, random)), targets: new Float32Array(6).fill(0.5), batchSize: 2, steps: 3 };
+    // Finite inputs whose squared error overflows float32: the gradient norm becomes infinite.
+    const blowUp = { ...good, targets: new Float32Array(6).fill(3e38) };
+    const before = model.params().map((p) => model.getParam(p.name));
+    await expect(model.trainStep(blowUp, { carryState: true })).rejects.toThrow(/training step 1 was skipped: the gradient norm is (inf|nan)/);
+    const skipped = await model.trainStep(blowUp, { nonFinite: 'skip', carryState: true });
+    expect(skipped.skipped).toBe(true);
+    expect(model.params().map((p) => model.getParam(p.name))).toEqual(before);
+    expect(model.getState().blocks.every((b) => b.every((x) => x === 0))).toBe(true);
+    expect(model.info().step).toBe(0);
+    // It then trains exactly like a twin that never saw the bad batches.
+    for (let i = 0; i < 3; i++) {
+      const [a, b] = [await model.trainStep(good), await twin.trainStep(good)];
+      expect(a.skipped).toBe(false);
+      expect(a.loss).toBe(b.loss);
+    }
   });
 });
 

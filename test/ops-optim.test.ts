@@ -74,14 +74,29 @@ describe('globalNormClip', () => {
     }
   });
 
-  it('propagates non-finite norms', () => {
-    const g = new Float64Array([1, NaN, 2]);
-    const a = op('globalNormClip', 'float64', { g, maxNorm: 1 });
-    expect(Number.isNaN(a.norm)).toBe(true);
-    expect(Number.isNaN(a.scale)).toBe(true);
-    const b = op('globalNormClip', 'float64', { g: new Float64Array([1, Infinity]), maxNorm: 1 });
-    expect(b.norm).toBe(Infinity);
-    expect(b.scale).toBe(0);
+  it('a non-finite norm gives a NaN scale (the skip signal), with or without clipping', () => {
+    for (const maxNorm of [1, 0]) {
+      const a = op('globalNormClip', 'float64', { g: new Float64Array([1, NaN, 2]), maxNorm });
+      expect(Number.isNaN(a.norm)).toBe(true);
+      expect(Number.isNaN(a.scale)).toBe(true);
+      const b = op('globalNormClip', 'float32', { g: new Float64Array([1, Infinity]), maxNorm });
+      expect(b.norm).toBe(Infinity);
+      expect(Number.isNaN(b.scale)).toBe(true);
+    }
+  });
+
+  it('adam with a non-finite grad scale leaves params and moments untouched', () => {
+    const r = rng(77);
+    const [params, grads, m, v] = [0, 1, 2, 3].map(() => Float64Array.from({ length: 9 }, () => r() + 0.1));
+    const cfg = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, decoupled: true };
+    for (const dtype of ['float32', 'float64'] as const) {
+      for (const gradScale of [NaN, Infinity]) {
+        const got = op('adam', dtype, { params, grads, m, v, cfg, step: 3, gradScale });
+        expect(relErr(got.params, params)).toBeLessThan(1e-7);
+        expect(relErr(got.m, m)).toBeLessThan(1e-7);
+        expect(relErr(got.v, v)).toBeLessThan(1e-7);
+      }
+    }
   });
 });
 

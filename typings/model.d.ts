@@ -46,6 +46,7 @@ export interface NativeTrainOptions {
   decoupledWeightDecay?: boolean;
   clipNorm?: number;
   carryState?: boolean;
+  nonFinite?: 'error' | 'skip';
 }
 
 export interface NativeStepResult {
@@ -53,6 +54,8 @@ export interface NativeStepResult {
   gradNorm: number;
   correct: number;
   weightSum: number;
+  /** Train steps only. */
+  skipped?: boolean;
 }
 
 export interface NativeSampleOptions {

@@ -351,7 +351,8 @@ struct Adam {
     const T* grads = buf.floats(f64(args, "grads", n));
     T* m = buf.floats(f64(args, "m", n));
     T* v = buf.floats(f64(args, "v", n));
-    const T* gs = has(args, "gradScale") ? buf.floats({finite(args, "gradScale", 1.0)}) : nullptr;
+    // Non-finite is allowed: it is the skip signal global_norm_clip sends.
+    const T* gs = has(args, "gradScale") ? buf.floats({num(args, "gradScale")}) : nullptr;
     ops.adam(n, params, grads, m, v, cfg, static_cast<int64_t>(stepd), gs);
     Napi::Object out = Napi::Object::New(env);
     out.Set("params", to_js(env, buf.read(params, n)));

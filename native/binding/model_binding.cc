@@ -159,6 +159,9 @@ TrainOptions parse_train_options(const Napi::Value& v) {
   t.adam.decoupled = bool_or(o, "decoupledWeightDecay", w, false);
   t.clip_norm = number_or(o, "clipNorm", w, 0);
   t.carry_state = bool_or(o, "carryState", w, false);
+  const std::string non_finite = string_or(o, "nonFinite", w, "error");
+  if (non_finite != "error" && non_finite != "skip") range_error("options.nonFinite must be 'error' or 'skip'");
+  t.error_on_non_finite = non_finite == "error";
   if (!(t.adam.lr >= 0)) range_error("options.learningRate must be >= 0");
   if (!(t.adam.beta1 >= 0 && t.adam.beta1 < 1)) range_error("options.beta1 must be in [0, 1)");
   if (!(t.adam.beta2 >= 0 && t.adam.beta2 < 1)) range_error("options.beta2 must be in [0, 1)");
@@ -185,6 +188,7 @@ Napi::Object step_result(Napi::Env env, const StepResult& r) {
   o.Set("gradNorm", r.grad_norm);
   o.Set("correct", r.correct);
   o.Set("weightSum", r.weight_sum);
+  o.Set("skipped", r.skipped);
   return o;
 }
 

@@ -1,6 +1,7 @@
 // Global-norm gradient clipping (PyTorch clip_grad_norm_) and Adam / AdamW (torch.optim
 // semantics, single-tensor path). Arithmetic per element in double, stored in T.
 #include <cmath>
+#include <limits>
 
 #include "cpu_kernels.h"
 
@@ -15,8 +16,10 @@ void global_norm_clip(size_t n, const T* g, double max_norm, T* norm, T* scale) 
   }
   const double nrm = std::sqrt(ss);
   double s = 1.0;
-  if (max_norm > 0.0) {
-    s = max_norm / (nrm + 1e-6);  // NaN norm -> NaN scale; inf norm -> 0
+  if (!std::isfinite(nrm)) {
+    s = std::numeric_limits<double>::quiet_NaN();  // tells adam to skip this step
+  } else if (max_norm > 0.0) {
+    s = max_norm / (nrm + 1e-6);
     if (s > 1.0) s = 1.0;
   }
   if (norm) norm[0] = static_cast<T>(nrm);
@@ -32,6 +35,7 @@ void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamConfig& cfg
   const double bc2_sqrt = std::sqrt(1.0 - std::pow(b2, st));
   const double step_size = lr / bc1;
   const double gs = grad_scale ? static_cast<double>(grad_scale[0]) : 1.0;
+  if (!std::isfinite(gs)) return;  // a non-finite gradient norm: the step is skipped
   const double decay = 1.0 - lr * wd;
   for (size_t i = 0; i < n; ++i) {
     double p = static_cast<double>(params[i]);
