@@ -14,15 +14,16 @@ namespace frnn {
 
 namespace {
 
-// Backend memory for one Network, released with it.
+// Backend memory for one Network, released with it; `live` counts the bytes held.
 template <typename Real>
 class Memory {
  public:
-  explicit Memory(Ops<Real>& ops) : ops_(ops) {}
+  Memory(Ops<Real>& ops, size_t& live) : ops_(ops), live_(live) {}
   Memory(const Memory&) = delete;
   Memory& operator=(const Memory&) = delete;
   ~Memory() {
     for (void* p : owned_) ops_.release(p);
+    live_ -= held_;
   }
   Real* floats(size_t n) { return static_cast<Real*>(bytes(n * sizeof(Real))); }
   int32_t* ints(size_t n) { return static_cast<int32_t*>(bytes(n * sizeof(int32_t))); }
@@ -31,9 +32,13 @@ class Memory {
   void* bytes(size_t n) {
     void* p = ops_.alloc(n);
     owned_.push_back(p);
+    held_ += n;
+    live_ += n;
     return p;
   }
   Ops<Real>& ops_;
+  size_t& live_;
+  size_t held_ = 0;
   std::vector<void*> owned_;
 };
 
@@ -81,7 +86,7 @@ template <typename Real>
 class NetworkImpl final : public Network {
  public:
   NetworkImpl(const NetworkConfig& cfg, std::unique_ptr<Ops<Real>> ops, const char* dtype)
-      : cfg_(cfg), ops_(std::move(ops)), dtype_(dtype), mem_(*ops_) {
+      : cfg_(cfg), ops_(std::move(ops)), dtype_(dtype), mem_(*ops_, live_bytes_) {
     cfg_.validate();
     layout_ = plan_parameters(cfg_);
     const size_t n = layout_.total;
@@ -100,6 +105,7 @@ class NetworkImpl final : public Network {
   const char* dtype() const override { return dtype_; }
   const std::vector<ParamInfo>& params() const override { return layout_.params; }
   int64_t step() const override { return step_; }
+  size_t native_bytes() const override { return live_bytes_; }
   uint64_t rng_counter() const override { return rng_counter_; }
 
   StepResult train_step(const Batch& batch, const TrainOptions& opts) override {
@@ -149,7 +155,7 @@ class NetworkImpl final : public Network {
 
     // Generation keeps its own state so it never disturbs the carried training state.
     std::vector<Real*> h(cfg_.layers.size()), c(cfg_.layers.size());
-    Memory<Real> scratch(*ops_);
+    Memory<Real> scratch(*ops_, live_bytes_);
     for (size_t l = 0; l < cfg_.layers.size(); ++l) {
       h[l] = scratch.floats(static_cast<size_t>(B) * cfg_.layers[l].hidden);
       c[l] = scratch.floats(static_cast<size_t>(B) * cfg_.layers[l].hidden);
@@ -405,7 +411,7 @@ class NetworkImpl final : public Network {
     a.B = B;
     a.T_ = T;
     a.rows = cfg_.return_sequences ? B * T : B;
-    a.mem = std::make_unique<Memory<Real>>(*ops_);
+    a.mem = std::make_unique<Memory<Real>>(*ops_, live_bytes_);
     Memory<Real>& m = *a.mem;
     const size_t BT = static_cast<size_t>(B) * T;
     a.tokens = m.ints(BT);
@@ -449,7 +455,7 @@ class NetworkImpl final : public Network {
   void allocate_state(int B) {
     if (state_batch_ == B && !state_.empty()) return;
     state_.clear();
-    state_mem_ = std::make_unique<Memory<Real>>(*ops_);
+    state_mem_ = std::make_unique<Memory<Real>>(*ops_, live_bytes_);
     for (size_t l = 0; l < cfg_.layers.size(); ++l)
       for (int d = 0; d < directions(l); ++d) {
         const size_t n = static_cast<size_t>(B) * cfg_.layers[l].hidden;
@@ -657,6 +663,7 @@ class NetworkImpl final : public Network {
   NetworkConfig cfg_;
   std::unique_ptr<Ops<Real>> ops_;
   const char* dtype_;
+  size_t live_bytes_ = 0;  // declared before every Memory so it outlives them
   Memory<Real> mem_;
   ParamLayout layout_;
   Real* params_ = nullptr;

@@ -126,6 +126,7 @@ class Network {
   virtual void set_state(int batch, const std::vector<std::vector<double>>& blocks) = 0;
 
   virtual int64_t step() const = 0;  // Adam steps taken
+  virtual size_t native_bytes() const = 0;  // backend memory held now (arenas, activations, state)
   virtual uint64_t rng_counter() const = 0;
 
   // Everything training needs to resume exactly (checkpoints): the parameter arena and both Adam

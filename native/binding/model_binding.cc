@@ -231,6 +231,11 @@ class Model : public Napi::ObjectWrap<Model> {
       net_ = make_network(parse_config(info[0].As<Napi::Object>()), info[1].As<Napi::String>(),
                           info[2].As<Napi::String>());
     });
+    report_memory(info.Env());
+  }
+
+  ~Model() override {
+    if (reported_bytes_ != 0) Napi::MemoryManagement::AdjustExternalMemory(Env(), -reported_bytes_);
   }
 
  private:
@@ -238,7 +243,18 @@ class Model : public Napi::ObjectWrap<Model> {
   std::shared_ptr<Network> acquire(Napi::Env env) {
     if (!net_) throw Napi::Error::New(env, "this model has been disposed");
     if (busy_->load()) throw Napi::Error::New(env, "this model is busy: await its previous call first");
+    report_memory(env);
     return net_;
+  }
+
+  // Tells V8 how much native memory this model holds, so a forgotten model's small JS wrapper
+  // still creates the GC pressure that frees it. Only called while no worker uses the network.
+  void report_memory(Napi::Env env) {
+    const int64_t now = net_ ? static_cast<int64_t>(net_->native_bytes()) : 0;
+    if (now != reported_bytes_) {
+      Napi::MemoryManagement::AdjustExternalMemory(env, now - reported_bytes_);
+      reported_bytes_ = now;
+    }
   }
 
   // Queues work on the thread pool; the model is busy until the Promise settles.
@@ -449,10 +465,12 @@ class Model : public Napi::ObjectWrap<Model> {
   // Frees native memory now; an async call in flight keeps its own reference until it ends.
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     net_.reset();
+    if (!busy_->load()) report_memory(info.Env());
     return info.Env().Undefined();
   }
 
   std::shared_ptr<Network> net_;
+  int64_t reported_bytes_ = 0;
   std::shared_ptr<std::atomic<bool>> busy_ = std::make_shared<std::atomic<bool>>(false);
 };
 
