@@ -119,6 +119,13 @@ describe('bad arguments', () => {
     expect((await model.trainStep(good)).loss).toBeGreaterThan(0);
   });
 
+  it('a model too big for memory fails with a catchable error, and the process goes on', () => {
+    const huge = () =>
+      Model.create({ input: { type: 'embedding', vocabSize: 2 ** 24, dim: 2 ** 24 }, layers: [{ units: 4 }], dense: [{ units: 3 }] });
+    expect(huge).toThrow(/out of memory|cannot create/);
+    expect(Model.create(textbookLike('float32', 0)).trainStepSync(batches(1, 2, 4)[0]).loss).toBeGreaterThan(0);
+  });
+
   it('a disposed model throws instead of touching freed memory', () => {
     const model = Model.create(textbookLike('float32', 0));
     model.dispose();
