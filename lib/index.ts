@@ -29,3 +29,5 @@ export { loadStateDict } from './checkpoint/state-dict.js';
 export type { StateDictOptions } from './checkpoint/state-dict.js';
 export { CheckpointFormatError, decodeSafetensors, encodeSafetensors } from './checkpoint/safetensors.js';
 export type { Tensor, TensorDtype } from './checkpoint/safetensors.js';
+export { sampleTexts, streamText, StopMatcher } from './sampling.js';
+export type { TextSampleOptions } from './sampling.js';
