@@ -2,6 +2,8 @@
 export { Model } from './model.js';
 export type {
   Batch,
+  GenerationState,
+  TrainingState,
   CellType,
   DenseLayerConfig,
   InputConfig,
@@ -19,3 +21,13 @@ export type { CharModelOptions, TokenBatch } from './text.js';
 export { loadNative, nativeStatus } from './native.js';
 export type { Backend, LoadOptions, NativeStatus } from './native.js';
 export { builtinCorpus } from './corpus.js';
+export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint/checkpoint.js';
+export type { Checkpoint, SaveOptions } from './checkpoint/checkpoint.js';
+export { CheckpointManager } from './checkpoint/manager.js';
+export type { CheckpointEntry, CheckpointManagerOptions } from './checkpoint/manager.js';
+export { loadStateDict } from './checkpoint/state-dict.js';
+export type { StateDictOptions } from './checkpoint/state-dict.js';
+export { CheckpointFormatError, decodeSafetensors, encodeSafetensors } from './checkpoint/safetensors.js';
+export type { Tensor, TensorDtype } from './checkpoint/safetensors.js';
+export { sampleTexts, streamText, StopMatcher } from './sampling.js';
+export type { TextSampleOptions } from './sampling.js';

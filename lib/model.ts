@@ -3,10 +3,12 @@
 // thread; calls on one model run one at a time in call order.
 import type {
   NativeBatch,
+  NativeGenerationState,
   NativeModel,
   NativeModelConfig,
   NativeParamInfo,
   NativeStepResult,
+  NativeTrainingState,
 } from '../typings/model.js';
 import { loadNative } from './native.js';
 import {
@@ -130,6 +132,10 @@ export interface SampleOptions {
   seed?: number;
 }
 
+/** Carried between generateChunk() calls: h per layer, c per LSTM layer ([B,H] each), draws so far. */
+export type GenerationState = NativeGenerationState;
+export type TrainingState = NativeTrainingState;
+
 export interface ParamInfo {
   name: string;
   shape: number[];
@@ -230,6 +236,13 @@ export class Model {
   }
 
   private generateChecked(prime: Int32Array | Int32Array[], length: number, options: SampleOptions): Promise<Int32Array> {
+    const { flat, rows } = this.checkPrime(prime);
+    checkInt(length, 'length', 0, MAX_SIZE);
+    const sample = checkSampleOptions(options);
+    return this.enqueue((m) => m.generate(flat, rows, length, sample));
+  }
+
+  private checkPrime(prime: Int32Array | Int32Array[]): { flat: Int32Array; rows: number } {
     const rows = Array.isArray(prime) ? prime : [prime];
     if (rows.length === 0) throw new RangeError('prime must hold at least one sequence');
     const vocab = this.vocabSize;
@@ -240,11 +253,39 @@ export class Model {
       if (r.length !== primeLength || r.length === 0) throw new RangeError('prime sequences must be non-empty and of equal length');
       checkIds(r, `prime[${i}]`, vocab);
     });
-    checkInt(length, 'length', 0, MAX_SIZE);
-    const sample = checkSampleOptions(options);
     const flat = new Int32Array(rows.length * primeLength);
     rows.forEach((r, i) => flat.set(r, i * primeLength));
-    return this.enqueue((m) => m.generate(flat, rows.length, length, sample));
+    return { flat, rows: rows.length };
+  }
+
+  /**
+   * One chunk of a streamed generation. Start with `state` null and the prime; continue with the
+   * returned state and the last drawn token of each row as the prime. Chained chunks draw exactly
+   * what one generate() call with the same seed draws.
+   */
+  generateChunk(
+    prime: Int32Array | Int32Array[],
+    length: number,
+    options: SampleOptions,
+    state: GenerationState | null,
+  ): Promise<{ tokens: Int32Array; state: GenerationState }> {
+    return settle(() => {
+      const { flat, rows } = this.checkPrime(prime);
+      checkInt(length, 'length', 0, MAX_SIZE);
+      const sample = checkSampleOptions(options);
+      if (state !== null) checkObject(state, 'state');
+      return this.enqueue((m) => m.generateChunk(flat, rows, length, sample, state));
+    });
+  }
+
+  /** Parameters and Adam moments (arena order), Adam step and dropout counter: what exact resume needs. */
+  exportTrainingState(): NativeTrainingState {
+    return this.nativeNow().exportTrainingState();
+  }
+
+  importTrainingState(state: NativeTrainingState): void {
+    checkObject(state, 'state');
+    this.nativeNow().importTrainingState(state);
   }
 
   params(): ParamInfo[] {

@@ -145,7 +145,7 @@ class NetworkImpl final : public Network {
   }
 
   std::vector<int32_t> generate(const std::vector<int32_t>& prime, int B, int P, int steps,
-                                const SampleConfig& sc, uint64_t seed) override {
+                                const SampleConfig& sc, uint64_t seed, GenerationState* carry) override {
     if (cfg_.input == InputKind::Features || cfg_.loss != LossKind::SoftmaxXent)
       range_error("generate needs a model with token inputs and a softmax output");
     for (const RecurrentSpec& l : cfg_.layers)
@@ -160,6 +160,9 @@ class NetworkImpl final : public Network {
       h[l] = scratch.floats(static_cast<size_t>(B) * cfg_.layers[l].hidden);
       c[l] = scratch.floats(static_cast<size_t>(B) * cfg_.layers[l].hidden);
     }
+    const bool resume = carry != nullptr && !carry->h.empty();
+    if (resume) load_generation_state(*carry, B, h, c);
+    const uint64_t first_draw = carry != nullptr ? static_cast<uint64_t>(carry->drawn) : 0;
     int32_t* drawn = scratch.ints(B);
     std::vector<int32_t> out(static_cast<size_t>(B) * steps);
 
@@ -186,13 +189,40 @@ class NetworkImpl final : public Network {
       Activations<Real>& step1 = shape_for(B, 1);
       const Real* logits = run_head(step1, h.back(), B);
       // Draw s of row b uses counter s*B + b: a seed alone fixes the whole output.
-      ops_->sample(B, cfg_.output_width(), logits, sc, seed, static_cast<uint64_t>(s) * B, drawn);
+      ops_->sample(B, cfg_.output_width(), logits, sc, seed, (first_draw + s) * B, drawn);
       feed.T = 1;
       feed.tokens.assign(B, 0);
       ops_->download(feed.tokens.data(), drawn, B * sizeof(int32_t));
       for (int b = 0; b < B; ++b) out[static_cast<size_t>(b) * steps + s] = feed.tokens[b];
     }
+    if (carry != nullptr) {
+      carry->h.clear();
+      carry->c.clear();
+      for (size_t l = 0; l < cfg_.layers.size(); ++l) {
+        const size_t n = static_cast<size_t>(B) * cfg_.layers[l].hidden;
+        carry->h.push_back(download_floats(h[l], n));
+        if (cfg_.layers[l].cell == Cell::LSTM) carry->c.push_back(download_floats(c[l], n));
+      }
+      carry->drawn = static_cast<int64_t>(first_draw) + steps;
+    }
     return out;
+  }
+
+  void load_generation_state(const GenerationState& g, int B, const std::vector<Real*>& h,
+                             const std::vector<Real*>& c) {
+    size_t lstm_layers = 0;
+    for (const RecurrentSpec& l : cfg_.layers) lstm_layers += l.cell == Cell::LSTM ? 1 : 0;
+    if (g.h.size() != cfg_.layers.size() || g.c.size() != lstm_layers)
+      range_error("generation state must hold one h block per layer and one c block per LSTM layer");
+    if (g.drawn < 0) range_error("generation state drawn must be >= 0");
+    for (size_t l = 0, lc = 0; l < cfg_.layers.size(); ++l) {
+      const size_t n = static_cast<size_t>(B) * cfg_.layers[l].hidden;
+      if (g.h[l].size() != n) range_error("generation state h[" + std::to_string(l) + "] must have " + std::to_string(n) + " elements");
+      upload_floats(h[l], g.h[l]);
+      if (cfg_.layers[l].cell != Cell::LSTM) continue;
+      if (g.c[lc].size() != n) range_error("generation state c[" + std::to_string(lc) + "] must have " + std::to_string(n) + " elements");
+      upload_floats(c[l], g.c[lc++]);
+    }
   }
 
   std::vector<double> get_param(const std::string& name) override {

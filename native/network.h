@@ -109,9 +109,19 @@ class Network {
   virtual StepResult evaluate(const Batch& batch, bool use_state) = 0;
   // The head's outputs [rows, output_width] (logits for softmax models).
   virtual std::vector<double> predict(const Batch& batch, bool use_state) = 0;
-  // Feeds prime [B, P] from a zero state, then draws `steps` tokens per row: [B, steps].
+  // What one generation carries from chunk to chunk, so streaming in chunks draws exactly the
+  // tokens of one long call: per layer h and (LSTM) c [B,H], and the draws made so far (the
+  // sampling counter continues from it). Empty h: start from a zero state.
+  struct GenerationState {
+    std::vector<std::vector<double>> h, c;
+    int64_t drawn = 0;
+  };
+  // Feeds prime [B, P] from a zero state (or from *carry), then draws `steps` tokens per row:
+  // [B, steps]. With carry, its state afterwards is written back: the next chunk passes the last
+  // drawn tokens as its prime [B, 1].
   virtual std::vector<int32_t> generate(const std::vector<int32_t>& prime, int B, int P, int steps,
-                                        const SampleConfig& cfg, uint64_t seed) = 0;
+                                        const SampleConfig& cfg, uint64_t seed,
+                                        GenerationState* carry = nullptr) = 0;
 
   virtual const std::vector<ParamInfo>& params() const = 0;
   virtual std::vector<double> get_param(const std::string& name) = 0;

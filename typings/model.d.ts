@@ -79,6 +79,14 @@ export interface NativeModel {
   evaluateSync(batch: NativeBatch, useState?: boolean): NativeStepResult;
   predict(batch: NativeBatch, useState?: boolean): Promise<Float64Array>;
   generate(prime: Int32Array, batchSize: number, steps: number, options: NativeSampleOptions): Promise<Int32Array>;
+  /** One chunk of a streamed generation; chunks chained through `state` equal one generate(). */
+  generateChunk(
+    prime: Int32Array,
+    batchSize: number,
+    steps: number,
+    options: NativeSampleOptions,
+    state: NativeGenerationState | null,
+  ): Promise<{ tokens: Int32Array; state: NativeGenerationState }>;
   params(): NativeParamInfo[];
   getParam(name: string): Float64Array;
   setParam(name: string, values: Float32Array | Float64Array): void;
@@ -106,3 +114,10 @@ export type NativeModelConstructor = new (
   backend: 'cpu',
   dtype: 'float32' | 'float64',
 ) => NativeModel;
+
+/** Carried between generateChunk calls: h per layer, c per LSTM layer ([B,H] each), draws so far. */
+export interface NativeGenerationState {
+  h: Float64Array[];
+  c: Float64Array[];
+  drawn: number;
+}

@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <cmath>
 #include <functional>
 #include <memory>
 #include <string>
@@ -209,6 +210,7 @@ class Model : public Napi::ObjectWrap<Model> {
                            InstanceMethod<&Model::EvaluateSync>("evaluateSync"),
                            InstanceMethod<&Model::Predict>("predict"),
                            InstanceMethod<&Model::Generate>("generate"),
+                           InstanceMethod<&Model::GenerateChunk>("generateChunk"),
                            InstanceMethod<&Model::Params>("params"),
                            InstanceMethod<&Model::GetParam>("getParam"),
                            InstanceMethod<&Model::SetParam>("setParam"),
@@ -315,40 +317,104 @@ class Model : public Napi::ObjectWrap<Model> {
         [out](Napi::Env env) -> Napi::Value { return to_float64(env, *out); });
   }
 
+  struct GenerateArgs {
+    std::vector<int32_t> prime;
+    int B = 0, P = 0, steps = 0;
+    SampleConfig sample;
+    uint64_t seed = 0;
+  };
+
+  static GenerateArgs parse_generate_args(const Napi::CallbackInfo& info, const char* usage) {
+    GenerateArgs a;
+    a.prime = int32s(info[0], "prime");
+    if (!info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsObject()) type_error(usage);
+    const double B = info[1].As<Napi::Number>().DoubleValue(), steps = info[2].As<Napi::Number>().DoubleValue();
+    if (B != static_cast<int>(B) || B < 1) range_error("batchSize must be an integer >= 1");
+    if (steps != static_cast<int>(steps) || steps < 0 || steps > (1 << 24)) range_error("steps must be an integer in [0, 2^24]");
+    a.B = static_cast<int>(B);
+    a.steps = static_cast<int>(steps);
+    if (a.prime.empty() || a.prime.size() % a.B != 0) range_error("prime must hold batchSize * primeLength (>= 1) token ids");
+    a.P = static_cast<int>(a.prime.size() / a.B);
+    const auto o = info[3].As<Napi::Object>();
+    a.sample = parse_sample_config(o);
+    a.seed = seed_or(o, "seed", "options", 0);
+    return a;
+  }
+
+  static Napi::Int32Array to_int32(Napi::Env env, const std::vector<int32_t>& v) {
+    auto a = Napi::Int32Array::New(env, v.size());
+    std::copy(v.begin(), v.end(), a.Data());
+    return a;
+  }
+
   // generate(prime: Int32Array [B*P], batchSize, steps, options) -> Promise<Int32Array [B*steps]>
   Napi::Value Generate(const Napi::CallbackInfo& info) {
     auto net = acquire(info.Env());
-    struct Args {
-      std::vector<int32_t> prime;
-      int B = 0, P = 0, steps = 0;
-      SampleConfig sample;
-      uint64_t seed = 0;
-    };
-    auto args = std::make_shared<Args>(guard(info.Env(), [&] {
-      Args a;
-      a.prime = int32s(info[0], "prime");
-      if (!info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsObject())
-        type_error("expected generate(prime: Int32Array, batchSize: number, steps: number, options: object)");
-      const double B = info[1].As<Napi::Number>().DoubleValue(), steps = info[2].As<Napi::Number>().DoubleValue();
-      if (B != static_cast<int>(B) || B < 1) range_error("batchSize must be an integer >= 1");
-      if (steps != static_cast<int>(steps) || steps < 0 || steps > (1 << 24)) range_error("steps must be an integer in [0, 2^24]");
-      a.B = static_cast<int>(B);
-      a.steps = static_cast<int>(steps);
-      if (a.prime.empty() || a.prime.size() % a.B != 0) range_error("prime must hold batchSize * primeLength (>= 1) token ids");
-      a.P = static_cast<int>(a.prime.size() / a.B);
-      const auto o = info[3].As<Napi::Object>();
-      a.sample = parse_sample_config(o);
-      a.seed = seed_or(o, "seed", "options", 0);
-      return a;
+    auto args = std::make_shared<GenerateArgs>(guard(info.Env(), [&] {
+      return parse_generate_args(info, "expected generate(prime: Int32Array, batchSize: number, steps: number, options: object)");
     }));
     auto out = std::make_shared<std::vector<int32_t>>();
     return run_async(
         info.Env(),
         [net, args, out] { *out = net->generate(args->prime, args->B, args->P, args->steps, args->sample, args->seed); },
-        [out](Napi::Env env) -> Napi::Value {
-          auto a = Napi::Int32Array::New(env, out->size());
-          std::copy(out->begin(), out->end(), a.Data());
-          return a;
+        [out](Napi::Env env) -> Napi::Value { return to_int32(env, *out); });
+  }
+
+  // generateChunk(prime, batchSize, steps, options, state: {h, c, drawn} | null)
+  //   -> Promise<{tokens: Int32Array [B*steps], state: {h: Float64Array[], c: Float64Array[], drawn}}>
+  // One chunk of a streamed generation: pass the returned state and the last drawn tokens (as
+  // the prime) to the next call; the chunks together equal one generate() call with that seed.
+  Napi::Value GenerateChunk(const Napi::CallbackInfo& info) {
+    auto net = acquire(info.Env());
+    using GenState = Network::GenerationState;
+    struct Job {
+      GenerateArgs args;
+      GenState state;
+      std::vector<int32_t> tokens;
+    };
+    auto job = std::make_shared<Job>(guard(info.Env(), [&] {
+      Job j;
+      j.args = parse_generate_args(
+          info, "expected generateChunk(prime: Int32Array, batchSize: number, steps: number, options: object, state: object | null)");
+      if (info[4].IsObject()) {
+        const auto o = info[4].As<Napi::Object>();
+        if (!o.Get("h").IsArray() || !o.Get("c").IsArray() || !o.Get("drawn").IsNumber())
+          type_error("state must be {h: Float64Array[], c: Float64Array[], drawn: number}");
+        for (const char* key : {"h", "c"}) {
+          const auto arr = o.Get(key).As<Napi::Array>();
+          auto& blocks = key[0] == 'h' ? j.state.h : j.state.c;
+          for (uint32_t i = 0; i < arr.Length(); ++i)
+            blocks.push_back(floats(arr.Get(i), std::string("state.") + key + "[" + std::to_string(i) + "]"));
+        }
+        const double drawn = o.Get("drawn").As<Napi::Number>().DoubleValue();
+        if (drawn != std::floor(drawn) || drawn < 0 || drawn >= 9007199254740992.0)
+          range_error("state.drawn must be an integer >= 0");
+        j.state.drawn = static_cast<int64_t>(drawn);
+        if (j.state.h.empty()) range_error("state.h must not be empty");
+      } else if (!info[4].IsNull() && !info[4].IsUndefined()) {
+        type_error("state must be an object or null");
+      }
+      return j;
+    }));
+    return run_async(
+        info.Env(),
+        [net, job] {
+          const GenerateArgs& a = job->args;
+          job->tokens = net->generate(a.prime, a.B, a.P, a.steps, a.sample, a.seed, &job->state);
+        },
+        [job](Napi::Env env) -> Napi::Value {
+          auto result = Napi::Object::New(env);
+          result.Set("tokens", to_int32(env, job->tokens));
+          auto state = Napi::Object::New(env);
+          for (const char* key : {"h", "c"}) {
+            const auto& blocks = key[0] == 'h' ? job->state.h : job->state.c;
+            auto arr = Napi::Array::New(env, blocks.size());
+            for (size_t i = 0; i < blocks.size(); ++i) arr.Set(static_cast<uint32_t>(i), to_float64(env, blocks[i]));
+            state.Set(key, arr);
+          }
+          state.Set("drawn", static_cast<double>(job->state.drawn));
+          result.Set("state", state);
+          return result;
         });
   }
 

@@ -1,0 +1,262 @@
+// A training checkpoint in one safetensors file. Tensors: every parameter under its PyTorch name,
+// Adam's moments as `optimizer.m.<name>` / `optimizer.v.<name>` (trainable parameters only), the
+// carried recurrent state as `state.<i>` [B,H]. `__metadata__` (strings only): format and
+// version, the model config, vocabulary, Adam step, dropout RNG counter and seed, the caller's
+// LR-schedule state and data cursor (opaque JSON), and a SHA-256 over the header and the data,
+// so a flipped byte anywhere is an error rather than a silently different model.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { Model } from '../model.js';
+import type { ModelConfig } from '../model.js';
+import { checkObject } from '../validate.js';
+import { Vocabulary } from '../vocab.js';
+import { writeFileAtomic } from './atomic.js';
+import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, safetensorsHeader } from './safetensors.js';
+import type { Tensor, TensorDtype } from './safetensors.js';
+
+export const CHECKPOINT_FORMAT = 'fusedrnn.checkpoint';
+export const CHECKPOINT_VERSION = 1;
+
+export interface SaveOptions {
+  vocabulary?: Vocabulary;
+  /** Opaque JSON the caller gets back on load: its LR schedule's position. */
+  lrSchedule?: unknown;
+  /** Opaque JSON the caller gets back on load: where its data stream stands. */
+  dataCursor?: unknown;
+  /** Store the carried recurrent state (stateful training); default true. */
+  recurrentState?: boolean;
+}
+
+export interface Checkpoint {
+  model: Model;
+  vocabulary?: Vocabulary;
+  /** Adam steps taken. */
+  step: number;
+  lrSchedule?: unknown;
+  dataCursor?: unknown;
+  formatVersion: number;
+}
+
+interface Slice {
+  name: string;
+  shape: number[];
+  offset: number;
+  size: number;
+  trainable: boolean;
+}
+
+/** The checkpoint's bytes (what saveCheckpoint writes). */
+export function encodeCheckpoint(model: Model, options: SaveOptions = {}): Buffer {
+  checkObject(options, 'options');
+  const dtype: TensorDtype = (model.config.dtype ?? 'float32') === 'float64' ? 'F64' : 'F32';
+  const state = model.exportTrainingState();
+  const slices = arenaSlices(model, state.params.length);
+  for (const s of slices) {
+    // Guards the arena-order assumption: a layout change must not silently scramble checkpoints.
+    const direct = model.getParam(s.name);
+    if (direct.some((x, i) => !Object.is(x, state.params[s.offset + i]))) {
+      throw new Error(`internal: parameter ${s.name} is not at its arena offset`);
+    }
+  }
+  const tensors = new Map<string, Tensor>();
+  const put = (name: string, shape: number[], values: Float64Array) =>
+    tensors.set(name, { dtype, shape, data: dtype === 'F32' ? Float32Array.from(values) : Float64Array.from(values) });
+  for (const s of slices) put(s.name, s.shape, state.params.subarray(s.offset, s.offset + s.size));
+  for (const s of slices.filter((x) => x.trainable)) {
+    put(`optimizer.m.${s.name}`, s.shape, state.m.subarray(s.offset, s.offset + s.size));
+    put(`optimizer.v.${s.name}`, s.shape, state.v.subarray(s.offset, s.offset + s.size));
+  }
+  const metadata: Record<string, string> = {
+    format: CHECKPOINT_FORMAT,
+    formatVersion: String(CHECKPOINT_VERSION),
+    config: JSON.stringify(model.config),
+    optimizer: 'adam',
+    step: String(state.step),
+    rngCounter: String(state.rngCounter),
+    seed: String(model.config.seed ?? 0),
+  };
+  if (options.vocabulary !== undefined) {
+    if (!(options.vocabulary instanceof Vocabulary)) throw new TypeError('options.vocabulary must be a Vocabulary');
+    metadata.vocabulary = JSON.stringify(options.vocabulary.toJSON());
+  }
+  if (options.lrSchedule !== undefined) metadata.lrSchedule = toJson(options.lrSchedule, 'options.lrSchedule');
+  if (options.dataCursor !== undefined) metadata.dataCursor = toJson(options.dataCursor, 'options.dataCursor');
+  if (options.recurrentState ?? true) {
+    const carried = model.getState();
+    if (carried.blocks.length > 0) {
+      metadata.recurrentState = JSON.stringify({ batchSize: carried.batchSize, blocks: carried.blocks.length });
+      carried.blocks.forEach((b, i) => put(`state.${i}`, [carried.batchSize, b.length / carried.batchSize], b));
+    }
+  }
+  const unsigned = encodeSafetensors(tensors, metadata);
+  const dataBytes = unsigned.subarray(unsigned.length - dataLength(tensors));
+  metadata.checksum = digest(safetensorsHeader(tensors, metadata), dataBytes);
+  return encodeSafetensors(tensors, metadata);
+}
+
+/** Writes the checkpoint atomically: a crash mid-save leaves the previous file intact. */
+export async function saveCheckpoint(path: string, model: Model, options: SaveOptions = {}): Promise<void> {
+  if (typeof path !== 'string' || path === '') throw new TypeError('path must be a non-empty string');
+  await writeFileAtomic(path, encodeCheckpoint(model, options));
+}
+
+export async function loadCheckpoint(path: string): Promise<Checkpoint> {
+  if (typeof path !== 'string' || path === '') throw new TypeError('path must be a non-empty string');
+  return decodeCheckpoint(await readFile(path), path);
+}
+
+/** Rebuilds the model from checkpoint bytes; every inconsistency is a CheckpointFormatError. */
+export function decodeCheckpoint(bytes: Uint8Array, where = 'checkpoint'): Checkpoint {
+  const file = decodeSafetensors(bytes, where);
+  const fail = (why: string): never => {
+    throw new CheckpointFormatError(`${where}: ${why}`);
+  };
+  const meta = file.metadata;
+  if (meta.format !== CHECKPOINT_FORMAT) {
+    fail(`not a fusedrnn checkpoint (no __metadata__.format "${CHECKPOINT_FORMAT}"); use loadStateDict() for PyTorch weights`);
+  }
+  const version = Number(meta.formatVersion);
+  if (!Number.isInteger(version) || version < 1 || version > CHECKPOINT_VERSION) {
+    fail(`format version ${JSON.stringify(meta.formatVersion)} is not supported (this build reads 1..${CHECKPOINT_VERSION})`);
+  }
+  const header = structuredClone(file.header) as { __metadata__: Record<string, string> };
+  delete header.__metadata__.checksum;
+  if (meta.checksum !== digest(header, bytes.subarray(file.dataOffset))) fail('checksum mismatch: the file is corrupt');
+
+  const config = parseJson(meta.config, 'config', fail) as ModelConfig;
+  let model: Model;
+  try {
+    model = Model.create(config);
+  } catch (error) {
+    return fail(`its model config is invalid: ${(error as Error).message}`);
+  }
+  try {
+    const vocabulary = meta.vocabulary === undefined ? undefined : parseVocabulary(meta.vocabulary, fail);
+    if (vocabulary !== undefined && vocabulary.size !== model.vocabSize) {
+      fail(`its vocabulary has ${vocabulary.size} characters, the model ${model.vocabSize ?? 'no'} token ids`);
+    }
+    const dtype: TensorDtype = (config.dtype ?? 'float32') === 'float64' ? 'F64' : 'F32';
+    const exported = model.exportTrainingState();
+    const total = exported.params.length;
+    const params = new Float64Array(total);
+    const m = new Float64Array(total);
+    const v = new Float64Array(total);
+    const used = new Set<string>();
+    const take = (name: string, shape: number[], into: Float64Array, offset: number) => {
+      const t = file.tensors.get(name);
+      if (t === undefined) return fail(`tensor ${name} is missing`);
+      if (t.dtype !== dtype) fail(`tensor ${name} is ${t.dtype}, the ${config.dtype ?? 'float32'} model needs ${dtype}`);
+      if (t.shape.join(',') !== shape.join(',')) fail(`tensor ${name} has shape [${t.shape}], the config needs [${shape}]`);
+      into.set(t.data, offset);
+      used.add(name);
+    };
+    for (const s of arenaSlices(model, total)) {
+      take(s.name, s.shape, params, s.offset);
+      if (!s.trainable) continue;
+      take(`optimizer.m.${s.name}`, s.shape, m, s.offset);
+      take(`optimizer.v.${s.name}`, s.shape, v, s.offset);
+    }
+    const step = parseCount(meta.step, 'step', fail);
+    const rngCounter = parseCount(meta.rngCounter, 'rngCounter', fail);
+    if (meta.seed !== String(config.seed ?? 0)) fail(`metadata seed ${JSON.stringify(meta.seed)} disagrees with the config's`);
+    try {
+      model.importTrainingState({ params, m, v, step, rngCounter });
+    } catch (error) {
+      fail((error as Error).message);
+    }
+    if (meta.recurrentState !== undefined) {
+      const rs = parseJson(meta.recurrentState, 'recurrentState', fail) as { batchSize?: unknown; blocks?: unknown };
+      if (!Number.isSafeInteger(rs.batchSize) || !Number.isSafeInteger(rs.blocks) || (rs.blocks as number) < 1) {
+        fail('metadata recurrentState must be {batchSize, blocks}');
+      }
+      const blocks: Float64Array[] = [];
+      for (let i = 0; i < (rs.blocks as number); i++) {
+        const t = file.tensors.get(`state.${i}`);
+        if (t === undefined || t.dtype !== dtype || t.shape.length !== 2 || t.shape[0] !== rs.batchSize) {
+          fail(`tensor state.${i} is missing or is not a ${dtype} [${rs.batchSize}, H] block`);
+        }
+        blocks.push(Float64Array.from(t!.data));
+        used.add(`state.${i}`);
+      }
+      try {
+        model.setState({ batchSize: rs.batchSize as number, blocks });
+      } catch (error) {
+        fail(`its recurrent state does not fit the model: ${(error as Error).message}`);
+      }
+    }
+    const extra = [...file.tensors.keys()].filter((n) => !used.has(n));
+    if (extra.length > 0) fail(`unexpected tensors: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', ...' : ''}`);
+    return {
+      model,
+      vocabulary,
+      step,
+      lrSchedule: meta.lrSchedule === undefined ? undefined : parseJson(meta.lrSchedule, 'lrSchedule', fail),
+      dataCursor: meta.dataCursor === undefined ? undefined : parseJson(meta.dataCursor, 'dataCursor', fail),
+      formatVersion: version,
+    };
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+}
+
+/** The parameters in arena order with their offsets (the native arena packs them back to back). */
+export function arenaSlices(model: Model, arenaLength: number): Slice[] {
+  let offset = 0;
+  const slices = model.params().map((p) => {
+    const size = p.shape.reduce((a, b) => a * b, 1);
+    const s = { name: p.name, shape: p.shape, offset, size, trainable: p.trainable };
+    offset += size;
+    return s;
+  });
+  if (offset !== arenaLength) throw new Error(`internal: parameters total ${offset}, the arena holds ${arenaLength}`);
+  return slices;
+}
+
+function dataLength(tensors: Map<string, Tensor>): number {
+  let n = 0;
+  for (const t of tensors.values()) n += t.data.byteLength;
+  return n;
+}
+
+function digest(header: object, data: Uint8Array): string {
+  return createHash('sha256').update(JSON.stringify(header)).update(data).digest('hex');
+}
+
+function toJson(value: unknown, where: string): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (error) {
+    throw new TypeError(`${where} must be JSON-serialisable: ${(error as Error).message}`);
+  }
+  if (json === undefined) throw new TypeError(`${where} must be JSON-serialisable`);
+  return json;
+}
+
+function parseJson(text: string | undefined, key: string, fail: (why: string) => never): unknown {
+  if (text === undefined) return fail(`metadata ${key} is missing`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    return fail(`metadata ${key} is not valid JSON`);
+  }
+}
+
+function parseCount(text: string | undefined, key: string, fail: (why: string) => never): number {
+  const n = Number(text);
+  if (text === undefined || !/^\d+$/.test(text) || !Number.isSafeInteger(n)) fail(`metadata ${key} must be a non-negative integer`);
+  return n;
+}
+
+function parseVocabulary(text: string, fail: (why: string) => never): Vocabulary {
+  const v = parseJson(text, 'vocabulary', fail) as { chars?: unknown; normalizeNewlines?: unknown; unknown?: unknown };
+  try {
+    return Vocabulary.fromChars(v.chars as string[], {
+      normalizeNewlines: v.normalizeNewlines as boolean,
+      unknown: v.unknown as 'error' | 'skip',
+    });
+  } catch (error) {
+    return fail(`its vocabulary is invalid: ${(error as Error).message}`);
+  }
+}

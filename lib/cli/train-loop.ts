@@ -1,0 +1,83 @@
+// The training loop behind `fusedrnn train`: truncated BPTT over contiguous streams, progress
+// lines, validation and checkpoints. One module, so it can move onto Model.fit() when that lands.
+import type { CheckpointManager } from '../checkpoint/manager.js';
+import type { Model, TrainStepOptions } from '../model.js';
+import { streamBatches } from '../text.js';
+import type { TokenBatch } from '../text.js';
+import type { Vocabulary } from '../vocab.js';
+import { UsageError } from './args.js';
+
+export interface TrainingRun {
+  model: Model;
+  vocab: Vocabulary;
+  train: Int32Array;
+  validation?: Int32Array;
+  batchSize: number;
+  steps: number;
+  epochs: number;
+  maxSteps?: number;
+  stepOptions: TrainStepOptions;
+  logEvery: number;
+  manager: CheckpointManager;
+  /** Where to start: the next epoch and batch, and the steps already taken. */
+  cursor: { epoch: number; batch: number; step: number };
+  out: NodeJS.WritableStream;
+}
+
+export async function runTraining(run: TrainingRun): Promise<void> {
+  const { model, manager, out } = run;
+  let batches: TokenBatch[];
+  try {
+    batches = [...streamBatches(run.train, run.batchSize, run.steps)];
+  } catch (error) {
+    throw new UsageError(`the training text is too short: ${(error as Error).message}; lower --batch-size or --seq-len`);
+  }
+  const total = run.maxSteps ?? run.epochs * batches.length;
+  let { epoch, batch, step } = run.cursor;
+  const started = Date.now();
+  let lossSum = 0;
+  let lossCount = 0;
+  const save = async () => {
+    const path = await manager.save(model, step, { vocabulary: run.vocab, dataCursor: { epoch, batch, step } });
+    out.write(`checkpoint ${path}${validationNote(await validate(run))}\n`);
+  };
+  while (step < total) {
+    if (batch === 0) model.resetState();
+    const result = await model.trainStep(batches[batch], run.stepOptions);
+    step += 1;
+    batch += 1;
+    if (batch === batches.length) {
+      batch = 0;
+      epoch += 1;
+    }
+    lossSum += result.loss;
+    lossCount += 1;
+    if (step % run.logEvery === 0 || step === total) {
+      const seconds = (Date.now() - started) / 1000;
+      out.write(`step ${step}/${total}  epoch ${epoch + 1}  loss ${(lossSum / lossCount).toFixed(4)}  ${seconds.toFixed(1)} s\n`);
+      lossSum = 0;
+      lossCount = 0;
+    }
+    if (manager.every > 0 && step % manager.every === 0 && step < total) await save();
+  }
+  await save();
+}
+
+async function validate(run: TrainingRun): Promise<number | undefined> {
+  if (run.validation === undefined) return undefined;
+  const rows = Math.min(run.batchSize, Math.floor((run.validation.length - 1) / run.steps));
+  if (rows < 1) return undefined;
+  let loss = 0;
+  let weight = 0;
+  // Validation must not disturb the carried training state: evaluate() never updates it.
+  for (const b of streamBatches(run.validation, rows, run.steps)) {
+    const r = await run.model.evaluate(b);
+    loss += r.loss * r.weightSum;
+    weight += r.weightSum;
+  }
+  return weight > 0 ? loss / weight : undefined;
+}
+
+function validationNote(loss: number | undefined): string {
+  return loss === undefined ? '' : `  validation loss ${loss.toFixed(4)}`;
+}

@@ -1,0 +1,100 @@
+// The fusedrnn command end to end (the compiled dist/cli/main.js, as npm's bin runs it): train a
+// tiny model into a temp dir, resume it, sample from it; user mistakes give one line and exit != 0.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCheckpoint } from '../lib/index.js';
+import { repoRoot } from './helpers/numeric.js';
+
+const cli = join(repoRoot, 'dist', 'cli', 'main.js');
+const dir = mkdtempSync(join(tmpdir(), 'fusedrnn-cli-'));
+const corpus = join(dir, 'corpus.txt');
+const checkpoints = join(dir, 'ckpt');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { cwd: dir });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const tiny = ['--units', '17', '--layers', '1', '--batch-size', '3', '--seq-len', '11', '--log-every', '2', '--dir', checkpoints];
+
+describe('fusedrnn CLI', () => {
+  beforeAll(() => {
+    if (!existsSync(cli)) throw new Error(`${cli} is missing: run npx tsc -p tsconfig.json (npm ci does)`);
+    writeFileSync(corpus, 'It was the best of times, it was the worst of times, it was the age of wisdom.\n'.repeat(20));
+  });
+
+  it('trains, checkpoints every N steps, resumes and samples at the end', async () => {
+    const first = await run('train', corpus, ...tiny, '--steps', '6', '--every', '3', '--sample-length', '25', '--seed', '2', '--prime', 'It ');
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/step 6\/6 .* loss \d+\.\d{4}/);
+    expect(first.stdout).toMatch(/validation loss \d/);
+    expect(first.stdout).toMatch(/--- sample ---\nIt .{25}\n$/s);
+    expect(readdirSync(checkpoints).sort()).toEqual(['ckpt-00000003.safetensors', 'ckpt-00000006.safetensors']);
+    const resumed = await run('train', corpus, ...tiny, '--steps', '8', '--every', '3', '--sample-length', '0', '--resume');
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toMatch(/resumed from .*ckpt-00000006.safetensors at step 6/);
+    expect(resumed.stdout).toMatch(/step 8\/8/);
+    const latest = await loadCheckpoint(join(checkpoints, 'ckpt-00000008.safetensors'));
+    expect(latest.step).toBe(8);
+    expect(latest.dataCursor).toMatchObject({ step: 8 });
+    latest.model.dispose();
+  });
+
+  it('streams a reproducible sample from a directory or a file', async () => {
+    const a = await run('sample', checkpoints, '--length', '40', '--seed', '5', '--prime', 'It ', '--top-k', '4');
+    const b = await run('sample', join(checkpoints, 'ckpt-00000008.safetensors'), '--length', '40', '--seed', '5', '--prime', 'It ', '--top-k', '4');
+    expect(a.code).toBe(0);
+    expect(a.stdout).toMatch(/^It .{40}\n$/s);
+    expect(b.stdout).toBe(a.stdout);
+    const two = await run('sample', checkpoints, '--length', '10', '--count', '2', '--seed', '1', '--prime', 'It ', '--no-prime');
+    expect(two.stdout).toMatch(/^--- sample 1 ---\n.{10}\n--- sample 2 ---\n.{10}\n$/s);
+  });
+
+  it('prints help and info', async () => {
+    for (const command of ['train', 'sample', 'info']) {
+      const help = await run(command, '--help');
+      expect(help.code).toBe(0);
+      expect(help.stdout).toMatch(new RegExp(`^usage: fusedrnn ${command}`));
+    }
+    expect((await run('train', '--help')).stdout).toMatch(/--units <int>.*\(default 512\)/);
+    const info = await run('info');
+    expect(info.stdout).toMatch(/^fusedrnn \d+\.\d+\.\d+/);
+    expect(info.stdout).toMatch(/backend: (cpu|cuda)/);
+    expect(info.stdout).toMatch(/build: .*napiVersion=8/);
+  });
+
+  it('answers user mistakes with one line and a non-zero exit, never a stack trace', async () => {
+    const truncated = join(dir, 'bad.safetensors');
+    writeFileSync(truncated, Buffer.from([1, 2, 3]));
+    const cases: [string[], RegExp][] = [
+      [['bogus'], /unknown command 'bogus'/],
+      [['train', '--units', 'many'], /--units must be an integer/],
+      [['train', '--nope'], /unknown option --nope/],
+      [['train', join(dir, 'missing.txt')], /cannot read corpus .*ENOENT/],
+      [['train', corpus, '--resume', '--dir', join(dir, 'empty')], /no checkpoint in/],
+      [['sample'], /exactly one checkpoint/],
+      [['sample', truncated], /not a valid safetensors file/],
+      [['sample', checkpoints, '--prime', 'Ω'], /vocabulary lacks: "Ω"/],
+      [['sample', checkpoints, '--top-p', '2'], /--top-p must be a number in/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run(...args);
+      expect(r.code, args.join(' ')).toBeGreaterThan(0);
+      expect(r.stdout, args.join(' ')).toBe('');
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+});
