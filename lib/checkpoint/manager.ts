@@ -4,6 +4,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Model } from '../model.js';
 import { checkInt, checkKeys, checkObject } from '../validate.js';
+import { TEMP_MARKER } from './atomic.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { Checkpoint, SaveOptions } from './checkpoint.js';
 
@@ -60,6 +61,7 @@ export class CheckpointManager {
     await mkdir(this.directory, { recursive: true });
     const path = this.pathFor(step);
     await saveCheckpoint(path, model, options);
+    await this.sweepTornWrites();
     if (this.maxToKeep > 0) {
       const old = (await this.list()).slice(0, -this.maxToKeep);
       await Promise.all(old.map((e) => rm(e.path, { force: true })));
@@ -83,6 +85,16 @@ export class CheckpointManager {
       .sort((a, b) => a.step - b.step);
   }
 
+  // Temp files of saves whose process died mid-write (its pid is in the name); a live writer's
+  // temp file is left alone.
+  private async sweepTornWrites(): Promise<void> {
+    const temp = new RegExp(`^\\.${this.prefix.replace(/\./g, '\\.')}-\\d+\\.safetensors${TEMP_MARKER.replace(/\./g, '\\.')}(\\d+)-`);
+    for (const name of await readdir(this.directory)) {
+      const pid = Number(temp.exec(name)?.[1] ?? NaN);
+      if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) await rm(join(this.directory, name), { force: true });
+    }
+  }
+
   async latest(): Promise<CheckpointEntry | undefined> {
     const all = await this.list();
     return all[all.length - 1];
@@ -92,5 +104,14 @@ export class CheckpointManager {
   async restore(): Promise<Checkpoint | undefined> {
     const entry = await this.latest();
     return entry === undefined ? undefined : loadCheckpoint(entry.path);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
