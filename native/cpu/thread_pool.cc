@@ -2,10 +2,10 @@
 // microseconds, so a wake-up through the kernel on every step would cost as much as the work.
 #include "thread_pool.h"
 
+#include <pthread.h>
 #include <sched.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdlib>
 #include <mutex>
 #include <thread>
@@ -40,14 +40,13 @@ class Pool {
       for (int i = 0; i < tasks; ++i) fn(ctx, i);
       return;
     }
-    {
-      std::lock_guard<std::mutex> lock(wake_mutex_);
-      fn_ = fn, ctx_ = ctx, tasks_ = tasks;
-      next_.store(0, std::memory_order_relaxed);
-      finished_.store(0, std::memory_order_relaxed);
-      generation_.fetch_add(1, std::memory_order_release);
-    }
-    wake_.notify_all();
+    pthread_mutex_lock(&wake_mutex_);
+    fn_ = fn, ctx_ = ctx, tasks_ = tasks;
+    next_.store(0, std::memory_order_relaxed);
+    finished_.store(0, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
+    pthread_cond_broadcast(&wake_);
+    pthread_mutex_unlock(&wake_mutex_);
     drain();
     // Every worker checks out of this generation before the next may overwrite fn_/ctx_/tasks_.
     while (finished_.load(std::memory_order_acquire) != threads_ - 1) std::this_thread::yield();
@@ -66,8 +65,9 @@ class Pool {
         gen = generation_.load(std::memory_order_acquire);
       }
       if (gen == seen) {
-        std::unique_lock<std::mutex> lock(wake_mutex_);
-        wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+        pthread_mutex_lock(&wake_mutex_);
+        while (generation_.load(std::memory_order_acquire) == seen) pthread_cond_wait(&wake_, &wake_mutex_);
+        pthread_mutex_unlock(&wake_mutex_);
         gen = generation_.load(std::memory_order_acquire);
       }
       seen = gen;
@@ -77,8 +77,11 @@ class Pool {
   }
 
   const int threads_;
-  std::mutex run_mutex_, wake_mutex_;
-  std::condition_variable wake_;
+  std::mutex run_mutex_;
+  // pthread rather than std::condition_variable: the latter's wait() needs GLIBCXX_3.4.30, newer
+  // than the portable prebuild may require (scripts/prebuild.sh checks).
+  pthread_mutex_t wake_mutex_ = PTHREAD_MUTEX_INITIALIZER;
+  pthread_cond_t wake_ = PTHREAD_COND_INITIALIZER;
   std::atomic<unsigned> generation_{0};
   std::atomic<int> next_{0}, finished_{0};
   void (*fn_)(void*, int) = nullptr;
