@@ -1,9 +1,26 @@
 {
   "targets": [
     {
+      "target_name": "fusedrnn_avx2",
+      "type": "static_library",
+      "sources": ["native/cpu/isa_avx2.cc"],
+      "include_dirs": ["."],
+      "cflags_cc!": ["-std=gnu++14", "-std=gnu++17", "-std=gnu++20"],
+      "cflags_cc": ["-std=c++17", "-fPIC", "-fvisibility=hidden", "-mavx2", "-mfma", "-ffp-contract=fast"]
+    },
+    {
+      "target_name": "fusedrnn_avx512",
+      "type": "static_library",
+      "sources": ["native/cpu/isa_avx512.cc"],
+      "include_dirs": ["."],
+      "cflags_cc!": ["-std=gnu++14", "-std=gnu++17", "-std=gnu++20"],
+      "cflags_cc": ["-std=c++17", "-fPIC", "-fvisibility=hidden", "-mavx512f", "-mavx2", "-mfma", "-ffp-contract=fast"]
+    },
+    {
       "target_name": "fusedrnn",
+      "dependencies": ["fusedrnn_avx2", "fusedrnn_avx512"],
       "sources": [
-        "<!@(node -p \"['native','native/cpu','native/binding'].flatMap(d=>require('fs').readdirSync(d).filter(f=>f.endsWith('.cc')).sort().map(f=>d+'/'+f)).join(' ')\")"
+        "<!@(node -p \"['native','native/cpu','native/binding'].flatMap(d=>require('fs').readdirSync(d).filter(f=>f.endsWith('.cc')&&!/^isa_avx/.test(f)).sort().map(f=>d+'/'+f)).join(' ')\")"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

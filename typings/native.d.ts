@@ -69,4 +69,14 @@ export interface NativeAddon {
   buildInfo(): BuildInfo;
   /** Queries the CUDA devices and runs a tiny kernel; costs a CUDA context on a GPU machine. */
   cudaProbe(): CudaProbeResult;
+  /** The instruction-set variant of the fp32 CPU kernels (env FUSEDRNN_CPU_ISA picks it at load). */
+  cpuIsa: {
+    active(): 'generic' | 'avx2' | 'avx512';
+    /** Whether this build and this CPU can run it. */
+    supported(name: 'generic' | 'avx2' | 'avx512' | 'auto'): boolean;
+    /** Switches variant (tests, benchmarks); false when unsupported. Not while a model computes. */
+    set(name: 'generic' | 'avx2' | 'avx512' | 'auto'): boolean;
+    /** Threads of the CPU kernels' pool (env FUSEDRNN_CPU_THREADS caps it). */
+    threads(): number;
+  };
 }

@@ -15,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterInit(env, exports);
   RegisterModel(env, exports);
   RegisterBuildInfo(env, exports);
+  RegisterCpuIsa(env, exports);
   return exports;
 }
 

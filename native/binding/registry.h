@@ -10,5 +10,6 @@ void RegisterOpsHarness(Napi::Env env, Napi::Object ops);   // harness_ops.cc: e
 void RegisterInit(Napi::Env env, Napi::Object exports);     // init_binding.cc: initializers
 void RegisterModel(Napi::Env env, Napi::Object exports);    // model_binding.cc: Model class
 void RegisterBuildInfo(Napi::Env env, Napi::Object exports);  // build_info.cc: buildInfo(), cudaProbe()
+void RegisterCpuIsa(Napi::Env env, Napi::Object exports);     // cpu_isa_binding.cc: cpuIsa
 
 }  // namespace frnn::binding

@@ -1,9 +1,11 @@
 // Reference GEMM for the CPU backend: C = alpha * op(A) * op(B) + beta * C, row-major.
 // op(A) is [M,K], op(B) is [K,N]. Plain loops ordered so the innermost runs over contiguous
-// memory; the blocked, vectorized SGEMM of the fast CPU path replaces it for float later.
+// memory. This template is the fp64 reference; float goes to the blocked SGEMM (sgemm.h).
 #pragma once
 
 #include <vector>
+
+#include "sgemm.h"
 
 namespace frnn::cpu {
 
@@ -57,6 +59,14 @@ void gemm(bool trans_a, bool trans_b, int M, int N, int K, T alpha, const T* A, 
       }
     }
   }
+}
+
+// The fp32 path: every gemm<float> call site gets the fast SGEMM.
+template <>
+inline void gemm<float>(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+                        const float* A, int lda, const float* B, int ldb, float beta, float* C,
+                        int ldc) {
+  sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 }  // namespace frnn::cpu

@@ -20,10 +20,9 @@
 //   GRU reset-after: hn [N, H] = W_hn·h_prev + b_hn (the term the reset gate multiplies)
 // Backward reads only the workspace, x and the params, never y.
 //
-// Scratch: the pre-activation gradients and per-step temporaries of backward live in
-// std::vectors allocated here (acceptable for the host reference; a fast backend would take
-// them from a caller-provided arena). Forward without a workspace (inference) uses a std::vector
-// for the input projection.
+// Scratch: state, per-step temporaries, backward's pre-activation gradients and (inference) the
+// input projection live in per-thread buffers reused across calls (rnn_support.h): no allocation
+// once warm. The recurrent weights are packed once per call for the fp32 path.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -31,6 +30,7 @@
 
 #include "cpu_kernels.h"
 #include "gemm.h"
+#include "rnn_support.h"
 
 namespace frnn::cpu {
 namespace {
@@ -87,34 +87,39 @@ void rnn_forward(const RnnShape& s, const F* x, const int32_t* lengths, const F*
 
   // Input projection for every row at once. With a workspace it is written straight into the
   // gates region and each row is overwritten in place by its activated gates during its step.
-  std::vector<F> pre_local;
   F* pre;
   if (ws) {
     std::memset(ws, 0, sizeof(F) * L.total);  // rows past a sequence's end stay 0
     pre = ws + L.gates;
   } else {
-    pre_local.resize(L.N * GH);
-    pre = pre_local.data();
+    pre = scratch<F>(kGradPre, static_cast<size_t>(L.N) * GH, false);
   }
   gemm<F>(false, true, static_cast<int>(L.N), GH, I, F(1), x, I, p.w_ih, I, F(0), pre, GH);
   for (long r = 0; r < L.N; ++r)
     for (int j = 0; j < GH; ++j) pre[r * GH + j] += p.b_ih[j];
 
   // Running state of every row (frozen once its sequence has ended).
-  std::vector<F> h(static_cast<size_t>(B) * H, F(0)), c(lstm ? static_cast<size_t>(B) * H : 0, F(0));
-  if (h0) std::copy(h0, h0 + static_cast<size_t>(B) * H, h.begin());
-  if (lstm && c0) std::copy(c0, c0 + static_cast<size_t>(B) * H, c.begin());
+  const size_t BH = static_cast<size_t>(B) * H;
+  F* h = scratch<F>(kState, BH, true);
+  F* c = scratch<F>(kCell, lstm ? BH : 0, true);
+  if (h0) std::copy(h0, h0 + BH, h);
+  if (lstm && c0) std::copy(c0, c0 + BH, c);
 
   int max_len = 0;
   for (int b = 0; b < B; ++b) max_len = std::max(max_len, len_of(s, lengths, b));
 
-  std::vector<F> hp(static_cast<size_t>(B) * GH);  // recurrent product for the step
-  std::vector<F> rh(gru && s.reset_before ? static_cast<size_t>(B) * H : 0);
+  F* hp = scratch<F>(kStepProduct, static_cast<size_t>(B) * GH, false);  // the step's h·W_hhᵀ
+  F* rh = scratch<F>(kResetH, gru && s.reset_before ? BH : 0, false);
+  F* tc = scratch<F>(kTemp, H, false);
+  const bool split_n = gru && s.reset_before;
+  // n needs W_hn·(r*h) when the reset comes first, so its block is a product of its own.
+  const RecurrentProduct<F> rec(true, H, split_n ? 2 * H : GH, p.w_hh, H, B, max_len, kPackedW0);
+  const RecurrentProduct<F> rec_n(true, H, split_n ? H : 0, p.w_hh + 2L * H * H, H, B,
+                                  split_n ? max_len : 0, kPackedW1);
   for (int step = 0; step < max_len; ++step) {
-    if (gru && s.reset_before) {
-      // n needs W_hn·(r*h), and r needs the step's own r/z product first: two products.
-      gemm<F>(false, true, B, 2 * H, H, F(1), h.data(), H, p.w_hh, H, F(0), hp.data(), GH);
-      std::fill(rh.begin(), rh.end(), F(0));
+    if (split_n) {
+      rec.multiply(B, h, H, hp, GH);
+      std::fill(rh, rh + BH, F(0));
       for (int b = 0; b < B; ++b) {
         const int len = len_of(s, lengths, b);
         if (step >= len) continue;
@@ -122,10 +127,9 @@ void rnn_forward(const RnnShape& s, const F* x, const int32_t* lengths, const F*
         for (int k = 0; k < H; ++k)
           rh[b * H + k] = sigmoid(a[k] + hp[b * GH + k] + p.b_hh[k]) * h[b * H + k];
       }
-      gemm<F>(false, true, B, H, H, F(1), rh.data(), H, p.w_hh + 2L * H * H, H, F(0),
-              hp.data() + 2 * H, GH);
+      rec_n.multiply(B, rh, H, hp + 2 * H, GH);
     } else {
-      gemm<F>(false, true, B, GH, H, F(1), h.data(), H, p.w_hh, H, F(0), hp.data(), GH);
+      rec.multiply(B, h, H, hp, GH);
     }
 
     for (int b = 0; b < B; ++b) {
@@ -134,52 +138,51 @@ void rnn_forward(const RnnShape& s, const F* x, const int32_t* lengths, const F*
       const int t = time_of(s, len, step);
       const long row = static_cast<long>(b) * T + t;
       F* a = pre + row * GH;  // in: pre-activation x-part; out: activated gates
-      const F* r_hh = hp.data() + static_cast<size_t>(b) * GH;
-      F* hb = h.data() + static_cast<size_t>(b) * H;
+      const F* r_hh = hp + static_cast<size_t>(b) * GH;
+      F* hb = h + static_cast<size_t>(b) * H;
       if (ws) std::copy(hb, hb + H, ws + L.hprev + row * H);
 
       if (lstm) {
-        F* cb = c.data() + static_cast<size_t>(b) * H;
+        F* cb = c + static_cast<size_t>(b) * H;
         if (ws) std::copy(cb, cb + H, ws + L.cprev + row * H);
-        for (int k = 0; k < H; ++k) {
-          const F cp = cb[k];
-          F ai = a[k] + r_hh[k] + p.b_hh[k];
-          F af = a[H + k] + r_hh[H + k] + p.b_hh[H + k];
-          const F ag = a[2 * H + k] + r_hh[2 * H + k] + p.b_hh[2 * H + k];
-          F ao = a[3 * H + k] + r_hh[3 * H + k] + p.b_hh[3 * H + k];
-          if (peep) ai += p.peephole[k] * cp, af += p.peephole[H + k] * cp;
-          const F i = sigmoid(ai), f = sigmoid(af), g = std::tanh(ag);
-          const F cn = f * cp + i * g;
-          if (peep) ao += p.peephole[2 * H + k] * cn;
-          const F o = sigmoid(ao);
-          a[k] = i, a[H + k] = f, a[2 * H + k] = g, a[3 * H + k] = o;
-          cb[k] = cn;
-          hb[k] = o * std::tanh(cn);
-        }
+        // Gate pre-activations, then each activation over its whole block (vectorized for fp32).
+        for (int j = 0; j < GH; ++j) a[j] = a[j] + r_hh[j] + p.b_hh[j];
+        if (peep)
+          for (int k = 0; k < H; ++k) a[k] += p.peephole[k] * cb[k], a[H + k] += p.peephole[H + k] * cb[k];
+        sigmoid_n(a, 2 * H);
+        tanh_n(a + 2 * H, H);
+        for (int k = 0; k < H; ++k) cb[k] = a[H + k] * cb[k] + a[k] * a[2 * H + k];
+        if (peep)
+          for (int k = 0; k < H; ++k) a[3 * H + k] += p.peephole[2 * H + k] * cb[k];
+        sigmoid_n(a + 3 * H, H);
+        std::copy(cb, cb + H, tc);
+        tanh_n(tc, H);
+        for (int k = 0; k < H; ++k) hb[k] = a[3 * H + k] * tc[k];
         if (ws) std::copy(cb, cb + H, ws + L.cnew + row * H);
       } else if (gru) {
+        for (int j = 0; j < 2 * H; ++j) a[j] = a[j] + r_hh[j] + p.b_hh[j];
+        sigmoid_n(a, 2 * H);  // r, z
         for (int k = 0; k < H; ++k) {
-          const F r = sigmoid(a[k] + r_hh[k] + p.b_hh[k]);
-          const F z = sigmoid(a[H + k] + r_hh[H + k] + p.b_hh[H + k]);
-          F n;
           if (s.reset_before) {
-            n = std::tanh(a[2 * H + k] + r_hh[2 * H + k] + p.b_hh[2 * H + k]);
+            a[2 * H + k] = a[2 * H + k] + r_hh[2 * H + k] + p.b_hh[2 * H + k];
           } else {
             const F hn = r_hh[2 * H + k] + p.b_hh[2 * H + k];
             if (ws) ws[L.hn + row * H + k] = hn;
-            n = std::tanh(a[2 * H + k] + r * hn);
+            a[2 * H + k] = a[2 * H + k] + a[k] * hn;
           }
-          a[k] = r, a[H + k] = z, a[2 * H + k] = n;
+        }
+        tanh_n(a + 2 * H, H);  // n
+        for (int k = 0; k < H; ++k) {
+          const F z = a[H + k], n = a[2 * H + k];
           hb[k] = (F(1) - z) * n + z * hb[k];
         }
       } else {
-        const bool relu = s.cell == Cell::RNN_RELU;
-        for (int k = 0; k < H; ++k) {
-          const F v = a[k] + r_hh[k] + p.b_hh[k];
-          const F hv = relu ? (v > F(0) ? v : F(0)) : std::tanh(v);
-          a[k] = hv;
-          hb[k] = hv;
-        }
+        for (int k = 0; k < H; ++k) a[k] = a[k] + r_hh[k] + p.b_hh[k];
+        if (s.cell == Cell::RNN_RELU)
+          for (int k = 0; k < H; ++k) a[k] = a[k] > F(0) ? a[k] : F(0);
+        else
+          tanh_n(a, H);
+        std::copy(a, a + H, hb);
       }
       if (y) std::copy(hb, hb + H, y + row * ldy);
     }
@@ -196,8 +199,8 @@ void rnn_forward(const RnnShape& s, const F* x, const int32_t* lengths, const F*
       for (int t = len_of(s, lengths, b); t < T; ++t)
         std::fill(pre + (static_cast<long>(b) * T + t) * GH, pre + (static_cast<long>(b) * T + t + 1) * GH, F(0));
   }
-  if (hN) std::copy(h.begin(), h.end(), hN);
-  if (lstm && cN) std::copy(c.begin(), c.end(), cN);
+  if (hN) std::copy(h, h + BH, hN);
+  if (lstm && cN) std::copy(c, c + BH, cN);
 }
 
 template <typename F>
@@ -218,47 +221,56 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
   // Pre-activation gradients of every row. `da` is the gradient w.r.t. the x-side
   // pre-activation (x·W_ihᵀ + b_ih), `dah` w.r.t. the h-side one (h·W_hhᵀ + b_hh); they differ
   // only in the n block of the reset-after GRU (r multiplies the h side there).
-  std::vector<F> da(static_cast<size_t>(N) * GH, F(0));
-  std::vector<F> dah(after ? static_cast<size_t>(N) * GH : 0, F(0));
-  F* dah_all = after ? dah.data() : da.data();
+  const size_t NGH = static_cast<size_t>(N) * GH, BH = static_cast<size_t>(B) * H;
+  F* da_buf = scratch<F>(kGradPre, NGH, true);
+  F* dah_buf = scratch<F>(kGradPreH, after ? NGH : 0, true);
+  F* dah_all = after ? dah_buf : da_buf;
 
-  std::vector<F> dh(static_cast<size_t>(B) * H, F(0)), dc(lstm ? static_cast<size_t>(B) * H : 0, F(0));
-  if (dhN) std::copy(dhN, dhN + static_cast<size_t>(B) * H, dh.begin());
-  if (lstm && dcN) std::copy(dcN, dcN + static_cast<size_t>(B) * H, dc.begin());
+  F* dh_buf = scratch<F>(kGradH, BH, true);
+  F* dc_buf = scratch<F>(kGradC, lstm ? BH : 0, true);
+  if (dhN) std::copy(dhN, dhN + BH, dh_buf);
+  if (lstm && dcN) std::copy(dcN, dcN + BH, dc_buf);
 
   int max_len = 0;
   for (int b = 0; b < B; ++b) max_len = std::max(max_len, len_of(s, lengths, b));
 
-  std::vector<F> step_dah(static_cast<size_t>(B) * GH);  // h-side grads of this step's rows
-  std::vector<F> dhp(static_cast<size_t>(B) * H);        // dgates·W_hh
-  std::vector<F> drh(before ? static_cast<size_t>(B) * H : 0);
+  const size_t BGH = static_cast<size_t>(B) * GH;
+  F* step_dah = scratch<F>(kStepGrad, BGH, false);  // h-side grads of this step's rows
+  F* dhp = scratch<F>(kGradHp, BH, false);          // dgates·W_hh
+  F* drh = scratch<F>(kGradRH, before ? BH : 0, false);
+  F* tc = scratch<F>(kTemp, H, false);
+  // dgates·W_hh with W_hh packed once; reset-before: the r/z rows and the n rows apart.
+  const RecurrentProduct<F> rec(false, before ? 2 * H : GH, H, p.w_hh, H, B, max_len, kPackedW0);
+  const RecurrentProduct<F> rec_n(false, before ? H : 0, H, p.w_hh + 2L * H * H, H, B,
+                                  before ? max_len : 0, kPackedW1);
 
   for (int step = max_len - 1; step >= 0; --step) {
-    std::fill(step_dah.begin(), step_dah.end(), F(0));  // inactive rows contribute nothing
+    std::fill(step_dah, step_dah + BGH, F(0));  // inactive rows contribute nothing
     // Pass 1: pointwise backward of the blocks that don't need a product first.
     for (int b = 0; b < B; ++b) {
       const int len = len_of(s, lengths, b);
       if (step >= len) continue;
       const long row = static_cast<long>(b) * T + time_of(s, len, step);
-      F* dhb = dh.data() + static_cast<size_t>(b) * H;
+      F* dhb = dh_buf + static_cast<size_t>(b) * H;
       if (dy) {
         const F* dyr = dy + row * ldy;
         for (int k = 0; k < H; ++k) dhb[k] += dyr[k];
       }
       const F* gt = gates + row * GH;
       const F* hp = hprev + row * H;
-      F* d = da.data() + row * GH;
-      F* dsh = step_dah.data() + static_cast<size_t>(b) * GH;
+      F* d = da_buf + row * GH;
+      F* dsh = step_dah + static_cast<size_t>(b) * GH;
 
       if (lstm) {
-        F* dcb = dc.data() + static_cast<size_t>(b) * H;
+        F* dcb = dc_buf + static_cast<size_t>(b) * H;
         const F* cp = ws + L.cprev + row * H;
         const F* cn = ws + L.cnew + row * H;
+        std::copy(cn, cn + H, tc);
+        tanh_n(tc, H);
         for (int k = 0; k < H; ++k) {
           const F i = gt[k], f = gt[H + k], gg = gt[2 * H + k], o = gt[3 * H + k];
-          const F tc = std::tanh(cn[k]);
-          const F dao = dhb[k] * tc * o * (F(1) - o);
-          F dcn = dcb[k] + dhb[k] * o * (F(1) - tc * tc);
+          const F dao = dhb[k] * tc[k] * o * (F(1) - o);
+          F dcn = dcb[k] + dhb[k] * o * (F(1) - tc[k] * tc[k]);
           if (peep) dcn += dao * p.peephole[2 * H + k];
           const F dai = dcn * gg * i * (F(1) - i);
           const F daf = dcn * cp[k] * f * (F(1) - f);
@@ -301,16 +313,15 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
 
     if (before) {
       // d(r*h) = da_n·W_hn; then r's pre-activation gradient.
-      gemm<F>(false, false, B, H, H, F(1), step_dah.data() + 2 * H, GH, p.w_hh + 2L * H * H, H,
-              F(0), drh.data(), H);
+      rec_n.multiply(B, step_dah + 2 * H, GH, drh, H);
       for (int b = 0; b < B; ++b) {
         const int len = len_of(s, lengths, b);
         if (step >= len) continue;
         const long row = static_cast<long>(b) * T + time_of(s, len, step);
         const F* gt = gates + row * GH;
         const F* hp = hprev + row * H;
-        F* d = da.data() + row * GH;
-        F* dsh = step_dah.data() + static_cast<size_t>(b) * GH;
+        F* d = da_buf + row * GH;
+        F* dsh = step_dah + static_cast<size_t>(b) * GH;
         for (int k = 0; k < H; ++k) {
           const F r = gt[k];
           d[k] = drh[b * H + k] * hp[k] * r * (F(1) - r);
@@ -318,9 +329,9 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
         }
       }
       // r/z blocks' product; the n block reached h through r*h above.
-      gemm<F>(false, false, B, H, 2 * H, F(1), step_dah.data(), GH, p.w_hh, H, F(0), dhp.data(), H);
+      rec.multiply(B, step_dah, GH, dhp, H);
     } else {
-      gemm<F>(false, false, B, H, GH, F(1), step_dah.data(), GH, p.w_hh, H, F(0), dhp.data(), H);
+      rec.multiply(B, step_dah, GH, dhp, H);
     }
 
     // dh_prev for active rows; inactive rows carry their gradient through unchanged.
@@ -328,8 +339,8 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
       const int len = len_of(s, lengths, b);
       if (step >= len) continue;
       const long row = static_cast<long>(b) * T + time_of(s, len, step);
-      F* dhb = dh.data() + static_cast<size_t>(b) * H;
-      const F* dp = dhp.data() + static_cast<size_t>(b) * H;
+      F* dhb = dh_buf + static_cast<size_t>(b) * H;
+      const F* dp = dhp + static_cast<size_t>(b) * H;
       if (gru) {
         const F* gt = gates + row * GH;
         for (int k = 0; k < H; ++k) {
@@ -343,20 +354,20 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
     }
   }
 
-  if (dh0) std::copy(dh.begin(), dh.end(), dh0);
-  if (lstm && dc0) std::copy(dc.begin(), dc.end(), dc0);
+  if (dh0) std::copy(dh_buf, dh_buf + BH, dh0);
+  if (lstm && dc0) std::copy(dc_buf, dc_buf + BH, dc0);
 
   // Everything below is over all B·T rows at once; rows past a sequence's end have zero grads.
-  if (dx) gemm<F>(false, false, static_cast<int>(N), I, GH, F(1), da.data(), GH, p.w_ih, I, F(1), dx, I);
-  if (g.w_ih) gemm<F>(true, false, GH, I, static_cast<int>(N), F(1), da.data(), GH, x, I, F(1), g.w_ih, I);
+  if (dx) gemm<F>(false, false, static_cast<int>(N), I, GH, F(1), da_buf, GH, p.w_ih, I, F(1), dx, I);
+  if (g.w_ih) gemm<F>(true, false, GH, I, static_cast<int>(N), F(1), da_buf, GH, x, I, F(1), g.w_ih, I);
   if (g.w_hh) {
     if (before) {
       // n block multiplies r*h_prev, not h_prev.
-      gemm<F>(true, false, 2 * H, H, static_cast<int>(N), F(1), da.data(), GH, hprev, H, F(1), g.w_hh, H);
-      std::vector<F> rhm(static_cast<size_t>(N) * H);
+      gemm<F>(true, false, 2 * H, H, static_cast<int>(N), F(1), da_buf, GH, hprev, H, F(1), g.w_hh, H);
+      F* rhm = scratch<F>(kGradPreH, static_cast<size_t>(N) * H, false);
       for (long r = 0; r < N; ++r)
         for (int k = 0; k < H; ++k) rhm[r * H + k] = gates[r * GH + k] * hprev[r * H + k];
-      gemm<F>(true, false, H, H, static_cast<int>(N), F(1), da.data() + 2 * H, GH, rhm.data(), H,
+      gemm<F>(true, false, H, H, static_cast<int>(N), F(1), da_buf + 2 * H, GH, rhm, H,
               F(1), g.w_hh + 2L * H * H, H);
     } else {
       gemm<F>(true, false, GH, H, static_cast<int>(N), F(1), dah_all, GH, hprev, H, F(1), g.w_hh, H);
@@ -364,7 +375,7 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
   }
   if (g.b_ih || g.b_hh) {
     for (long r = 0; r < N; ++r) {
-      const F* d = da.data() + r * GH;
+      const F* d = da_buf + r * GH;
       const F* dh_row = dah_all + r * GH;
       for (int j = 0; j < GH; ++j) {
         if (g.b_ih) g.b_ih[j] += d[j];
@@ -376,7 +387,7 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
     const F* cp = ws + L.cprev;
     const F* cn = ws + L.cnew;
     for (long r = 0; r < N; ++r) {
-      const F* d = da.data() + r * GH;
+      const F* d = da_buf + r * GH;
       for (int k = 0; k < H; ++k) {
         g.peephole[k] += d[k] * cp[r * H + k];
         g.peephole[H + k] += d[H + k] * cp[r * H + k];

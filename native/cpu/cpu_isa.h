@@ -1,0 +1,39 @@
+// Instruction-set variants of the fp32 CPU kernels. The same kernel source (isa_kernels.inc) is
+// compiled three times: without any -m flag (generic, runs on every x86-64 and elsewhere), with
+// -mavx2 -mfma, and with -mavx512f. The variant is picked once at load from the CPU's features,
+// overridable by env FUSEDRNN_CPU_ISA (generic | avx2 | avx512) or set_cpu_isa() for tests.
+#pragma once
+
+namespace frnn::cpu {
+
+// Raw-pointer entry points only: the variant TUs must not instantiate shared inline code
+// (std:: templates), or the linker could keep an AVX-512 copy for the generic callers.
+struct IsaKernels {
+  const char* name;  // nullptr: this variant was not compiled into the build
+  int mr, nr;        // register tile of the SGEMM micro-kernel (rows of op(A), columns of op(B))
+  // C[mc,nc] += Ap·Bp over kc. Ap: ceil(mc/mr) panels of [kc][mr]; Bp: ceil(nc/nr) panels of
+  // [kc][nr], b_panel_stride floats apart. Both zero-padded to whole panels.
+  void (*macro_kernel)(int mc, int nc, int kc, const float* ap, const float* bp,
+                       long b_panel_stride, float* c, long ldc);
+  // y[n] += alpha * dot(W[n,:K], x) for n < N (the M == 1, op(B) = Wᵀ case: no packing).
+  void (*gemv_rows)(int N, int K, float alpha, const float* W, long ldw, const float* x, float* y);
+  // y[:N] += alpha * sum_k x[k] * B[k,:N] (the M == 1, op(B) = B case).
+  void (*gemv_cols)(int N, int K, float alpha, const float* B, long ldb, const float* x,
+                    long incx, float* y);
+  // In place over n floats. Accuracy: isa_kernels.inc (exp_approx).
+  void (*sigmoid)(float* x, long n);
+  void (*tanh)(float* x, long n);
+};
+
+extern const IsaKernels kIsaGeneric, kIsaAvx2, kIsaAvx512;
+
+// The variant in use.
+const IsaKernels& isa();
+// Selects a variant by name ("generic", "avx2", "avx512", "auto" = best supported). Returns false,
+// changing nothing, when the name is unknown, not compiled in, or the CPU lacks it. Not to be
+// called while kernels run (packed operands depend on the tile shape).
+bool set_cpu_isa(const char* name);
+// Whether this build and this CPU can run the named variant.
+bool cpu_isa_supported(const char* name);
+
+}  // namespace frnn::cpu

@@ -1,0 +1,86 @@
+// Pieces of the recurrent kernels (rnn.cc) that differ between the fp64 reference and the fp32
+// path: elementwise activations, the per-step recurrent product, and per-thread scratch.
+// The double versions compute exactly what the reference always did (std::exp / std::tanh, the
+// loop GEMM), so the fp64 results stay bit for bit the same.
+#pragma once
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "cpu_isa.h"
+#include "gemm.h"
+#include "sgemm.h"
+
+namespace frnn::cpu {
+
+inline void sigmoid_n(double* x, long n) {
+  for (long i = 0; i < n; ++i) x[i] = 1.0 / (1.0 + std::exp(-x[i]));
+}
+inline void tanh_n(double* x, long n) {
+  for (long i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
+}
+inline void sigmoid_n(float* x, long n) { isa().sigmoid(x, n); }
+inline void tanh_n(float* x, long n) { isa().tanh(x, n); }
+
+// Per-thread buffers that grow to the largest request and are then reused, so a step (and a
+// T=1 generation call) allocates nothing once warm. Each call site uses its own slot.
+enum ScratchSlot { kState, kCell, kStepProduct, kResetH, kGradPre, kGradPreH, kGradH, kGradC,
+                   kStepGrad, kGradHp, kGradRH, kTemp, kPackedW0, kPackedW1, kSlotCount };
+template <typename F>
+F* scratch(ScratchSlot slot, size_t elems, bool zeroed) {
+  thread_local std::vector<F> buffers[kSlotCount];
+  std::vector<F>& b = buffers[slot];
+  if (b.size() < elems) b.resize(elems);
+  if (zeroed && elems) std::memset(b.data(), 0, elems * sizeof(F));
+  return b.data();
+}
+
+// C [M,N] = A [M,K] · op(B), op(B) fixed for a whole sequence. The fp32 version packs op(B)
+// once (into scratch `slot`) when it will be used for several steps on more than one row;
+// a single row (generation) multiplies the weights in place, so nothing is packed per call.
+template <typename F>
+class RecurrentProduct {
+ public:
+  RecurrentProduct(bool trans_b, int K, int N, const F* B, int ldb, int M, int steps, ScratchSlot)
+      : tb_(trans_b), K_(K), N_(N), B_(B), ldb_(ldb) {
+    (void)M, (void)steps;
+  }
+  void multiply(int M, const F* A, int lda, F* C, int ldc) const {
+    gemm<F>(false, tb_, M, N_, K_, F(1), A, lda, B_, ldb_, F(0), C, ldc);
+  }
+
+ private:
+  bool tb_;
+  int K_, N_;
+  const F* B_;
+  int ldb_;
+};
+
+template <>
+class RecurrentProduct<float> {
+ public:
+  RecurrentProduct(bool trans_b, int K, int N, const float* B, int ldb, int M, int steps,
+                   ScratchSlot slot)
+      : tb_(trans_b), K_(K), N_(N), B_(B), ldb_(ldb) {
+    if (M >= 2 && steps >= 2 && K > 0 && N > 0) {
+      packed_ = scratch<float>(slot, sgemm_packed_b_elems(K, N), false);
+      sgemm_pack_b(trans_b, K, N, B, ldb, packed_);
+    }
+  }
+  void multiply(int M, const float* A, int lda, float* C, int ldc) const {
+    if (packed_)
+      sgemm_packed_b(M, N_, K_, A, lda, packed_, 0.0f, C, ldc);
+    else
+      sgemm(false, tb_, M, N_, K_, 1.0f, A, lda, B_, ldb_, 0.0f, C, ldc);
+  }
+
+ private:
+  bool tb_;
+  int K_, N_;
+  const float* B_;
+  int ldb_;
+  float* packed_ = nullptr;
+};
+
+}  // namespace frnn::cpu

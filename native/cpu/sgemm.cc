@@ -1,0 +1,185 @@
+// SGEMM driver: blocking, packing, threading. The inner loops are the variant's (cpu_isa.h).
+#include "sgemm.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "cpu_isa.h"
+#include "thread_pool.h"
+
+namespace frnn::cpu {
+namespace {
+
+// KC x NR panels of B stay in L1 across a row panel's sweep; MC x KC of packed A in L2.
+constexpr int KC = 256;
+constexpr int MC = 96;   // a multiple of every variant's MR (4, 6, 8)
+constexpr int NC = 2048;
+// Below this many multiply-adds a product runs on the calling thread only.
+constexpr double kParallelMacs = 4.0e5;
+
+inline float at(const float* X, int ld, bool trans, int r, int c) {
+  return trans ? X[static_cast<long>(c) * ld + r] : X[static_cast<long>(r) * ld + c];
+}
+
+// Panels of nr columns of op(B)[k0:k0+kc, n0:n0+nc], each [kc][nr], zero-padded.
+void pack_b(bool tb, const float* B, int ldb, int k0, int kc, int n0, int nc, int nr,
+            long panel_stride, float* out) {
+  for (int j = 0; j < nc; j += nr) {
+    float* p = out + (j / nr) * panel_stride;
+    const int w = std::min(nr, nc - j);
+    for (int k = 0; k < kc; ++k, p += nr) {
+      if (!tb) {
+        const float* src = B + static_cast<long>(k0 + k) * ldb + n0 + j;
+        std::copy(src, src + w, p);
+      } else {
+        for (int c = 0; c < w; ++c) p[c] = B[static_cast<long>(n0 + j + c) * ldb + k0 + k];
+      }
+      std::fill(p + w, p + nr, 0.0f);
+    }
+  }
+}
+
+// Panels of mr rows of alpha*op(A)[m0:m0+mc, k0:k0+kc], each [kc][mr], zero-padded.
+void pack_a(bool ta, const float* A, int lda, float alpha, int m0, int mc, int k0, int kc, int mr,
+            float* out) {
+  for (int i = 0; i < mc; i += mr, out += static_cast<long>(kc) * mr) {
+    const int h = std::min(mr, mc - i);
+    for (int k = 0; k < kc; ++k) {
+      float* p = out + static_cast<long>(k) * mr;
+      for (int r = 0; r < h; ++r) p[r] = alpha * at(A, lda, ta, m0 + i + r, k0 + k);
+      for (int r = h; r < mr; ++r) p[r] = 0.0f;
+    }
+  }
+}
+
+// Scratch that grows to the largest block once per thread and is then reused.
+float* thread_buffer(int slot, size_t elems) {
+  thread_local std::vector<float> buffers[2];
+  std::vector<float>& b = buffers[slot];
+  if (b.size() < elems) b.resize(elems);
+  return b.data();
+}
+
+void scale_c(int M, int N, float beta, float* C, int ldc) {
+  if (beta == 1.0f) return;
+  for (int i = 0; i < M; ++i) {
+    float* c = C + static_cast<long>(i) * ldc;
+    if (beta == 0.0f)
+      std::fill(c, c + N, 0.0f);
+    else
+      for (int j = 0; j < N; ++j) c[j] *= beta;
+  }
+}
+
+// C[m0:m1, n0:n1] += alpha*op(A)·op(B) on the calling thread. bp_full: op(B) already packed over
+// all K (sgemm_packed_b), panels K*nr apart, starting at column n0; else packed here per block.
+void gemm_block(const IsaKernels& kr, bool ta, bool tb, int m0, int m1, int n0, int n1, int K,
+                float alpha, const float* A, int lda, const float* B, int ldb, const float* bp_full,
+                float* C, int ldc) {
+  const int mr = kr.mr, nr = kr.nr;
+  float* ap = thread_buffer(0, static_cast<size_t>(MC) * KC);
+  for (int jc = n0; jc < n1; jc += NC) {
+    const int nc = std::min(NC, n1 - jc);
+    const int panels = (nc + nr - 1) / nr;
+    for (int pc = 0; pc < K; pc += KC) {
+      const int kc = std::min(KC, K - pc);
+      const float* bp;
+      long stride;
+      if (bp_full) {
+        stride = static_cast<long>(K) * nr;
+        bp = bp_full + ((jc - n0) / nr) * stride + static_cast<long>(pc) * nr;
+      } else {
+        stride = static_cast<long>(kc) * nr;
+        float* buf = thread_buffer(1, static_cast<size_t>(panels) * KC * nr);
+        pack_b(tb, B, ldb, pc, kc, jc, nc, nr, stride, buf);
+        bp = buf;
+      }
+      for (int ic = m0; ic < m1; ic += MC) {
+        const int mc = std::min(MC, m1 - ic);
+        pack_a(ta, A, lda, alpha, ic, mc, pc, kc, mr, ap);
+        kr.macro_kernel(mc, nc, kc, ap, bp, stride, C + static_cast<long>(ic) * ldc + jc, ldc);
+      }
+    }
+  }
+}
+
+struct Split {
+  int parts;
+  bool by_columns;
+};
+
+// Columns when there are enough panels for every thread (B is then packed once per thread and
+// A read by all), else rows in whole row panels.
+Split split_for(int M, int N, int K, int mr, int nr) {
+  const int threads = pool_threads();
+  if (threads == 1 || static_cast<double>(M) * N * K < kParallelMacs) return {1, true};
+  const int col_panels = (N + nr - 1) / nr, row_panels = (M + mr - 1) / mr;
+  if (col_panels >= 2 * threads || col_panels >= row_panels) return {std::min(threads, col_panels), true};
+  return {std::min(threads, row_panels), false};
+}
+
+// [begin, end) of part p when `count` units of `unit` are dealt to `parts` parts.
+inline void range_of(int p, int parts, int total, int unit, int* begin, int* end) {
+  const int units = (total + unit - 1) / unit;
+  *begin = std::min(total, static_cast<int>(static_cast<long>(units) * p / parts) * unit);
+  *end = std::min(total, static_cast<int>(static_cast<long>(units) * (p + 1) / parts) * unit);
+}
+
+}  // namespace
+
+void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
+           const float* B, int ldb, float beta, float* C, int ldc) {
+  if (M <= 0 || N <= 0) return;
+  scale_c(M, N, beta, C, ldc);
+  if (K <= 0 || alpha == 0.0f) return;
+  const IsaKernels& kr = isa();
+  if (M == 1) {  // a matrix-vector product: packing would cost more than it saves
+    if (tb)
+      kr.gemv_rows(N, K, alpha, B, ldb, A, C);
+    else
+      kr.gemv_cols(N, K, alpha, B, ldb, A, ta ? lda : 1, C);
+    return;
+  }
+  const Split s = split_for(M, N, K, kr.mr, kr.nr);
+  parallel_for(s.parts, [&](int p) {
+    int b, e;
+    if (s.by_columns) {
+      range_of(p, s.parts, N, kr.nr, &b, &e);
+      if (b < e) gemm_block(kr, ta, tb, 0, M, b, e, K, alpha, A, lda, B, ldb, nullptr, C, ldc);
+    } else {
+      range_of(p, s.parts, M, kr.mr, &b, &e);
+      if (b < e) gemm_block(kr, ta, tb, b, e, 0, N, K, alpha, A, lda, B, ldb, nullptr, C, ldc);
+    }
+  });
+}
+
+size_t sgemm_packed_b_elems(int K, int N) {
+  const int nr = isa().nr;
+  return static_cast<size_t>((N + nr - 1) / nr) * nr * static_cast<size_t>(K > 0 ? K : 1);
+}
+
+void sgemm_pack_b(bool tb, int K, int N, const float* B, int ldb, float* packed) {
+  const int nr = isa().nr;
+  pack_b(tb, B, ldb, 0, K, 0, N, nr, static_cast<long>(K) * nr, packed);
+}
+
+void sgemm_packed_b(int M, int N, int K, const float* A, int lda, const float* packed, float beta,
+                    float* C, int ldc) {
+  if (M <= 0 || N <= 0) return;
+  scale_c(M, N, beta, C, ldc);
+  if (K <= 0) return;
+  const IsaKernels& kr = isa();
+  const int threads = pool_threads();
+  const int col_panels = (N + kr.nr - 1) / kr.nr;
+  const int parts = (threads == 1 || static_cast<double>(M) * N * K < kParallelMacs)
+                        ? 1 : std::min(threads, col_panels);
+  parallel_for(parts, [&](int p) {
+    int b, e;
+    range_of(p, parts, N, kr.nr, &b, &e);
+    if (b < e)
+      gemm_block(kr, false, false, 0, M, b, e, K, 1.0f, A, lda, nullptr, 0,
+                 packed + (b / kr.nr) * static_cast<long>(K) * kr.nr, C, ldc);
+  });
+}
+
+}  // namespace frnn::cpu

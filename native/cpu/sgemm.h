@@ -1,0 +1,21 @@
+// The fast fp32 GEMM (Goto-style: pack op(B) into column panels and op(A) into row panels, run
+// the variant's register-blocked micro-kernel over them), threaded over the pool for large
+// products. Same contract as gemm.h's reference: C = alpha*op(A)*op(B) + beta*C, row-major.
+#pragma once
+
+#include <cstddef>
+
+namespace frnn::cpu {
+
+void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+           const float* B, int ldb, float beta, float* C, int ldc);
+
+// op(B) [K,N] packed once and multiplied many times (the recurrent weights of a sequence).
+// The packed layout belongs to the variant active when it was packed.
+size_t sgemm_packed_b_elems(int K, int N);
+void sgemm_pack_b(bool trans_b, int K, int N, const float* B, int ldb, float* packed);
+// C [M,N] = A [M,K] · packed op(B) + beta*C  (A not transposed).
+void sgemm_packed_b(int M, int N, int K, const float* A, int lda, const float* packed, float beta,
+                    float* C, int ldc);
+
+}  // namespace frnn::cpu

@@ -1,0 +1,106 @@
+// Workers wait on a condition variable after a short spin: a recurrent step's GEMM is tens of
+// microseconds, so a wake-up through the kernel on every step would cost as much as the work.
+#include "thread_pool.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
+namespace frnn::cpu {
+namespace {
+
+int detect_threads() {
+  int n = static_cast<int>(std::thread::hardware_concurrency());
+#ifdef CPU_COUNT
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
+#endif
+  if (const char* env = std::getenv("FUSEDRNN_CPU_THREADS")) {
+    const int cap = std::atoi(env);
+    if (cap >= 1 && cap < n) n = cap;
+  }
+  if (n < 1) n = 1;
+  return n > 64 ? 64 : n;
+}
+
+class Pool {
+ public:
+  explicit Pool(int threads) : threads_(threads) {
+    for (int w = 1; w < threads_; ++w) std::thread([this] { work_loop(); }).detach();
+  }
+  int threads() const { return threads_; }
+
+  void run(int tasks, void (*fn)(void*, int), void* ctx) {
+    std::unique_lock<std::mutex> busy(run_mutex_, std::try_to_lock);
+    if (!busy.owns_lock() || threads_ == 1 || tasks == 1) {
+      for (int i = 0; i < tasks; ++i) fn(ctx, i);
+      return;
+    }
+    pthread_mutex_lock(&wake_mutex_);
+    fn_ = fn, ctx_ = ctx, tasks_ = tasks;
+    next_.store(0, std::memory_order_relaxed);
+    finished_.store(0, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
+    pthread_cond_broadcast(&wake_);
+    pthread_mutex_unlock(&wake_mutex_);
+    drain();
+    // Every worker checks out of this generation before the next may overwrite fn_/ctx_/tasks_.
+    while (finished_.load(std::memory_order_acquire) != threads_ - 1) std::this_thread::yield();
+  }
+
+ private:
+  void drain() {
+    for (int i; (i = next_.fetch_add(1, std::memory_order_relaxed)) < tasks_;) fn_(ctx_, i);
+  }
+  void work_loop() {
+    unsigned seen = 0;
+    for (;;) {
+      unsigned gen = generation_.load(std::memory_order_acquire);
+      for (int spin = 0; gen == seen && spin < 20000; ++spin) {
+        std::this_thread::yield();
+        gen = generation_.load(std::memory_order_acquire);
+      }
+      if (gen == seen) {
+        pthread_mutex_lock(&wake_mutex_);
+        while (generation_.load(std::memory_order_acquire) == seen) pthread_cond_wait(&wake_, &wake_mutex_);
+        pthread_mutex_unlock(&wake_mutex_);
+        gen = generation_.load(std::memory_order_acquire);
+      }
+      seen = gen;
+      drain();
+      finished_.fetch_add(1, std::memory_order_release);
+    }
+  }
+
+  const int threads_;
+  std::mutex run_mutex_;
+  // pthread rather than std::condition_variable: the latter's wait() needs GLIBCXX_3.4.30, newer
+  // than the portable prebuild may require (scripts/prebuild.sh checks).
+  pthread_mutex_t wake_mutex_ = PTHREAD_MUTEX_INITIALIZER;
+  pthread_cond_t wake_ = PTHREAD_COND_INITIALIZER;
+  std::atomic<unsigned> generation_{0};
+  std::atomic<int> next_{0}, finished_{0};
+  void (*fn_)(void*, int) = nullptr;
+  void* ctx_ = nullptr;
+  int tasks_ = 0;
+};
+
+Pool& pool() {
+  static Pool* p = new Pool(detect_threads());  // leaked on purpose: workers outlive statics
+  return *p;
+}
+
+}  // namespace
+
+int pool_threads() { return pool().threads(); }
+
+void parallel_for(int tasks, void (*fn)(void*, int), void* ctx) {
+  if (tasks <= 0) return;
+  pool().run(tasks, fn, ctx);
+}
+
+}  // namespace frnn::cpu
