@@ -46,13 +46,15 @@ inline Ops<float>& cuda_ops(const Napi::Object& args) {
     if (p != "tf32" && p != "fp32") throw Napi::RangeError::New(args.Env(), "args.precision must be 'tf32' or 'fp32'");
     tf32 = p == "tf32";
   }
+  // Deliberately never destroyed: a static destructor would run after the CUDA runtime's own
+  // exit-time teardown.
   static std::mutex mu;
-  static std::unique_ptr<Ops<float>> instances[2];
+  static Ops<float>* instances[2] = {nullptr, nullptr};
   std::lock_guard<std::mutex> lock(mu);
-  auto& slot = instances[tf32 ? 1 : 0];
+  Ops<float>*& slot = instances[tf32 ? 1 : 0];
   if (!slot) {
     try {
-      slot = cuda::make_cuda_ops(0, tf32);
+      slot = cuda::make_cuda_ops(0, tf32).release();
     } catch (const std::exception& e) {
       throw Napi::Error::New(args.Env(), std::string("args.backend 'cuda': ") + e.what());
     }
