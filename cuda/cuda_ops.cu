@@ -34,9 +34,13 @@ class CudaOps final : public Ops<float> {
     cudaRuntimeGetVersion(&desc_.runtime_version);
     desc_.tf32 = tf32 && prop.major >= 8;  // mma.sync .tf32 exists from Ampere on
     check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
-    // Keep freed blocks in the pool: re-allocating activations for a new shape stays cheap.
+    // Stream-ordered allocation where the driver supports memory pools (not every platform does,
+    // e.g. older WSL): freed blocks stay in the pool, so allocating for a new shape stays cheap.
+    int pools = 0;
+    cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, device);
+    pooled_ = pools != 0;
     cudaMemPool_t pool;
-    if (cudaDeviceGetDefaultMemPool(&pool, device) == cudaSuccess) {
+    if (pooled_ && cudaDeviceGetDefaultMemPool(&pool, device) == cudaSuccess) {
       uint64_t keep = UINT64_MAX;
       cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
     }
@@ -45,7 +49,7 @@ class CudaOps final : public Ops<float> {
 
   ~CudaOps() override {
     cudaSetDevice(desc_.device);
-    if (scratch_) cudaFreeAsync(scratch_, stream_);
+    if (scratch_) free_device(scratch_);
     cudaStreamSynchronize(stream_);
     cudaStreamDestroy(stream_);
     cudaGetLastError();  // a destructor must not throw; a sticky error was reported earlier
@@ -56,15 +60,18 @@ class CudaOps final : public Ops<float> {
 
   void* alloc(size_t bytes) override {
     use_device();
-    void* p = nullptr;
-    check(cudaMallocAsync(&p, bytes ? bytes : 1, stream_), "cudaMallocAsync");
-    check(cudaMemsetAsync(p, 0, bytes ? bytes : 1, stream_), "cudaMemsetAsync(alloc)");
+    void* p = malloc_device(bytes ? bytes : 1);
+    const cudaError_t e = cudaMemsetAsync(p, 0, bytes ? bytes : 1, stream_);
+    if (e != cudaSuccess) {
+      free_device(p);
+      throw_cuda(e, "cudaMemsetAsync(alloc)");
+    }
     return p;
   }
   void release(void* p) override {
     if (!p) return;
     use_device();
-    cudaFreeAsync(p, stream_);
+    free_device(p);
     cudaGetLastError();  // called from destructors: never throw
   }
   // Pageable source: returns once the bytes are staged, so the caller may reuse its buffer.
@@ -185,18 +192,32 @@ class CudaOps final : public Ops<float> {
   // Scratch for one op call; ops are serialized on the stream, so one buffer serves all of them.
   void* bytes(size_t n) {
     if (n > scratch_bytes_) {
-      if (scratch_) cudaFreeAsync(scratch_, stream_);
+      if (scratch_) free_device(scratch_);
       scratch_ = nullptr;
       scratch_bytes_ = 0;
-      check(cudaMallocAsync(&scratch_, n, stream_), "cudaMallocAsync(scratch)");
+      scratch_ = malloc_device(n);
       scratch_bytes_ = n;
     }
     return scratch_;
   }
   float* floats(size_t n) { return static_cast<float*>(bytes(n * sizeof(float))); }
 
+  void* malloc_device(size_t n) {
+    void* p = nullptr;
+    if (pooled_) check(cudaMallocAsync(&p, n, stream_), "cudaMallocAsync");
+    else check(cudaMalloc(&p, n), "cudaMalloc");
+    return p;
+  }
+  // Stream-ordered when pooled; plain cudaFree waits for the device, which only happens when
+  // shapes change (never inside a step).
+  void free_device(void* p) {
+    if (pooled_) cudaFreeAsync(p, stream_);
+    else cudaFree(p);
+  }
+
   BackendDescription desc_;
   cudaStream_t stream_ = nullptr;
+  bool pooled_ = false;
   void* scratch_ = nullptr;
   size_t scratch_bytes_ = 0;
 };
