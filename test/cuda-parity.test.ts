@@ -128,6 +128,11 @@ suite(`CUDA parity with the CPU fp64 reference${gpu ? '' : ` (skipped: ${cudaRea
               const args = rnnArgs(v, shape, seed++, reverse);
               const label = `${v.name} ${JSON.stringify(shape)} reverse=${reverse}`;
               expectParity(label, 'rnnBackward', args, precision);
+              // Inference path (no workspace), writing into a wider y whose other columns must survive.
+              const { dy: _dy, dhN: _dhN, dcN: _dcN, ...forward } = args;
+              const ldy = shape.H + 3;
+              const yInit = randn(shape.B * shape.T * ldy, rng(seed));
+              expectParity(`${label} inference ldy=${ldy}`, 'rnnForward', { ...forward, ldy, yInit }, precision);
             }
           }
         });
@@ -147,7 +152,9 @@ suite(`CUDA parity with the CPU fp64 reference${gpu ? '' : ` (skipped: ${cudaRea
           }
         }
         for (const accumulate of [false, true]) {
-          const args = { rows: 5, cols: 7, src: randn(5 * 9, r), lds: 9, dst: randn(5 * 11, r), ldd: 11, accumulate };
+          const [rows, cols, lds, ldd] = [5, 7, 9, 11];
+          const src = randn((rows - 1) * lds + cols, r);
+          const args = { rows, cols, src, lds, dst: randn((rows - 1) * ldd + cols, r), ldd, accumulate };
           expectParity(`copyRows accumulate=${accumulate}`, 'copyRows', args, precision);
         }
       });
@@ -252,9 +259,22 @@ suite(`CUDA parity with the CPU fp64 reference${gpu ? '' : ` (skipped: ${cudaRea
       for (const p of cpu.params()) {
         expect(relErr(cuda.getParam(p.name), cpu.getParam(p.name)), p.name).toBeLessThanOrEqual(tol);
       }
+      cpu.dispose();
+      cuda.dispose();
+    });
+
+    it(`generation (${precision}): greedy and seeded draws give the CPU's tokens`, async () => {
+      const unidirectional = (backend: 'cpu' | 'cuda'): ModelConfig => ({
+        ...config(backend, precision),
+        layers: [{ cell: 'lstm', units: 33, peephole: true }, { cell: 'gru', units: 17, resetBefore: true }],
+      });
+      const cpu = Model.create(unidirectional('cpu'));
+      const cuda = Model.create(unidirectional('cuda'));
       const prime = new Int32Array([1, 2, 3]);
-      const sampled = await Promise.all([cpu, cuda].map((m) => m.generate(prime, 12, { greedy: true })));
-      expect(Array.from(sampled[1])).toEqual(Array.from(sampled[0]));
+      for (const options of [{ greedy: true }, { temperature: 0.9, topK: 4, seed: 3 }]) {
+        const sampled = await Promise.all([cpu, cuda].map((m) => m.generate(prime, 12, options)));
+        expect(Array.from(sampled[1]), JSON.stringify(options)).toEqual(Array.from(sampled[0]));
+      }
       cpu.dispose();
       cuda.dispose();
     });
