@@ -6,6 +6,7 @@ export type {
   DenseLayerConfig,
   InputConfig,
   ModelConfig,
+  ModelInfo,
   ParamInfo,
   RecurrentLayerConfig,
   SampleOptions,
