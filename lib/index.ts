@@ -8,6 +8,7 @@ export type {
   DenseLayerConfig,
   InputConfig,
   ModelConfig,
+  ModelInfo,
   ParamInfo,
   RecurrentLayerConfig,
   SampleOptions,

@@ -10,7 +10,8 @@ import type {
   NativeStepResult,
   NativeTrainingState,
 } from '../typings/model.js';
-import { loadNative } from './native.js';
+import { loadNative, nativeStatus } from './native.js';
+import type { BuildInfo } from '../typings/native.js';
 import {
   checkBoolean,
   checkFloatArray,
@@ -67,8 +68,19 @@ export interface ModelConfig {
   forgetBias?: number;
   /** Seeds initialisation and dropout; default 0. */
   seed?: number;
-  /** Default 'cpu' (the CUDA backend arrives in its own release). */
-  backend?: 'cpu';
+  /**
+   * Default 'cpu'. 'cuda': the GPU (throws the probe's one-line reason when it cannot be used);
+   * 'auto': the GPU when the CUDA build loaded, a driver answers, the device has code in the
+   * build and the probe kernel ran, else the CPU (info().fallbackReason says why).
+   */
+  backend?: 'auto' | 'cpu' | 'cuda';
+  /** CUDA device ordinal, default 0. */
+  device?: number;
+  /**
+   * CUDA only: 'tf32' (default, like PyTorch's cuDNN path) runs the large matrix products on
+   * TF32 tensor cores with fp32 accumulation; 'fp32' is exact fp32 everywhere.
+   */
+  precision?: 'tf32' | 'fp32';
   /** 'float32' (default) or 'float64' (the reference path, for checks). */
   dtype?: 'float32' | 'float64';
 }
@@ -142,7 +154,7 @@ export interface ParamInfo {
   trainable: boolean;
 }
 
-const MODEL_KEYS = ['input', 'layers', 'output', 'dense', 'loss', 'init', 'forgetBias', 'seed', 'backend', 'dtype'] as const;
+const MODEL_KEYS = ['input', 'layers', 'output', 'dense', 'loss', 'init', 'forgetBias', 'seed', 'backend', 'device', 'precision', 'dtype'] as const;
 const LAYER_KEYS = ['cell', 'units', 'activation', 'bidirectional', 'peephole', 'resetBefore', 'dropoutInput', 'dropoutOutput'] as const;
 const DENSE_KEYS = ['units', 'activation'] as const;
 const BATCH_KEYS = ['inputs', 'targets', 'batchSize', 'steps', 'lengths', 'weights'] as const;
@@ -166,16 +178,24 @@ export class Model {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly rowsPerSequence: boolean;
 
-  private constructor(config: ModelConfig, native: NativeModel) {
+  private readonly fallbackReason: string | undefined;
+  private readonly buildInfo: BuildInfo;
+
+  private constructor(config: ModelConfig, native: NativeModel, buildInfo: BuildInfo, fallbackReason?: string) {
     this.config = config;
     this.native = native;
+    this.buildInfo = buildInfo;
+    this.fallbackReason = fallbackReason;
     this.rowsPerSequence = (config.output ?? 'sequence') === 'sequence';
   }
 
   static create(config: ModelConfig): Model {
     const nativeConfig = toNativeConfig(config);
-    const native = new (loadNative().Model)(nativeConfig, config.backend ?? 'cpu', config.dtype ?? 'float32');
-    return new Model(structuredClone(config), native);
+    const choice = chooseBackend(config);
+    const addon = loadNative({ backend: choice.backend });
+    const options = { device: config.device ?? 0, precision: config.precision ?? 'tf32' } as const;
+    const native = new addon.Model(nativeConfig, choice.backend, config.dtype ?? 'float32', options);
+    return new Model(structuredClone(config), native, addon.buildInfo(), choice.fallbackReason);
   }
 
   /** Output width of the model (the last dense layer's units). */
@@ -325,9 +345,28 @@ export class Model {
     this.nativeNow().resetState();
   }
 
-  info(): { backend: string; dtype: string; step: number; parameterCount: number } {
-    const { backend, dtype, step, parameterCount } = this.nativeNow().info();
-    return { backend, dtype, step, parameterCount };
+  info(): ModelInfo {
+    const n = this.nativeNow().info();
+    const out: ModelInfo = {
+      backend: n.backend,
+      dtype: n.dtype,
+      precision: n.precision,
+      step: n.step,
+      parameterCount: n.parameterCount,
+      build: { ...this.buildInfo },
+    };
+    if (n.device !== undefined) {
+      out.device = {
+        ordinal: n.device,
+        name: n.deviceName ?? '',
+        computeCapability: n.computeCapability ?? '',
+        totalMemory: n.totalMemory ?? 0,
+        driverVersion: n.driverVersion ?? 0,
+        runtimeVersion: n.runtimeVersion ?? 0,
+      };
+    }
+    if (this.fallbackReason !== undefined) out.fallbackReason = this.fallbackReason;
+    return out;
   }
 
   /** Free native memory now. Later calls throw. */
@@ -533,7 +572,51 @@ function toNativeConfig(config: ModelConfig): NativeModelConfig {
   out.init = checkOneOf(config.init ?? 'keras', 'config.init', ['keras', 'pytorch'] as const);
   out.forgetBias = checkNumber(config.forgetBias ?? 1, 'config.forgetBias', -1e6, 1e6);
   out.seed = checkInt(config.seed ?? 0, 'config.seed', 0, Number.MAX_SAFE_INTEGER);
-  checkOneOf(config.backend ?? 'cpu', 'config.backend', ['cpu'] as const);
+  checkOneOf(config.backend ?? 'cpu', 'config.backend', ['auto', 'cpu', 'cuda'] as const);
+  if (config.device !== undefined) checkInt(config.device, 'config.device', 0, 1024);
+  if (config.precision !== undefined) checkOneOf(config.precision, 'config.precision', ['tf32', 'fp32'] as const);
   checkOneOf(config.dtype ?? 'float32', 'config.dtype', ['float32', 'float64'] as const);
   return out;
+}
+
+export interface ModelInfo {
+  /** Where the model runs: 'cpu' or 'cuda'. */
+  backend: string;
+  dtype: string;
+  /** 'fp64' | 'fp32' | 'tf32': the arithmetic in effect. */
+  precision: string;
+  step: number;
+  parameterCount: number;
+  /** The CUDA device, when backend is 'cuda'. */
+  device?: {
+    ordinal: number;
+    name: string;
+    computeCapability: string;
+    /** Bytes. */
+    totalMemory: number;
+    /** CUDA versions as 1000*major + 10*minor (13000 = 13.0). */
+    driverVersion: number;
+    runtimeVersion: number;
+  };
+  /** What the loaded addon was compiled with. */
+  build: BuildInfo;
+  /** backend 'auto' that ended on the CPU: why CUDA is not used (one line). */
+  fallbackReason?: string;
+}
+
+/** The native backend for a config: 'auto' resolves to 'cuda' only when the CUDA addon's probe ran. */
+function chooseBackend(config: ModelConfig): { backend: 'cpu' | 'cuda'; fallbackReason?: string } {
+  const requested = config.backend ?? 'cpu';
+  if (requested === 'cpu') return { backend: 'cpu' };
+  if ((config.dtype ?? 'float32') === 'float64') {
+    if (requested === 'cuda') throw new RangeError("config.dtype 'float64' runs on the CPU only; use backend 'cpu' or 'auto'");
+    return { backend: 'cpu', fallbackReason: "dtype 'float64' runs on the CPU only" };
+  }
+  if (requested === 'cuda') {
+    loadNative({ backend: 'cuda' }); // throws the probe's reason
+    return { backend: 'cuda' };
+  }
+  const status = nativeStatus({ backend: 'auto' });
+  if (status.variant === 'cuda') return { backend: 'cuda' };
+  return { backend: 'cpu', fallbackReason: status.fallbackReason ?? 'the CUDA addon is not usable' };
 }

@@ -4,9 +4,14 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <string>
+#include <type_traits>
 #include <utility>
 
 #include "cpu/cpu_ops.h"
+#ifdef FRNN_HAVE_CUDA
+#include "../cuda/cuda_backend.h"
+#endif
 #include "errors.h"
 #include "network_params.h"
 
@@ -103,6 +108,24 @@ class NetworkImpl final : public Network {
   const NetworkConfig& config() const override { return cfg_; }
   const char* backend() const override { return ops_->name(); }
   const char* dtype() const override { return dtype_; }
+  BackendDetails backend_details() const override {
+    BackendDetails d;
+    d.precision = std::is_same_v<Real, double> ? "fp64" : "fp32";
+#ifdef FRNN_HAVE_CUDA
+    if constexpr (std::is_same_v<Real, float>) {
+      if (std::string(ops_->name()) == "cuda") {
+        const cuda::BackendDescription c = cuda::describe(*ops_);
+        d.device = c.device;
+        d.device_name = c.name;
+        d.cc_major = c.major, d.cc_minor = c.minor;
+        d.total_memory = c.total_memory;
+        d.driver_version = c.driver_version, d.runtime_version = c.runtime_version;
+        d.precision = c.tf32 ? "tf32" : "fp32";
+      }
+    }
+#endif
+    return d;
+  }
   const std::vector<ParamInfo>& params() const override { return layout_.params; }
   int64_t step() const override { return step_; }
   size_t native_bytes() const override { return live_bytes_; }
@@ -714,13 +737,22 @@ class NetworkImpl final : public Network {
 };
 
 std::unique_ptr<Network> make_network(const NetworkConfig& cfg, const std::string& backend,
-                                      const std::string& dtype) {
-  if (backend != "cpu") range_error("backend must be 'cpu' in this build, got '" + backend + "'");
+                                      const std::string& dtype, const BackendOptions& options) {
+  if (dtype != "float32" && dtype != "float64")
+    range_error("dtype must be 'float32' or 'float64', got '" + dtype + "'");
+  if (backend == "cuda") {
+#ifdef FRNN_HAVE_CUDA
+    if (dtype != "float32") range_error("dtype must be 'float32' on the 'cuda' backend, got '" + dtype + "'");
+    if (options.device < 0) range_error("device must be a non-negative integer, got " + std::to_string(options.device));
+    return std::make_unique<NetworkImpl<float>>(cfg, cuda::make_cuda_ops(options.device, options.tf32), "float32");
+#else
+    range_error("backend 'cuda' is not available: this build of fusedrnn has no CUDA part (built without nvcc)");
+#endif
+  }
+  if (backend != "cpu") range_error("backend must be 'cpu' or 'cuda', got '" + backend + "'");
   if (dtype == "float32")
     return std::make_unique<NetworkImpl<float>>(cfg, std::make_unique<CpuOps<float>>(), "float32");
-  if (dtype == "float64")
-    return std::make_unique<NetworkImpl<double>>(cfg, std::make_unique<CpuOps<double>>(), "float64");
-  range_error("dtype must be 'float32' or 'float64', got '" + dtype + "'");
+  return std::make_unique<NetworkImpl<double>>(cfg, std::make_unique<CpuOps<double>>(), "float64");
 }
 
 }  // namespace frnn

@@ -97,12 +97,29 @@ struct ParamInfo {
   bool trainable = true;
 };
 
+// Where a network runs. device and tf32 matter to the "cuda" backend only.
+struct BackendOptions {
+  int device = 0;
+  bool tf32 = true;  // TF32 tensor cores for the large GEMMs (PyTorch's default); false = exact fp32
+};
+
+// What the backend reports in Model.info() (empty/zero fields for the CPU).
+struct BackendDetails {
+  int device = -1;
+  std::string device_name;
+  int cc_major = 0, cc_minor = 0;
+  size_t total_memory = 0;
+  int driver_version = 0, runtime_version = 0;
+  std::string precision;  // "fp64", "fp32", "tf32"
+};
+
 class Network {
  public:
   virtual ~Network() = default;
   virtual const NetworkConfig& config() const = 0;
   virtual const char* backend() const = 0;
   virtual const char* dtype() const = 0;
+  virtual BackendDetails backend_details() const = 0;
 
   virtual StepResult train_step(const Batch& batch, const TrainOptions& opts) = 0;
   // Forward only, no dropout. use_state: start from the carried state (it is not updated).
@@ -151,6 +168,6 @@ class Network {
 };
 
 std::unique_ptr<Network> make_network(const NetworkConfig& cfg, const std::string& backend,
-                                      const std::string& dtype);
+                                      const std::string& dtype, const BackendOptions& options = {});
 
 }  // namespace frnn

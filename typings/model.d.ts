@@ -94,11 +94,34 @@ export interface NativeModel {
   getState(): { batchSize: number; blocks: Float64Array[] };
   setState(batchSize: number, blocks: (Float32Array | Float64Array)[]): void;
   resetState(): void;
-  info(): { backend: string; dtype: string; step: number; rngCounter: number; parameterCount: number };
+  info(): NativeModelInfo;
   /** Parameter arena and Adam moments in arena order, the Adam step and the dropout counter. */
   exportTrainingState(): NativeTrainingState;
   importTrainingState(state: NativeTrainingState): void;
   dispose(): void;
+}
+
+export interface NativeModelInfo {
+  backend: string;
+  dtype: string;
+  step: number;
+  rngCounter: number;
+  parameterCount: number;
+  /** 'fp64' | 'fp32' | 'tf32': the arithmetic in effect. */
+  precision: string;
+  /** The CUDA backend only: */
+  device?: number;
+  deviceName?: string;
+  computeCapability?: string;
+  totalMemory?: number;
+  driverVersion?: number;
+  runtimeVersion?: number;
+}
+
+/** Where a model runs (the 4th constructor argument); the 'cuda' backend reads it. */
+export interface NativeBackendOptions {
+  device?: number;
+  precision?: 'tf32' | 'fp32';
 }
 
 export interface NativeTrainingState {
@@ -111,8 +134,9 @@ export interface NativeTrainingState {
 
 export type NativeModelConstructor = new (
   config: NativeModelConfig,
-  backend: 'cpu',
+  backend: 'cpu' | 'cuda',
   dtype: 'float32' | 'float64',
+  options?: NativeBackendOptions,
 ) => NativeModel;
 
 /** Carried between generateChunk calls: h per layer, c per LSTM layer ([B,H] each), draws so far. */

@@ -137,7 +137,7 @@ struct DenseForward {
     const T* W = buf.floats(f64(args, "W", count(env, "W", {O, I})));
     const T* b = has(args, "b") ? buf.floats(f64(args, "b", O)) : nullptr;
     const size_t ny = count(env, "y", {N, O});
-    T* y = buf.zeros(ny);
+    T* y = buf.written(ny, poison_arg(args));
     ops.dense_forward(N, I, O, act, x, W, b, y);
     Napi::Object out = Napi::Object::New(env);
     out.Set("y", to_js(env, buf.read(y, ny)));
@@ -158,7 +158,7 @@ struct DenseBackward {
     const T* W = buf.floats(f64(args, "W", nw));
     const T* y = buf.floats(f64(args, "y", ny));
     T* dy = buf.floats(f64(args, "dy", ny));
-    T* dx = want_dx ? buf.zeros(nx) : nullptr;
+    T* dx = want_dx ? buf.written(nx, poison_arg(args)) : nullptr;
     T* dW = has(args, "dW") ? buf.floats(f64(args, "dW", nw)) : buf.zeros(nw);
     T* db = bias ? (has(args, "db") ? buf.floats(f64(args, "db", O)) : buf.zeros(O)) : nullptr;
     ops.dense_backward(N, I, O, act, x, W, y, dy, dx, dW, db);
@@ -180,7 +180,7 @@ struct EmbeddingForward {
     const int32_t* tok = buf.ints(tokens_arg(args, "tokens", N, V));
     const T* table = buf.floats(f64(args, "table", count(env, "table", {V, E})));
     const size_t no = count(env, "out", {N, E});
-    T* o = buf.zeros(no);
+    T* o = buf.written(no, poison_arg(args));
     ops.embedding_forward(N, V, E, tok, table, o);
     Napi::Object out = Napi::Object::New(env);
     out.Set("out", to_js(env, buf.read(o, no)));
@@ -213,7 +213,7 @@ struct OneHot {
     Buffers<T> buf(ops);
     const int32_t* tok = buf.ints(tokens_arg(args, "tokens", N, V));
     const size_t no = count(env, "out", {N, V});
-    T* o = buf.zeros(no);
+    T* o = buf.written(no, poison_arg(args));
     ops.one_hot(N, V, tok, o);
     Napi::Object out = Napi::Object::New(env);
     out.Set("out", to_js(env, buf.read(o, no)));
@@ -231,8 +231,8 @@ struct SoftmaxXent {
     T* logits = buf.floats(f64(args, "logits", nl));
     const int32_t* tgt = buf.ints(tokens_arg(args, "targets", N, V));
     const T* w = has(args, "weights") ? buf.floats(f64(args, "weights", N)) : nullptr;
-    T* scal = buf.zeros(2);
-    T* d = bool_or(args, "inPlace", false) ? logits : buf.zeros(nl);
+    T* scal = buf.written(2, poison_arg(args));
+    T* d = bool_or(args, "inPlace", false) ? logits : buf.written(nl, poison_arg(args));
     ops.softmax_xent(N, V, logits, tgt, w, scal, d, scal + 1);
     const std::vector<double> s = buf.read(scal, 2);
     Napi::Object out = Napi::Object::New(env);
@@ -253,8 +253,8 @@ struct Mse {
     T* pred = buf.floats(f64(args, "pred", n));
     const T* target = buf.floats(f64(args, "target", n));
     const T* w = has(args, "weights") ? buf.floats(f64(args, "weights", N)) : nullptr;
-    T* loss = buf.zeros(1);
-    T* d = bool_or(args, "inPlace", false) ? pred : buf.zeros(n);
+    T* loss = buf.written(1, poison_arg(args));
+    T* d = bool_or(args, "inPlace", false) ? pred : buf.written(n, poison_arg(args));
     ops.mse(N, D, pred, target, w, loss, d);
     Napi::Object out = Napi::Object::New(env);
     out.Set("loss", Napi::Number::New(env, buf.read(loss, 1)[0]));
@@ -280,7 +280,7 @@ struct Dropout {
     const size_t n = f64_len(args, in_key);
     Buffers<T> buf(ops);
     T* x = buf.floats(f64(args, in_key, n));
-    T* y = bool_or(args, "inPlace", false) ? x : buf.zeros(n);
+    T* y = bool_or(args, "inPlace", false) ? x : buf.written(n, poison_arg(args));
     if (Backward)
       ops.dropout_backward(n, p, seed, offset, x, y);
     else
@@ -300,7 +300,7 @@ struct GlobalNormClip {
     if (std::isnan(max_norm)) throw range(env, "args.maxNorm must not be NaN");
     Buffers<T> buf(ops);
     const T* g = buf.floats(f64(args, "g", n));
-    T* s = buf.zeros(2);
+    T* s = buf.written(2, poison_arg(args));
     ops.global_norm_clip(n, g, max_norm, s, s + 1);
     const std::vector<double> r = buf.read(s, 2);
     Napi::Object out = Napi::Object::New(env);

@@ -41,6 +41,7 @@ struct RnnArgs {
   std::vector<double> x, h0, c0, w_ih, w_hh, b_ih, b_hh, peep, y_init;
   std::vector<int32_t> lengths;
   bool has_h0 = false, has_c0 = false, has_lengths = false;
+  bool poison = false;  // outputs NaN-filled before the op (args.poison)
 };
 
 RnnArgs parse(const Napi::Object& a) {
@@ -56,6 +57,7 @@ RnnArgs parse(const Napi::Object& a) {
   r.s.T = positive(a, "T");
   r.s.I = positive(a, "I");
   r.s.H = positive(a, "H");
+  r.poison = poison_arg(a);
   r.s.reverse = flag(a, "reverse");
   r.s.peephole = flag(a, "peephole");
   r.s.reset_before = flag(a, "resetBefore");
@@ -125,10 +127,10 @@ Forward<T> run_forward(Ops<T>& ops, Buffers<T>& buf, const RnnArgs& r, bool want
   f.p.b_ih = buf.floats(r.b_ih);
   f.p.b_hh = buf.floats(r.b_hh);
   f.p.peephole = r.s.peephole ? buf.floats(r.peep) : nullptr;
-  f.y = r.y_init.empty() ? buf.zeros(B * T_ * r.ldy) : buf.floats(r.y_init);
-  f.hN = buf.zeros(B * H);
-  f.cN = r.s.cell == Cell::LSTM ? buf.zeros(B * H) : nullptr;
-  f.ws = want_ws ? buf.zeros(ops.rnn_workspace_elems(r.s)) : nullptr;
+  f.y = r.y_init.empty() ? buf.written(B * T_ * r.ldy, r.poison) : buf.floats(r.y_init);
+  f.hN = buf.written(B * H, r.poison);
+  f.cN = r.s.cell == Cell::LSTM ? buf.written(B * H, r.poison) : nullptr;
+  f.ws = want_ws ? buf.written(ops.rnn_workspace_elems(r.s), r.poison) : nullptr;
   ops.rnn_forward(r.s, f.x, f.lengths, f.h0, f.c0, f.p, f.y, r.ldy, f.hN, f.cN, f.ws);
   return f;
 }
@@ -190,8 +192,8 @@ struct BackwardFn {
     const T* d_dhN = dhN.empty() ? nullptr : buf.floats(dhN);
     const T* d_dcN = dcN.empty() ? nullptr : buf.floats(dcN);
     T* dx = dx_init.empty() ? buf.zeros(B * T_ * I) : buf.floats(dx_init);
-    T* dh0 = buf.zeros(B * H);
-    T* dc0 = lstm ? buf.zeros(B * H) : nullptr;
+    T* dh0 = buf.written(B * H, poison_arg(args));
+    T* dc0 = lstm ? buf.written(B * H, poison_arg(args)) : nullptr;
     RnnParamGrads<T> g;
     g.w_ih = buf.floats(gw_ih);
     g.w_hh = buf.floats(gw_hh);

@@ -8,9 +8,18 @@
 #include <string>
 #include <vector>
 
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <type_traits>
+
 #include "../cpu/cpu_ops.h"
 #include "../ops.h"
 #include "js_errors.h"
+#ifdef FRNN_HAVE_CUDA
+#include "../../cuda/cuda_backend.h"
+#endif
 
 namespace frnn::harness {
 
@@ -26,20 +35,64 @@ inline DType dtype_arg(const Napi::CallbackInfo& info) {
   throw Napi::RangeError::New(info.Env(), "dtype must be 'float32' or 'float64', got '" + d + "'");
 }
 
-// The backend named by args.backend ('cpu' when absent).
+inline bool has(const Napi::Object& args, const char* key);
+
+#ifdef FRNN_HAVE_CUDA
+// One CUDA backend per precision on device 0, made on first use and kept for the process.
+inline Ops<float>& cuda_ops(const Napi::Object& args) {
+  bool tf32 = false;  // the parity tests default to exact fp32 (the tighter bound)
+  if (has(args, "precision")) {
+    const Napi::Value v = args.Get("precision");
+    const std::string p = v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+    if (p != "tf32" && p != "fp32") throw Napi::RangeError::New(args.Env(), "args.precision must be 'tf32' or 'fp32'");
+    tf32 = p == "tf32";
+  }
+  // Deliberately never destroyed: a static destructor would run after the CUDA runtime's own
+  // exit-time teardown.
+  static std::mutex mu;
+  static Ops<float>* instances[2] = {nullptr, nullptr};
+  std::lock_guard<std::mutex> lock(mu);
+  Ops<float>*& slot = instances[tf32 ? 1 : 0];
+  if (!slot) {
+    try {
+      slot = cuda::make_cuda_ops(0, tf32).release();
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(args.Env(), std::string("args.backend 'cuda': ") + e.what());
+    }
+  }
+  return *slot;
+}
+#endif
+
+// The backend named by args.backend: 'cpu' (default) or, in a CUDA build, 'cuda' (float32 only).
 template <typename T>
 Ops<T>& backend_arg(const Napi::Object& args) {
   static CpuOps<T> cpu;
-  if (args.Has("backend")) {
-    const Napi::Value b = args.Get("backend");
-    if (!b.IsString() || b.As<Napi::String>().Utf8Value() != "cpu")
-      throw Napi::RangeError::New(args.Env(), "args.backend: only 'cpu' is available here");
+  if (!args.Has("backend") || args.Get("backend").IsUndefined()) return cpu;
+  const Napi::Value b = args.Get("backend");
+  const std::string name = b.IsString() ? b.As<Napi::String>().Utf8Value() : std::string();
+  if (name == "cpu") return cpu;
+#ifdef FRNN_HAVE_CUDA
+  if (name == "cuda") {
+    if constexpr (std::is_same_v<T, float>) {
+      return cuda_ops(args);
+    } else {
+      throw Napi::RangeError::New(args.Env(), "args.backend 'cuda' runs float32 only");
+    }
   }
-  return cpu;
+  throw Napi::RangeError::New(args.Env(), "args.backend must be 'cpu' or 'cuda'");
+#else
+  throw Napi::RangeError::New(args.Env(), "args.backend: only 'cpu' is available in this build (no CUDA part)");
+#endif
 }
 
 inline bool has(const Napi::Object& args, const char* key) {
   return args.Has(key) && !args.Get(key).IsUndefined() && !args.Get(key).IsNull();
+}
+
+// args.poison: fill outputs with NaN before the op runs (see Buffers::written).
+inline bool poison_arg(const Napi::Object& args) {
+  return args.Has("poison") && args.Get("poison").ToBoolean().Value();
 }
 
 inline double num(const Napi::Object& args, const char* key) {
@@ -104,6 +157,16 @@ class Buffers {
   }
 
   T* zeros(size_t n) { return static_cast<T*>(own(n * sizeof(T))); }
+  // An output the op must write in full: NaN-filled when `poison`, so a value the op forgot to
+  // write shows up instead of passing as a zero.
+  T* written(size_t n, bool poison) {
+    T* p = zeros(n);
+    if (poison && n) {
+      std::vector<T> nan(n, std::numeric_limits<T>::quiet_NaN());
+      ops_.upload(p, nan.data(), n * sizeof(T));
+    }
+    return p;
+  }
   T* floats(const std::vector<double>& host) {
     std::vector<T> conv(host.begin(), host.end());
     T* p = zeros(conv.size());

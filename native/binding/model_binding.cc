@@ -225,13 +225,13 @@ class Model : public Napi::ObjectWrap<Model> {
                        });
   }
 
-  // new Model(config, backend, dtype)
+  // new Model(config, backend, dtype, options?: { device?: number, precision?: 'tf32'|'fp32' })
   explicit Model(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Model>(info) {
     guard(info.Env(), [&] {
       if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsString() || !info[2].IsString())
-        type_error("expected new Model(config: object, backend: string, dtype: string)");
+        type_error("expected new Model(config: object, backend: string, dtype: string, options?: object)");
       net_ = make_network(parse_config(info[0].As<Napi::Object>()), info[1].As<Napi::String>(),
-                          info[2].As<Napi::String>());
+                          info[2].As<Napi::String>(), parse_backend_options(info));
     });
     report_memory(info.Env());
   }
@@ -496,6 +496,39 @@ class Model : public Napi::ObjectWrap<Model> {
     size_t n = 0;
     for (const auto& p : net->params()) n += p.size;
     o.Set("parameterCount", static_cast<double>(n));
+    const BackendDetails d = guard(info.Env(), [&] { return net->backend_details(); });
+    o.Set("precision", d.precision);
+    if (d.device >= 0) {
+      o.Set("device", d.device);
+      o.Set("deviceName", d.device_name);
+      o.Set("computeCapability", std::to_string(d.cc_major) + "." + std::to_string(d.cc_minor));
+      o.Set("totalMemory", static_cast<double>(d.total_memory));
+      o.Set("driverVersion", d.driver_version);
+      o.Set("runtimeVersion", d.runtime_version);
+    }
+    return o;
+  }
+
+  static BackendOptions parse_backend_options(const Napi::CallbackInfo& info) {
+    BackendOptions o;
+    if (info.Length() < 4 || info[3].IsUndefined()) return o;
+    if (!info[3].IsObject()) type_error("options must be an object { device?, precision? }");
+    const auto obj = info[3].As<Napi::Object>();
+    if (obj.Has("device") && !obj.Get("device").IsUndefined()) {
+      const Napi::Value v = obj.Get("device");
+      if (!v.IsNumber()) type_error("options.device must be a number");
+      const double d = v.As<Napi::Number>().DoubleValue();
+      if (!(d >= 0 && d <= 1024 && d == static_cast<int>(d)))
+        range_error("options.device must be a non-negative integer, got " + std::to_string(d));
+      o.device = static_cast<int>(d);
+    }
+    if (obj.Has("precision") && !obj.Get("precision").IsUndefined()) {
+      const Napi::Value v = obj.Get("precision");
+      if (!v.IsString()) type_error("options.precision must be 'tf32' or 'fp32'");
+      const std::string p = v.As<Napi::String>();
+      if (p != "tf32" && p != "fp32") range_error("options.precision must be 'tf32' or 'fp32', got '" + p + "'");
+      o.tf32 = p == "tf32";
+    }
     return o;
   }
 

@@ -1,0 +1,214 @@
+// Our tiled GEMM (no cuBLAS): 64x64 output tiles, K in steps of 16 staged through shared memory.
+// Two inner products share the tiling: TF32 tensor cores (mma.sync m16n8k8, fp32 accumulate;
+// sm_80+) and exact fp32 FMA (any arch, and the 'fp32' precision mode). Used for the work that
+// is hoisted out of the time loop (input projection, dx, dW over all B*T rows) and for dense.
+// Plus the deterministic per-column reduction for bias/peephole gradients.
+#include "cuda_check.cuh"
+#include "kernels.cuh"
+
+namespace frnn::cuda {
+namespace {
+
+constexpr int kTileM = 64, kTileN = 64, kTileK = 16, kGemmThreads = 128;
+// +4 keeps rows 16-byte aligned and spreads the fragment loads over banks.
+constexpr int kPad = 4;
+
+struct GemmArgs {
+  bool trans_a, trans_b;
+  int M, N, K;
+  float alpha, beta;
+  const float* A;
+  int lda;
+  const float* B;
+  int ldb;
+  float* C;
+  int ldc;
+  const float* bias;
+  Activation act;
+};
+
+// Stages op(A)[m0.., k0..] and op(B)[k0.., n0..] into k-major shared tiles, zero outside the matrix.
+// The thread -> element map follows the contiguous dimension of each layout, so loads coalesce.
+__device__ __forceinline__ void load_tiles(const GemmArgs& g, int m0, int n0, int k0,
+                                           float (*As)[kTileM + kPad], float (*Bs)[kTileN + kPad]) {
+  const int tid = threadIdx.x;
+#pragma unroll
+  for (int i = 0; i < kTileM * kTileK / kGemmThreads; ++i) {
+    const int idx = tid + i * kGemmThreads;
+    int m, k;
+    if (g.trans_a) k = idx / kTileM, m = idx % kTileM;
+    else m = idx / kTileK, k = idx % kTileK;
+    const int gm = m0 + m, gk = k0 + k;
+    float v = 0.f;
+    if (gm < g.M && gk < g.K)
+      v = g.trans_a ? g.A[static_cast<size_t>(gk) * g.lda + gm] : g.A[static_cast<size_t>(gm) * g.lda + gk];
+    As[k][m] = v;
+  }
+#pragma unroll
+  for (int i = 0; i < kTileN * kTileK / kGemmThreads; ++i) {
+    const int idx = tid + i * kGemmThreads;
+    int n, k;
+    if (g.trans_b) n = idx / kTileK, k = idx % kTileK;
+    else k = idx / kTileN, n = idx % kTileN;
+    const int gn = n0 + n, gk = k0 + k;
+    float v = 0.f;
+    if (gn < g.N && gk < g.K)
+      v = g.trans_b ? g.B[static_cast<size_t>(gn) * g.ldb + gk] : g.B[static_cast<size_t>(gk) * g.ldb + gn];
+    Bs[k][n] = v;
+  }
+}
+
+__device__ __forceinline__ void store(const GemmArgs& g, int m, int n, float acc) {
+  if (m >= g.M || n >= g.N) return;
+  float v = g.alpha * acc;
+  float* c = g.C + static_cast<size_t>(m) * g.ldc + n;
+  if (g.beta != 0.f) v += g.beta * *c;  // beta == 0: C is never read
+  if (g.bias) v += g.bias[n];
+  if (g.act == Activation::Tanh) v = tanhf(v);
+  *c = v;
+}
+
+// Exact fp32: each thread owns 8 rows x 4 columns (columns strided by 16 for conflict-free reads).
+__global__ void __launch_bounds__(kGemmThreads) gemm_fp32_kernel(GemmArgs g) {
+  __shared__ __align__(16) float As[kTileK][kTileM + kPad];
+  __shared__ __align__(16) float Bs[kTileK][kTileN + kPad];
+  const int m0 = blockIdx.y * kTileM, n0 = blockIdx.x * kTileN;
+  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+  float acc[8][4] = {};
+  for (int k0 = 0; k0 < g.K; k0 += kTileK) {
+    load_tiles(g, m0, n0, k0, As, Bs);
+    __syncthreads();
+#pragma unroll
+    for (int k = 0; k < kTileK; ++k) {
+      float a[8], b[4];
+#pragma unroll
+      for (int i = 0; i < 8; ++i) a[i] = As[k][ty * 8 + i];
+#pragma unroll
+      for (int j = 0; j < 4; ++j) b[j] = Bs[k][tx + 16 * j];
+#pragma unroll
+      for (int i = 0; i < 8; ++i)
+#pragma unroll
+        for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+    }
+    __syncthreads();
+  }
+#pragma unroll
+  for (int i = 0; i < 8; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j) store(g, m0 + ty * 8 + i, n0 + tx + 16 * j, acc[i][j]);
+}
+
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+__device__ __forceinline__ uint32_t to_tf32(float x) {
+  uint32_t r;
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
+  return r;
+}
+#endif
+
+// TF32 tensor cores: 4 warps in 2x2, each a 32x32 warp tile of 2 (m16) x 4 (n8) mma tiles.
+__global__ void __launch_bounds__(kGemmThreads) gemm_tf32_kernel(GemmArgs g) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  __shared__ __align__(16) float As[kTileK][kTileM + kPad];
+  __shared__ __align__(16) float Bs[kTileK][kTileN + kPad];
+  const int m0 = blockIdx.y * kTileM, n0 = blockIdx.x * kTileN;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int wm = (warp / 2) * 32, wn = (warp % 2) * 32;
+  const int grp = lane / 4, tig = lane % 4;  // PTX fragment layout: group id, thread in group
+  float acc[2][4][4] = {};
+  for (int k0 = 0; k0 < g.K; k0 += kTileK) {
+    load_tiles(g, m0, n0, k0, As, Bs);
+    __syncthreads();
+#pragma unroll
+    for (int kk = 0; kk < kTileK; kk += 8) {
+      uint32_t a[2][4], b[4][2];
+#pragma unroll
+      for (int mt = 0; mt < 2; ++mt) {
+        const int r = wm + mt * 16 + grp;
+        a[mt][0] = to_tf32(As[kk + tig][r]);
+        a[mt][1] = to_tf32(As[kk + tig][r + 8]);
+        a[mt][2] = to_tf32(As[kk + tig + 4][r]);
+        a[mt][3] = to_tf32(As[kk + tig + 4][r + 8]);
+      }
+#pragma unroll
+      for (int nt = 0; nt < 4; ++nt) {
+        const int c = wn + nt * 8 + grp;
+        b[nt][0] = to_tf32(Bs[kk + tig][c]);
+        b[nt][1] = to_tf32(Bs[kk + tig + 4][c]);
+      }
+#pragma unroll
+      for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+        for (int nt = 0; nt < 4; ++nt) {
+          float* d = acc[mt][nt];
+          asm volatile(
+              "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+              "{%0,%1,%2,%3};"
+              : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+              : "r"(a[mt][0]), "r"(a[mt][1]), "r"(a[mt][2]), "r"(a[mt][3]), "r"(b[nt][0]), "r"(b[nt][1]));
+        }
+    }
+    __syncthreads();
+  }
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < 4; ++nt) {
+      const int r = m0 + wm + mt * 16 + grp, c = n0 + wn + nt * 8 + tig * 2;
+      store(g, r, c, acc[mt][nt][0]);
+      store(g, r, c + 1, acc[mt][nt][1]);
+      store(g, r + 8, c, acc[mt][nt][2]);
+      store(g, r + 8, c + 1, acc[mt][nt][3]);
+    }
+#else
+  __trap();  // the host never selects TF32 below sm_80 (CudaOps checks the compute capability)
+#endif
+}
+
+constexpr int kColThreadsX = 32, kColThreadsY = 16;
+
+__global__ void __launch_bounds__(kColThreadsX* kColThreadsY)
+    column_sums_kernel(int rows, int cols, const float* A, int lda, const float* Bm, int ldb, float* out,
+                       bool accumulate) {
+  __shared__ float part[kColThreadsY][kColThreadsX + 1];
+  const int c = blockIdx.x * kColThreadsX + threadIdx.x;
+  float s = 0.f;
+  if (c < cols)
+    for (int r = threadIdx.y; r < rows; r += kColThreadsY) {
+      const float a = A[static_cast<size_t>(r) * lda + c];
+      s += Bm ? a * Bm[static_cast<size_t>(r) * ldb + c] : a;
+    }
+  part[threadIdx.y][threadIdx.x] = s;
+  __syncthreads();
+  for (int stride = kColThreadsY / 2; stride > 0; stride /= 2) {
+    if (threadIdx.y < stride) part[threadIdx.y][threadIdx.x] += part[threadIdx.y + stride][threadIdx.x];
+    __syncthreads();
+  }
+  if (threadIdx.y == 0 && c < cols) out[c] = (accumulate ? out[c] : 0.f) + part[0][threadIdx.x];
+}
+
+}  // namespace
+
+void gemm(cudaStream_t stream, bool tf32, bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+          const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc, const float* bias,
+          Activation act) {
+  if (M <= 0 || N <= 0) return;
+  const GemmArgs g{trans_a, trans_b, M, N, K, alpha, beta, A, lda, B, ldb, C, ldc, bias, act};
+  const dim3 grid((N + kTileN - 1) / kTileN, (M + kTileM - 1) / kTileM);
+  if (tf32)
+    gemm_tf32_kernel<<<grid, kGemmThreads, 0, stream>>>(g);
+  else
+    gemm_fp32_kernel<<<grid, kGemmThreads, 0, stream>>>(g);
+  check_launch(tf32 ? "gemm_tf32_kernel" : "gemm_fp32_kernel");
+}
+
+void column_sums(cudaStream_t stream, int rows, int cols, const float* A, int lda, const float* Bm, int ldb,
+                 float* out, bool accumulate) {
+  if (cols <= 0) return;
+  const dim3 block(kColThreadsX, kColThreadsY);
+  column_sums_kernel<<<(cols + kColThreadsX - 1) / kColThreadsX, block, 0, stream>>>(rows, cols, A, lda, Bm, ldb,
+                                                                                      out, accumulate);
+  check_launch("column_sums_kernel");
+}
+
+}  // namespace frnn::cuda
