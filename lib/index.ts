@@ -4,6 +4,7 @@ export type {
   Batch,
   CellType,
   DenseLayerConfig,
+  EvaluateOptions,
   InputConfig,
   ModelConfig,
   ParamInfo,
