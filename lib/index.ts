@@ -20,3 +20,46 @@ export type { CharModelOptions, TokenBatch } from './text.js';
 export { loadNative, nativeStatus } from './native.js';
 export type { Backend, LoadOptions, NativeStatus } from './native.js';
 export { builtinCorpus } from './corpus.js';
+export { fit, evaluateData, predictData } from './fit.js';
+export type {
+  BatchLog,
+  BatchSource,
+  EarlyStoppingOptions,
+  EpochContext,
+  EpochLog,
+  EvaluateDataOptions,
+  EvaluateDataResult,
+  FitOptions,
+  FitResult,
+  PredictDataOptions,
+  Predictions,
+} from './fit.js';
+export { constantLR, cosineDecay, exponentialDecay } from './schedules.js';
+export type { CosineDecayOptions, ExponentialDecayOptions, LearningRateSchedule } from './schedules.js';
+export { ProgressBar, formatDuration } from './progress.js';
+export type { ProgressSink, ProgressUpdate } from './progress.js';
+export {
+  bucketByLength,
+  countStreamBatches,
+  encodeTextFile,
+  exampleBatches,
+  fileStreamBatches,
+  padSequences,
+  randomWindows,
+  seededRandom,
+  shuffledIndices,
+  slidingWindows,
+  textbookBatches,
+} from './data/index.js';
+export type {
+  BucketOptions,
+  ExampleBatch,
+  ExampleBatchOptions,
+  ExampleSet,
+  PadOptions,
+  Padded,
+  Random,
+  RandomWindowOptions,
+  SeriesWindows,
+  TextFileOptions,
+} from './data/index.js';
