@@ -31,7 +31,7 @@ if (!installed && !values.generated) {
 
 const [trainSet, testSet] = installed && !values.generated
   ? [load(files[0], files[1], values.quick ? 3000 : Infinity), load(files[2], files[3], values.quick ? 1000 : Infinity)]
-  : [stripes(values.quick ? 1500 : 10000, 1), stripes(500, 2)];
+  : [stripes(values.quick ? 3000 : 10000, 1), stripes(500, 2)];
 const source = installed && !values.generated ? 'fashion-mnist' : 'generated';
 const epochs = Number(values.epochs ?? (values.quick ? 1 : 3));
 const batchSize = 128;
@@ -77,7 +77,7 @@ function stripes(count, seed) {
     targets[n] = c;
     for (let i = 0; i < 784; i++) {
       const row = Math.floor(i / 28);
-      inputs[n * 784 + i] = 0.3 * random() + (row >= 2 * c + 4 && row < 2 * c + 6 ? 0.7 : 0);
+      inputs[n * 784 + i] = 0.2 * random() + (row >= 2 * c + 4 && row < 2 * c + 6 ? 0.8 : 0);
     }
   }
   return { inputs, targets, count, steps: 28 };
