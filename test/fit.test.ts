@@ -190,6 +190,8 @@ describe('stateful evaluation and predictData', () => {
     expect(stateful.batches).toBe(4);
     expect(Math.abs(stateful.loss - long.loss)).toBeLessThan(1e-12);
     expect(Math.abs(reset.loss - long.loss)).toBeGreaterThan(1e-6);
+    await expect(model.evaluate(windows[0], { carryState: 'yes' } as never)).rejects.toThrow(/options.carryState must be a boolean/);
+    await expect(model.evaluate(windows[0], { keepState: true } as never)).rejects.toThrow(/unknown option 'keepState'/);
   });
 
   it("predictData 'last' picks each sequence's last valid step", async () => {
