@@ -2,7 +2,7 @@
 // The textbook char-LSTM on Anna Karenina (the anna-KaRNNa notebook), then a sample.
 //   node examples/anna.mjs                  # textbook hyperparameters, 20 epochs (very slow on the CPU path today)
 //   node examples/anna.mjs --quick          # a CI-sized run (also a test): see QUICK below
-//   node examples/anna.mjs --epochs 2 --chars 500000 --batches next
+//   node examples/anna.mjs --chars 500000 --units 128 --batch 32 --steps 50 --lr 4e-3 --dropout 0 --epochs 3 --batches next
 // Textbook configuration: one-hot input (V = 83), 2 stacked LSTM layers of 512 units, dropout 0.5
 // on each layer's output (keep_prob 0.5), batch 100 sequences x 100 steps, Adam lr 1e-3, global
 // norm clip 5, state carried across batches and reset per epoch, the book's get_batches
@@ -22,6 +22,8 @@ const { values } = parseArgs({
     chars: { type: 'string' },
     epochs: { type: 'string' },
     units: { type: 'string' },
+    dropout: { type: 'string' },
+    lr: { type: 'string' },
     batch: { type: 'string' },
     steps: { type: 'string' },
     batches: { type: 'string', default: 'textbook' },
@@ -37,10 +39,10 @@ if (!existsSync(values.text)) {
 const quick = values.quick;
 const cfg = {
   units: Number(values.units ?? (quick ? 128 : 512)),
-  dropout: quick ? 0 : 0.5,
+  dropout: Number(values.dropout ?? (quick ? 0 : 0.5)),
   batchSize: Number(values.batch ?? (quick ? 32 : 100)),
   steps: Number(values.steps ?? (quick ? 50 : 100)),
-  learningRate: quick ? 4e-3 : 1e-3,
+  learningRate: Number(values.lr ?? (quick ? 4e-3 : 1e-3)),
   epochs: Number(values.epochs ?? (quick ? 1 : 20)),
   chars: Number(values.chars ?? (quick ? 100_000 : Infinity)),
   maxBatches: Number(values['max-batches'] ?? (quick ? 60 : Infinity)),
