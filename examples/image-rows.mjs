@@ -33,7 +33,7 @@ const [trainSet, testSet] = installed && !values.generated
   ? [load(files[0], files[1], values.quick ? 3000 : Infinity), load(files[2], files[3], values.quick ? 1000 : Infinity)]
   : [stripes(values.quick ? 3000 : 10000, 1), stripes(500, 2)];
 const source = installed && !values.generated ? 'fashion-mnist' : 'generated';
-const epochs = Number(values.epochs ?? (values.quick ? 1 : 3));
+const epochs = Number(values.epochs ?? (values.quick ? 1 : 2));
 const batchSize = 128;
 const model = Model.create({
   input: { type: 'features', size: 28 },
