@@ -3,7 +3,7 @@
 // of 150 units, its last state -> dense(10) -> softmax. Data: Debian's dataset-fashion-mnist
 // (apt install dataset-fashion-mnist); without it the run is reported as skipped, and --generated
 // trains on synthetic stripes instead (a smoke test of the pipeline, not a result).
-//   node examples/image-rows.mjs                 # full run: 60k training images, 3 epochs
+//   node examples/image-rows.mjs                 # full run: 60k training images, 2 epochs
 //   node examples/image-rows.mjs --quick         # 6k images, 1 epoch (CI-sized; also a test)
 //   node examples/image-rows.mjs --generated     # synthetic data
 // Configuration: batch 128, Adam lr 2e-3 with exponential decay (x0.5 per epoch), clip 5.
