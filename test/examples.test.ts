@@ -13,7 +13,7 @@ const root = resolve(import.meta.dirname, '..');
 const run = promisify(execFile);
 
 async function example(name: string, args: string[]): Promise<{ result: Record<string, unknown>; stdout: string }> {
-  const { stdout } = await run(process.execPath, [join(root, 'examples', name), ...args], { cwd: root, maxBuffer: 1 << 24, timeout: 170_000 });
+  const { stdout } = await run(process.execPath, [join(root, 'examples', name), ...args], { cwd: root, maxBuffer: 1 << 24, timeout: 590_000 });
   const line = stdout.trim().split('\n').filter((l) => l.startsWith('result: ')).pop();
   if (!line) throw new Error(`${name} printed no result line:\n${stdout}`);
   return { result: JSON.parse(line.slice('result: '.length)), stdout };
@@ -61,6 +61,19 @@ describe('examples --quick', { timeout: 180_000 }, () => {
     const sample = stdout.split('--- sample (prime "Far", top 5) ---\n')[1].split('\nresult: ')[0];
     expect([...sample].length).toBe(200);
   });
+
+  // About 4 minutes on the 2-core machine (measured: 247 s, held-out 1.775 nats), which would crowd
+  // the 2-core CI run next to train-anna.test.ts; opt in with FUSEDRNN_LONG=1 until the fast CPU path lands.
+  it.skipIf(!existsSync(annaPath) || !process.env.FUSEDRNN_LONG)(
+    `anna, first 500k chars, last 10% held out (2x128, 32x50 next-char batches, lr 4e-3, 3 epochs): held-out < 1.9 nats${process.env.FUSEDRNN_LONG ? '' : ' [skipped: set FUSEDRNN_LONG=1, about 4 minutes]'}`,
+    async () => {
+      const args = ['--chars', '500000', '--units', '128', '--batch', '32', '--steps', '50', '--lr', '4e-3', '--dropout', '0', '--epochs', '3', '--batches', 'next'];
+      const { result } = await example('anna.mjs', args);
+      console.log(`anna 500k: ${JSON.stringify(result)}`);
+      expect(result.heldOutLoss as number).toBeLessThan(1.9);
+    },
+    600_000,
+  );
 
   it('char-lstm (the README main job) still trains and samples', async () => {
     const { stdout } = await run(process.execPath, [join(root, 'examples', 'char-lstm.mjs'), '--steps', '10', '--units', '64', '--length', '50'], { cwd: root, timeout: 170_000 });
