@@ -6,6 +6,7 @@ export type {
   TrainingState,
   CellType,
   DenseLayerConfig,
+  EvaluateOptions,
   InputConfig,
   ModelConfig,
   ModelInfo,
@@ -32,3 +33,46 @@ export { CheckpointFormatError, decodeSafetensors, encodeSafetensors } from './c
 export type { Tensor, TensorDtype } from './checkpoint/safetensors.js';
 export { sampleTexts, streamText, StopMatcher } from './sampling.js';
 export type { TextSampleOptions } from './sampling.js';
+export { fit, evaluateData, predictData } from './fit.js';
+export type {
+  BatchLog,
+  BatchSource,
+  EarlyStoppingOptions,
+  EpochContext,
+  EpochLog,
+  EvaluateDataOptions,
+  EvaluateDataResult,
+  FitOptions,
+  FitResult,
+  PredictDataOptions,
+  Predictions,
+} from './fit.js';
+export { constantLR, cosineDecay, exponentialDecay } from './schedules.js';
+export type { CosineDecayOptions, ExponentialDecayOptions, LearningRateSchedule } from './schedules.js';
+export { ProgressBar, formatDuration } from './progress.js';
+export type { ProgressSink, ProgressUpdate } from './progress.js';
+export {
+  bucketByLength,
+  countStreamBatches,
+  encodeTextFile,
+  exampleBatches,
+  fileStreamBatches,
+  padSequences,
+  randomWindows,
+  seededRandom,
+  shuffledIndices,
+  slidingWindows,
+  textbookBatches,
+} from './data/index.js';
+export type {
+  BucketOptions,
+  ExampleBatch,
+  ExampleBatchOptions,
+  ExampleSet,
+  PadOptions,
+  Padded,
+  Random,
+  RandomWindowOptions,
+  SeriesWindows,
+  TextFileOptions,
+} from './data/index.js';

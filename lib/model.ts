@@ -147,6 +147,12 @@ export interface SampleOptions {
 /** Carried between generateChunk() calls: h per layer, c per LSTM layer ([B,H] each), draws so far. */
 export type GenerationState = NativeGenerationState;
 export type TrainingState = NativeTrainingState;
+export interface EvaluateOptions {
+  /** Start from the carried state (default false: zero state). */
+  useState?: boolean;
+  /** Start from the carried state and keep this batch's final state, as trainStep's carryState. */
+  carryState?: boolean;
+}
 
 export interface ParamInfo {
   name: string;
@@ -223,19 +229,23 @@ export class Model {
     return toStepResult(this.nativeNow().trainStepSync(nb, checkTrainOptions(options)));
   }
 
-  /** Loss (and accuracy) without training or dropout. useState: start from the carried state. */
-  evaluate(batch: Batch, options: { useState?: boolean } = {}): Promise<StepResult> {
+  /**
+   * Loss (and accuracy) without training or dropout. useState: start from the carried state;
+   * carryState: start from it and keep this batch's final state (stateful evaluation of a stream).
+   */
+  evaluate(batch: Batch, options: EvaluateOptions = {}): Promise<StepResult> {
     return settle(() => {
       const nb = this.checkBatch(batch);
-      const useState = checkUseState(options);
-      return this.enqueue((m) => m.evaluate(nb, useState)).then(toStepResult);
+      const { useState, keepState } = checkEvaluateOptions(options);
+      return this.enqueue((m) => m.evaluate(nb, useState, keepState)).then(toStepResult);
     });
   }
 
   /** evaluate() on the calling thread. */
-  evaluateSync(batch: Batch, options: { useState?: boolean } = {}): StepResult {
+  evaluateSync(batch: Batch, options: EvaluateOptions = {}): StepResult {
     const nb = this.checkBatch(batch);
-    return toStepResult(this.nativeNow().evaluateSync(nb, checkUseState(options)));
+    const { useState, keepState } = checkEvaluateOptions(options);
+    return toStepResult(this.nativeNow().evaluateSync(nb, useState, keepState));
   }
 
   /** The model outputs [rows * outputSize] (logits for softmax models). Targets are not needed. */
@@ -462,6 +472,14 @@ function toStepResult(r: NativeStepResult): StepResult {
     weightSum: r.weightSum,
     skipped: r.skipped ?? false,
   };
+}
+
+function checkEvaluateOptions(options: EvaluateOptions): { useState: boolean; keepState: boolean } {
+  checkObject(options, 'options');
+  checkKeys(options, ['useState', 'carryState'], 'evaluate options');
+  const carry = checkBoolean(options.carryState ?? false, 'options.carryState');
+  const useState = checkBoolean(options.useState ?? carry, 'options.useState');
+  return { useState, keepState: carry };
 }
 
 function checkUseState(options: { useState?: boolean }): boolean {

@@ -1,6 +1,6 @@
 // Character-model helpers: the textbook model's config, batches over an encoded text, sampling.
 import type { Model, ModelConfig, SampleOptions } from './model.js';
-import { checkInt, checkInt32Array, checkKeys, checkNumber, checkObject } from './validate.js';
+import { checkInt, checkKeys, checkNumber, checkObject } from './validate.js';
 import type { Vocabulary } from './vocab.js';
 
 export interface CharModelOptions {
@@ -37,36 +37,9 @@ export function charModelConfig(options: CharModelOptions): ModelConfig {
   };
 }
 
-export interface TokenBatch {
-  inputs: Int32Array;
-  targets: Int32Array;
-  batchSize: number;
-  steps: number;
-}
-
-/**
- * Splits `ids` into `batchSize` contiguous streams and walks them `steps` at a time: batch k row b
- * continues batch k-1 row b, so the recurrent state can be carried between batches (truncated
- * BPTT). Targets are the next token. A tail shorter than `steps` is dropped.
- */
-export function* streamBatches(ids: Int32Array, batchSize: number, steps: number): Generator<TokenBatch> {
-  checkInt32Array(ids, 'ids');
-  checkInt(batchSize, 'batchSize', 1);
-  checkInt(steps, 'steps', 1);
-  const streamLength = Math.floor((ids.length - 1) / batchSize);
-  const count = Math.floor(streamLength / steps);
-  if (count === 0) throw new RangeError(`ids (${ids.length} tokens) is too short for one ${batchSize}x${steps} batch`);
-  for (let k = 0; k < count; k++) {
-    const inputs = new Int32Array(batchSize * steps);
-    const targets = new Int32Array(batchSize * steps);
-    for (let b = 0; b < batchSize; b++) {
-      const start = b * streamLength + k * steps;
-      inputs.set(ids.subarray(start, start + steps), b * steps);
-      targets.set(ids.subarray(start + 1, start + steps + 1), b * steps);
-    }
-    yield { inputs, targets, batchSize, steps };
-  }
-}
+// The stream batch generators live in data/text-batches.ts; re-exported here for existing imports.
+export { streamBatches } from './data/text-batches.js';
+export type { TokenBatch } from './data/text-batches.js';
 
 /** Primes the model with `prime` and returns `length` sampled characters. */
 export async function sampleText(

@@ -154,10 +154,14 @@ class NetworkImpl final : public Network {
     return r;
   }
 
-  StepResult evaluate(const Batch& batch, bool use_state) override {
+  StepResult evaluate(const Batch& batch, bool use_state, bool keep_state) override {
     Activations<Real>& a = prepare(batch);
     forward(a, /*training=*/false, use_state);
     loss(a, /*with_grad=*/false);
+    if (keep_state) {
+      allocate_state(a.B);
+      keep_final_state(a);
+    }
     return read_result(batch);
   }
 

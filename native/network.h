@@ -122,8 +122,9 @@ class Network {
   virtual BackendDetails backend_details() const = 0;
 
   virtual StepResult train_step(const Batch& batch, const TrainOptions& opts) = 0;
-  // Forward only, no dropout. use_state: start from the carried state (it is not updated).
-  virtual StepResult evaluate(const Batch& batch, bool use_state) = 0;
+  // Forward only, no dropout. use_state: start from the carried state. keep_state: store this
+  // batch's final state as the carried state (stateful evaluation of a stream, batch after batch).
+  virtual StepResult evaluate(const Batch& batch, bool use_state, bool keep_state) = 0;
   // The head's outputs [rows, output_width] (logits for softmax models).
   virtual std::vector<double> predict(const Batch& batch, bool use_state) = 0;
   // What one generation carries from chunk to chunk, so streaming in chunks draws exactly the

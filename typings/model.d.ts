@@ -75,8 +75,8 @@ export interface NativeParamInfo {
 export interface NativeModel {
   trainStep(batch: NativeBatch, options?: NativeTrainOptions): Promise<NativeStepResult>;
   trainStepSync(batch: NativeBatch, options?: NativeTrainOptions): NativeStepResult;
-  evaluate(batch: NativeBatch, useState?: boolean): Promise<NativeStepResult>;
-  evaluateSync(batch: NativeBatch, useState?: boolean): NativeStepResult;
+  evaluate(batch: NativeBatch, useState?: boolean, keepState?: boolean): Promise<NativeStepResult>;
+  evaluateSync(batch: NativeBatch, useState?: boolean, keepState?: boolean): NativeStepResult;
   predict(batch: NativeBatch, useState?: boolean): Promise<Float64Array>;
   generate(prime: Int32Array, batchSize: number, steps: number, options: NativeSampleOptions): Promise<Int32Array>;
   /** One chunk of a streamed generation; chunks chained through `state` equal one generate(). */

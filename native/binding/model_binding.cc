@@ -287,14 +287,15 @@ class Model : public Napi::ObjectWrap<Model> {
     });
   }
 
-  // evaluate(batch, useState?)
+  // evaluate(batch, useState?, keepState?)
   Napi::Value Evaluate(const Napi::CallbackInfo& info) {
     auto net = acquire(info.Env());
     auto batch = std::make_shared<Batch>(guard(info.Env(), [&] { return parse_batch(info[0], net->config()); }));
     const bool use_state = info[1].ToBoolean().Value();
+    const bool keep_state = info[2].ToBoolean().Value();
     auto out = std::make_shared<StepResult>();
     return run_async(
-        info.Env(), [net, batch, use_state, out] { *out = net->evaluate(*batch, use_state); },
+        info.Env(), [net, batch, use_state, keep_state, out] { *out = net->evaluate(*batch, use_state, keep_state); },
         [out](Napi::Env env) { return step_result(env, *out); });
   }
 
@@ -302,7 +303,7 @@ class Model : public Napi::ObjectWrap<Model> {
     auto net = acquire(info.Env());
     return guard(info.Env(), [&] {
       const Batch batch = parse_batch(info[0], net->config());
-      return step_result(info.Env(), net->evaluate(batch, info[1].ToBoolean().Value()));
+      return step_result(info.Env(), net->evaluate(batch, info[1].ToBoolean().Value(), info[2].ToBoolean().Value()));
     });
   }
 

@@ -1,0 +1,342 @@
+// The training loop over a data source: epochs, callbacks, validation, stateful truncated BPTT,
+// learning-rate schedules, early stopping, cancellation and progress. Every step is the model's
+// async trainStep, so the main thread stays free between and during batches.
+import type { Batch, Model, StepResult, TrainStepOptions } from './model.js';
+import { ProgressBar, type ProgressSink } from './progress.js';
+import { toSchedule, type LearningRateSchedule } from './schedules.js';
+import { checkBoolean, checkInt, checkKeys, checkNumber, checkObject, checkOneOf } from './validate.js';
+
+/** What a factory source gets each epoch: shuffle with `seed` to make the run repeatable. */
+export interface EpochContext {
+  epoch: number;
+  /** Derived from the fit seed and the epoch. */
+  seed: number;
+}
+
+type Batches = Iterable<Batch> | AsyncIterable<Batch>;
+
+/**
+ * Batches for one pass. An array (or any re-iterable) is replayed each epoch; a function is called
+ * once per epoch (the way to give generators, shuffles and streams). A one-shot iterator (a
+ * generator object) serves one epoch only.
+ */
+export type BatchSource = Batches | ((context: EpochContext) => Batches);
+
+export interface BatchLog {
+  epoch: number;
+  /** 1-based batch number within the epoch. */
+  step: number;
+  /** Training steps taken in this fit so far. */
+  globalStep: number;
+  loss: number;
+  accuracy: number;
+  gradNorm: number;
+  learningRate: number;
+}
+
+export interface EpochLog {
+  epoch: number;
+  /** Mean training loss over the epoch's rows (weighted as the batches weight them). */
+  loss: number;
+  accuracy: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  batches: number;
+  seconds: number;
+  learningRate: number;
+}
+
+export interface EarlyStoppingOptions {
+  /** Epochs without improvement before stopping. */
+  patience: number;
+  /** An improvement must lower the monitored loss by more than this (default 0). */
+  minDelta?: number;
+  /** Default 'valLoss' when there is validation data, else 'loss'. */
+  monitor?: 'loss' | 'valLoss';
+  /** Put back the parameters of the best epoch when stopping or finishing (default true). */
+  restoreBest?: boolean;
+}
+
+export interface FitOptions extends Omit<TrainStepOptions, 'learningRate' | 'carryState'> {
+  epochs: number;
+  /** A rate, or a schedule of the global step (constantLR, exponentialDecay, cosineDecay). Default 1e-3. */
+  learningRate?: number | LearningRateSchedule;
+  /**
+   * Truncated BPTT: carry the recurrent state from each batch to the next and reset it at the start
+   * of every epoch (and of validation). The batches must be consecutive windows of the same streams.
+   */
+  stateful?: boolean;
+  validationData?: BatchSource;
+  earlyStopping?: EarlyStoppingOptions;
+  signal?: AbortSignal;
+  /** true: a bar on a TTY stdout, plain lines otherwise (default); false: silent; or a sink of your own. */
+  progress?: boolean | ProgressSink;
+  /** Seeds the EpochContext given to factory sources (default 0). */
+  seed?: number;
+  /** Return false to stop training after this batch. */
+  onBatchEnd?: (log: BatchLog) => unknown;
+  /** Return false to stop training after this epoch. */
+  onEpochEnd?: (log: EpochLog) => unknown;
+}
+
+export interface FitResult {
+  history: EpochLog[];
+  /** Why training ended. */
+  stopped: 'completed' | 'earlyStopping' | 'callback';
+  /** Epoch with the best monitored loss (when early stopping is on). */
+  bestEpoch?: number;
+}
+
+const FIT_KEYS = [
+  'epochs', 'learningRate', 'beta1', 'beta2', 'epsilon', 'weightDecay', 'decoupledWeightDecay', 'clipNorm',
+  'stateful', 'validationData', 'earlyStopping', 'signal', 'progress', 'seed', 'onBatchEnd', 'onEpochEnd',
+] as const;
+
+/** Trains `model` on `data` for options.epochs passes. Rejects with signal.reason when aborted. */
+export async function fit(model: Model, data: BatchSource, options: FitOptions): Promise<FitResult> {
+  const o = checkFitOptions(options);
+  checkSource(data, 'data');
+  if (o.validationData !== undefined) checkSource(o.validationData, 'options.validationData');
+  const schedule = toSchedule(o.learningRate ?? 1e-3, 'options.learningRate');
+  const stepOptions: TrainStepOptions = {
+    beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, weightDecay: o.weightDecay,
+    decoupledWeightDecay: o.decoupledWeightDecay, clipNorm: o.clipNorm, carryState: o.stateful ?? false,
+  };
+  for (const key of Object.keys(stepOptions) as (keyof TrainStepOptions)[]) if (stepOptions[key] === undefined) delete stepOptions[key];
+  const bar = o.progress === false ? undefined : new ProgressBar(o.progress === true || o.progress === undefined ? process.stdout : o.progress);
+  const stopping = o.earlyStopping && {
+    patience: o.earlyStopping.patience,
+    minDelta: o.earlyStopping.minDelta ?? 0,
+    monitor: o.earlyStopping.monitor ?? (o.validationData !== undefined ? 'valLoss' : 'loss'),
+    restoreBest: o.earlyStopping.restoreBest ?? true,
+  };
+  if (stopping?.monitor === 'valLoss' && o.validationData === undefined) {
+    throw new TypeError("options.earlyStopping.monitor 'valLoss' needs options.validationData");
+  }
+
+  const history: EpochLog[] = [];
+  let globalStep = 0;
+  let stepsPerEpoch = Array.isArray(data) ? data.length : undefined;
+  let best = Infinity;
+  let bestEpoch: number | undefined;
+  let bestParams: Map<string, Float64Array> | undefined;
+  let stopped: FitResult['stopped'] = 'completed';
+
+  for (let epoch = 0; epoch < o.epochs && stopped === 'completed'; epoch++) {
+    throwIfAborted(o.signal);
+    if (o.stateful) model.resetState();
+    const started = performance.now();
+    const totals = new Totals();
+    let step = 0;
+    let learningRate = schedule(globalStep);
+    for await (const batch of batchesOf(data, { epoch, seed: epochSeed(o.seed ?? 0, epoch) }, 'data')) {
+      throwIfAborted(o.signal);
+      learningRate = schedule(globalStep);
+      const r = await model.trainStep(batch, { ...stepOptions, learningRate });
+      throwIfAborted(o.signal);
+      step++;
+      globalStep++;
+      totals.add(r);
+      bar?.update({ epoch, epochs: o.epochs, step, stepsPerEpoch, loss: r.loss, secondsPerBatch: (performance.now() - started) / 1000 / step });
+      const log: BatchLog = { epoch, step, globalStep, loss: r.loss, accuracy: r.accuracy, gradNorm: r.gradNorm, learningRate };
+      if ((await o.onBatchEnd?.(log)) === false) {
+        stopped = 'callback';
+        break;
+      }
+    }
+    if (step === 0) {
+      throw new RangeError(`data gave no batches in epoch ${epoch + 1}; a generator serves one epoch only, pass a function that returns the batches of each epoch`);
+    }
+    stepsPerEpoch = step;
+    const log: EpochLog = { epoch, ...totals.mean(), batches: step, seconds: 0, learningRate };
+    if (o.validationData !== undefined) {
+      const v = await evaluateData(model, o.validationData, { stateful: o.stateful, signal: o.signal, epoch, seed: o.seed });
+      log.valLoss = v.loss;
+      log.valAccuracy = v.accuracy;
+    }
+    log.seconds = (performance.now() - started) / 1000;
+    history.push(log);
+    bar?.endEpoch(epochSummary(log, o.epochs));
+    if ((await o.onEpochEnd?.(log)) === false && stopped === 'completed') stopped = 'callback';
+    if (stopping) {
+      const monitored = stopping.monitor === 'valLoss' ? log.valLoss! : log.loss;
+      if (monitored < best - stopping.minDelta) {
+        best = monitored;
+        bestEpoch = epoch;
+        if (stopping.restoreBest) bestParams = snapshotParams(model);
+      } else if (epoch - bestEpoch! >= stopping.patience && stopped === 'completed') {
+        stopped = 'earlyStopping';
+      }
+    }
+  }
+  if (bestParams && bestEpoch !== history[history.length - 1].epoch) {
+    for (const [name, values] of bestParams) model.setParam(name, values);
+  }
+  return stopping ? { history, stopped, bestEpoch } : { history, stopped };
+}
+
+export interface EvaluateDataOptions {
+  /** Carry the state across batches from a zero state, as a stateful fit trains. */
+  stateful?: boolean;
+  signal?: AbortSignal;
+  /** For factory sources: the epoch and seed given to them (defaults 0). */
+  epoch?: number;
+  seed?: number;
+}
+
+export interface EvaluateDataResult {
+  /** Mean loss over every weighted row of every batch. */
+  loss: number;
+  accuracy: number;
+  weightSum: number;
+  batches: number;
+}
+
+/** Loss and accuracy over a whole source, without training or dropout. */
+export async function evaluateData(model: Model, data: BatchSource, options: EvaluateDataOptions = {}): Promise<EvaluateDataResult> {
+  checkObject(options, 'options');
+  checkKeys(options, ['stateful', 'signal', 'epoch', 'seed'], 'evaluate options');
+  const stateful = checkBoolean(options.stateful ?? false, 'options.stateful');
+  checkSource(data, 'data');
+  const epoch = checkInt(options.epoch ?? 0, 'options.epoch', 0);
+  if (options.signal !== undefined) checkSignal(options.signal);
+  if (stateful) model.resetState();
+  const totals = new Totals();
+  let batches = 0;
+  for await (const batch of batchesOf(data, { epoch, seed: epochSeed(options.seed ?? 0, epoch) }, 'data')) {
+    throwIfAborted(options.signal);
+    totals.add(await model.evaluate(batch, { carryState: stateful, useState: stateful && batches > 0 }));
+    batches++;
+  }
+  if (batches === 0) throw new RangeError('data gave no batches');
+  return { ...totals.mean(), weightSum: totals.weight, batches };
+}
+
+export interface PredictDataOptions {
+  /** 'all': every output row the model gives (default); 'last': each sequence's last valid step only. */
+  steps?: 'all' | 'last';
+  signal?: AbortSignal;
+}
+
+export interface Predictions {
+  /** [rows * width], the rows of all batches in order (logits for softmax models). */
+  values: Float64Array;
+  rows: number;
+  width: number;
+}
+
+/** The model's outputs over a whole source; every batch starts from a zero state. */
+export async function predictData(model: Model, data: BatchSource, options: PredictDataOptions = {}): Promise<Predictions> {
+  checkObject(options, 'options');
+  checkKeys(options, ['steps', 'signal'], 'predict options');
+  const which = checkOneOf(options.steps ?? 'all', 'options.steps', ['all', 'last'] as const);
+  if (options.signal !== undefined) checkSignal(options.signal);
+  checkSource(data, 'data');
+  const width = model.outputSize;
+  const perStep = (model.config.output ?? 'sequence') === 'sequence';
+  const parts: Float64Array[] = [];
+  for await (const batch of batchesOf(data, { epoch: 0, seed: epochSeed(0, 0) }, 'data')) {
+    throwIfAborted(options.signal);
+    const out = await model.predict(batch);
+    if (which === 'last' && perStep) {
+      const T = batch.steps;
+      const last = new Float64Array(batch.batchSize * width);
+      for (let b = 0; b < batch.batchSize; b++) {
+        const row = b * T + (batch.lengths?.[b] ?? T) - 1;
+        last.set(out.subarray(row * width, (row + 1) * width), b * width);
+      }
+      parts.push(last);
+    } else {
+      parts.push(out);
+    }
+  }
+  const values = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    values.set(p, offset);
+    offset += p.length;
+  }
+  return { values, rows: values.length / width, width };
+}
+
+// Row-weighted running means, so batches of different sizes or masks count by their rows.
+class Totals {
+  weight = 0;
+  private loss = 0;
+  private correct = 0;
+
+  add(r: StepResult): void {
+    this.weight += r.weightSum;
+    this.loss += r.loss * r.weightSum;
+    this.correct += r.accuracy * r.weightSum;
+  }
+
+  mean(): { loss: number; accuracy: number } {
+    return this.weight > 0 ? { loss: this.loss / this.weight, accuracy: this.correct / this.weight } : { loss: NaN, accuracy: NaN };
+  }
+}
+
+async function* batchesOf(source: BatchSource, context: EpochContext, where: string): AsyncGenerator<Batch> {
+  const batches = typeof source === 'function' ? source(context) : source;
+  if (batches === null || typeof batches !== 'object' || (!(Symbol.iterator in batches) && !(Symbol.asyncIterator in batches))) {
+    throw new TypeError(`${where} must give an iterable or async iterable of batches`);
+  }
+  yield* batches as AsyncIterable<Batch>;
+}
+
+function checkSource(source: unknown, where: string): void {
+  if (typeof source === 'function') return;
+  if (source === null || typeof source !== 'object' || (!(Symbol.iterator in source) && !(Symbol.asyncIterator in source))) {
+    throw new TypeError(`${where} must be an iterable or async iterable of batches, or a function of the epoch returning one`);
+  }
+}
+
+function checkFitOptions(options: FitOptions): FitOptions {
+  checkObject(options, 'options');
+  checkKeys(options, FIT_KEYS, 'fit options');
+  checkInt(options.epochs, 'options.epochs', 1);
+  if (options.stateful !== undefined) checkBoolean(options.stateful, 'options.stateful');
+  if (options.seed !== undefined) checkInt(options.seed, 'options.seed', 0);
+  if (options.signal !== undefined) checkSignal(options.signal);
+  for (const name of ['onBatchEnd', 'onEpochEnd'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') throw new TypeError(`options.${name} must be a function`);
+  }
+  const p = options.progress;
+  if (p !== undefined && typeof p !== 'boolean' && (p === null || typeof p !== 'object' || typeof p.write !== 'function')) {
+    throw new TypeError('options.progress must be a boolean or an object with a write(text) method');
+  }
+  if (options.earlyStopping !== undefined) {
+    const e = checkObject(options.earlyStopping, 'options.earlyStopping');
+    checkKeys(e, ['patience', 'minDelta', 'monitor', 'restoreBest'], 'options.earlyStopping');
+    checkInt(e.patience, 'options.earlyStopping.patience', 0);
+    if (e.minDelta !== undefined) checkNumber(e.minDelta, 'options.earlyStopping.minDelta', 0, Infinity, true);
+    if (e.monitor !== undefined) checkOneOf(e.monitor, 'options.earlyStopping.monitor', ['loss', 'valLoss'] as const);
+    if (e.restoreBest !== undefined) checkBoolean(e.restoreBest, 'options.earlyStopping.restoreBest');
+  }
+  return options;
+}
+
+function checkSignal(signal: unknown): void {
+  if (!(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  signal?.throwIfAborted();
+}
+
+// Distinct, repeatable seeds per epoch (a multiplicative hash keeps neighbouring seeds apart).
+function epochSeed(seed: number, epoch: number): number {
+  return (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(epoch + 1, 0xc2b2ae35)) >>> 0;
+}
+
+function snapshotParams(model: Model): Map<string, Float64Array> {
+  return new Map(model.params().map((p) => [p.name, model.getParam(p.name)]));
+}
+
+function epochSummary(log: EpochLog, epochs: number): string {
+  let s = `epoch ${log.epoch + 1}/${epochs}: loss ${log.loss.toFixed(4)}`;
+  if (log.valLoss !== undefined) s += `, val loss ${log.valLoss.toFixed(4)}`;
+  if (!Number.isNaN(log.accuracy) && log.accuracy > 0) s += `, acc ${log.accuracy.toFixed(4)}`;
+  if (log.valAccuracy !== undefined && log.valAccuracy > 0) s += `, val acc ${log.valAccuracy.toFixed(4)}`;
+  return `${s} (${log.batches} batches, ${log.seconds.toFixed(1)} s)`;
+}

@@ -1,0 +1,68 @@
+// Training progress on a terminal: one redrawn bar on a TTY (epoch, step, loss, sec/batch, ETA),
+// plain lines elsewhere (CI logs, pipes), so logs stay readable and terminals stay calm.
+export interface ProgressSink {
+  write(text: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export interface ProgressUpdate {
+  epoch: number;
+  epochs: number;
+  step: number;
+  /** Batches per epoch when known (a source with a length, or the previous epoch's count). */
+  stepsPerEpoch?: number;
+  loss: number;
+  secondsPerBatch: number;
+}
+
+export class ProgressBar {
+  private lastDraw = 0;
+  private lastLine = 0;
+
+  /** lineEvery: batches between plain lines when the sink is not a TTY. */
+  constructor(
+    private readonly sink: ProgressSink = process.stdout,
+    private readonly lineEvery = 50,
+  ) {}
+
+  update(u: ProgressUpdate): void {
+    if (this.sink.isTTY) {
+      const now = Date.now();
+      if (now - this.lastDraw < 100 && u.step !== u.stepsPerEpoch) return; // at most 10 redraws a second
+      this.lastDraw = now;
+      this.sink.write(`\r${this.barLine(u)}\x1b[K`);
+    } else if (u.step - this.lastLine >= this.lineEvery) {
+      this.lastLine = u.step;
+      this.sink.write(`${formatStatus(u)}\n`);
+    }
+  }
+
+  /** Ends the epoch's line with its summary (e.g. validation loss). */
+  endEpoch(summary: string): void {
+    this.lastLine = 0;
+    this.sink.write(`${this.sink.isTTY ? '\r\x1b[K' : ''}${summary}\n`);
+  }
+
+  private barLine(u: ProgressUpdate): string {
+    const status = formatStatus(u);
+    if (!u.stepsPerEpoch) return status;
+    const width = Math.max(10, Math.min(30, (this.sink.columns ?? 80) - status.length - 3));
+    const filled = Math.round((width * Math.min(u.step, u.stepsPerEpoch)) / u.stepsPerEpoch);
+    return `[${'='.repeat(filled)}${' '.repeat(width - filled)}] ${status}`;
+  }
+}
+
+export function formatStatus(u: ProgressUpdate): string {
+  const of = u.stepsPerEpoch ? `/${u.stepsPerEpoch}` : '';
+  let s = `epoch ${u.epoch + 1}/${u.epochs} step ${u.step}${of} loss ${u.loss.toFixed(4)} ${u.secondsPerBatch.toFixed(3)} s/batch`;
+  if (u.stepsPerEpoch) s += ` ETA ${formatDuration(Math.max(0, u.stepsPerEpoch - u.step) * u.secondsPerBatch)}`;
+  return s;
+}
+
+export function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}

@@ -1,0 +1,83 @@
+// Every example runs in its --quick mode (the configurations are stated in each example's header)
+// and prints a last line `result: {...}`; these tests hold those results to the issue's bounds.
+// The examples import ../dist, which `npm ci` (prepare) builds.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { sharedDir } from './helpers/numeric.js';
+
+const root = resolve(import.meta.dirname, '..');
+const run = promisify(execFile);
+
+async function example(name: string, args: string[]): Promise<{ result: Record<string, unknown>; stdout: string }> {
+  const { stdout } = await run(process.execPath, [join(root, 'examples', name), ...args], { cwd: root, maxBuffer: 1 << 24, timeout: 590_000 });
+  const line = stdout.trim().split('\n').filter((l) => l.startsWith('result: ')).pop();
+  if (!line) throw new Error(`${name} printed no result line:\n${stdout}`);
+  return { result: JSON.parse(line.slice('result: '.length)), stdout };
+}
+
+const fashionDir = '/usr/share/datasets/fashion-mnist';
+const fashionInstalled = existsSync(join(fashionDir, 'train-images-idx3-ubyte.gz'));
+const annaPath = resolve(sharedDir, 'data', 'anna.txt');
+
+describe('examples --quick', { timeout: 180_000 }, () => {
+  it('sin-wave: 2x20 LSTM, 20 steps, test MSE < 1e-3, and an SVG plot of predicted vs true', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'fusedrnn-sin-')), 'plot.svg');
+    const { result } = await example('sin-wave.mjs', ['--quick', '--out', out]);
+    console.log(`sin-wave --quick: ${JSON.stringify(result)}`);
+    expect(result.testMse as number).toBeLessThan(1e-3);
+    const svg = readFileSync(out, 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.match(/<path d="M/g)?.length).toBe(2);
+  });
+
+  it.skipIf(!fashionInstalled)(
+    `image-rows on Fashion-MNIST (3k training images, 1 epoch): test accuracy >= 60%${fashionInstalled ? '' : ' [skipped: dataset-fashion-mnist is not installed]'}`,
+    async () => {
+      const { result } = await example('image-rows.mjs', ['--quick']);
+      console.log(`image-rows --quick: ${JSON.stringify(result)}`);
+      expect(result.source).toBe('fashion-mnist');
+      expect(result.testAccuracy as number).toBeGreaterThanOrEqual(0.6);
+    },
+  );
+
+  it('image-rows without the dataset reports itself skipped, with the reason; generated data trains (smoke test)', async () => {
+    const missing = await example('image-rows.mjs', ['--quick', '--dir', join(tmpdir(), 'no-such-dataset')]);
+    expect(String(missing.result.skipped)).toMatch(/not found.*apt install dataset-fashion-mnist/);
+    const { result } = await example('image-rows.mjs', ['--quick', '--generated']);
+    console.log(`image-rows --quick --generated: ${JSON.stringify(result)}`);
+    expect(result.source).toBe('generated');
+    expect(result.testAccuracy as number).toBeGreaterThan(0.5);
+  });
+
+  it.skipIf(!existsSync(annaPath))('anna (2x128, 32x50, 56 textbook batches of the first 100k chars): learns and samples', async () => {
+    const { result, stdout } = await example('anna.mjs', ['--quick']);
+    console.log(`anna --quick: ${JSON.stringify(result)}`);
+    // ln(83) = 4.42 nats for a model that has learned nothing; unigram frequencies alone give ~3.3.
+    expect(result.heldOutLoss as number).toBeLessThan(3.4);
+    const sample = stdout.split('--- sample (prime "Far", top 5) ---\n')[1].split('\nresult: ')[0];
+    expect([...sample].length).toBe(200);
+  });
+
+  // About 4 minutes on the 2-core machine (measured: 247 s, held-out 1.775 nats), which would crowd
+  // the 2-core CI run next to train-anna.test.ts; opt in with FUSEDRNN_LONG=1 until the fast CPU path lands.
+  it.skipIf(!existsSync(annaPath) || !process.env.FUSEDRNN_LONG)(
+    `anna, first 500k chars, last 10% held out (2x128, 32x50 next-char batches, lr 4e-3, 3 epochs): held-out < 1.9 nats${process.env.FUSEDRNN_LONG ? '' : ' [skipped: set FUSEDRNN_LONG=1, about 4 minutes]'}`,
+    async () => {
+      const args = ['--chars', '500000', '--units', '128', '--batch', '32', '--steps', '50', '--lr', '4e-3', '--dropout', '0', '--epochs', '3', '--batches', 'next'];
+      const { result } = await example('anna.mjs', args);
+      console.log(`anna 500k: ${JSON.stringify(result)}`);
+      expect(result.heldOutLoss as number).toBeLessThan(1.9);
+    },
+    600_000,
+  );
+
+  it('char-lstm (the README main job) still trains and samples', async () => {
+    const { stdout } = await run(process.execPath, [join(root, 'examples', 'char-lstm.mjs'), '--steps', '10', '--units', '64', '--length', '50'], { cwd: root, timeout: 170_000 });
+    expect(stdout).toMatch(/step 10: train loss [\d.]+, held-out [\d.]+/);
+    expect(stdout.split('--- sample ---\n')[1].length).toBeGreaterThanOrEqual(50);
+  });
+});
