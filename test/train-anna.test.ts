@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Model, Vocabulary, charModelConfig, sampleText, streamBatches } from '../lib/index.js';
+import { Model, Vocabulary, charModelConfig, evaluateData, sampleText, streamBatches } from '../lib/index.js';
 import { sharedDir } from './helpers/numeric.js';
 
 const annaPath = resolve(sharedDir, 'data', 'anna.txt');
@@ -37,16 +37,7 @@ describe('char-LSTM end to end', () => {
     const model = Model.create(charModelConfig({ vocabSize: vocab.size, units: 128, layers: 2, seed: 3 }));
     const B = 32;
     const T = 50;
-    const heldOutLoss = async (): Promise<number> => {
-      let sum = 0;
-      let weight = 0;
-      for (const batch of streamBatches(heldOut, 8, 100)) {
-        const r = await model.evaluate(batch);
-        sum += r.loss * r.weightSum;
-        weight += r.weightSum;
-      }
-      return sum / weight;
-    };
+    const heldOutLoss = async (): Promise<number> => (await evaluateData(model, [...streamBatches(heldOut, 8, 100)])).loss;
 
     const initial = await heldOutLoss();
     expect(Math.abs(initial - Math.log(vocab.size))).toBeLessThan(0.25);
