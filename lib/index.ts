@@ -24,7 +24,7 @@ export { loadNative, nativeStatus } from './native.js';
 export type { Backend, LoadOptions, NativeStatus } from './native.js';
 export { builtinCorpus } from './corpus.js';
 export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint/checkpoint.js';
-export type { Checkpoint, SaveOptions } from './checkpoint/checkpoint.js';
+export type { Checkpoint, Placement, SaveOptions } from './checkpoint/checkpoint.js';
 export { CheckpointManager } from './checkpoint/manager.js';
 export type { CheckpointEntry, CheckpointManagerOptions } from './checkpoint/manager.js';
 export { loadStateDict } from './checkpoint/state-dict.js';

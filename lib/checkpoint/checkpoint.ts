@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Model } from '../model.js';
 import type { ModelConfig } from '../model.js';
-import { checkObject } from '../validate.js';
+import { checkKeys, checkObject } from '../validate.js';
 import { Vocabulary } from '../vocab.js';
 import { writeFileAtomic } from './atomic.js';
 import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, safetensorsHeader } from './safetensors.js';
@@ -69,7 +69,8 @@ export function encodeCheckpoint(model: Model, options: SaveOptions = {}): Buffe
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT,
     formatVersion: String(CHECKPOINT_VERSION),
-    config: JSON.stringify(model.config),
+    // Where the model ran is not part of it: a checkpoint written on the GPU loads on the CPU.
+    config: JSON.stringify(withoutPlacement(model.config)),
     optimizer: 'adam',
     step: String(state.step),
     rngCounter: String(state.rngCounter),
@@ -100,13 +101,25 @@ export async function saveCheckpoint(path: string, model: Model, options: SaveOp
   await writeFileAtomic(path, encodeCheckpoint(model, options));
 }
 
-export async function loadCheckpoint(path: string): Promise<Checkpoint> {
+/** Where a loaded model runs (the checkpoint does not say: default Model.create's, the CPU). */
+export type Placement = Pick<ModelConfig, 'backend' | 'device' | 'precision'>;
+const PLACEMENT_KEYS = ['backend', 'device', 'precision'] as const;
+
+function withoutPlacement(config: Readonly<ModelConfig>): ModelConfig {
+  const rest: ModelConfig = { ...config };
+  for (const key of PLACEMENT_KEYS) delete rest[key];
+  return rest;
+}
+
+export async function loadCheckpoint(path: string, placement: Placement = {}): Promise<Checkpoint> {
   if (typeof path !== 'string' || path === '') throw new TypeError('path must be a non-empty string');
-  return decodeCheckpoint(await readFile(path), path);
+  checkObject(placement, 'placement');
+  checkKeys(placement, PLACEMENT_KEYS, 'placement');
+  return decodeCheckpoint(await readFile(path), path, placement);
 }
 
 /** Rebuilds the model from checkpoint bytes; every inconsistency is a CheckpointFormatError. */
-export function decodeCheckpoint(bytes: Uint8Array, where = 'checkpoint'): Checkpoint {
+export function decodeCheckpoint(bytes: Uint8Array, where = 'checkpoint', placement: Placement = {}): Checkpoint {
   const file = decodeSafetensors(bytes, where);
   const fail = (why: string): never => {
     throw new CheckpointFormatError(`${where}: ${why}`);
@@ -123,11 +136,13 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'checkpoint'): Check
   delete header.__metadata__.checksum;
   if (meta.checksum !== digest(header, bytes.subarray(file.dataOffset))) fail('checksum mismatch: the file is corrupt');
 
-  const config = parseJson(meta.config, 'config', fail) as ModelConfig;
+  const config = { ...(parseJson(meta.config, 'config', fail) as ModelConfig), ...placement };
   let model: Model;
   try {
     model = Model.create(config);
   } catch (error) {
+    // A placement the machine cannot honour (no usable GPU) is the caller's error, not the file's.
+    if (Object.keys(placement).length > 0) throw error;
     return fail(`its model config is invalid: ${(error as Error).message}`);
   }
   try {

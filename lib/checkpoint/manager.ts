@@ -6,7 +6,7 @@ import type { Model } from '../model.js';
 import { checkInt, checkKeys, checkObject } from '../validate.js';
 import { TEMP_MARKER } from './atomic.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import type { Checkpoint, SaveOptions } from './checkpoint.js';
+import type { Checkpoint, Placement, SaveOptions } from './checkpoint.js';
 
 export interface CheckpointManagerOptions {
   directory: string;
@@ -101,9 +101,9 @@ export class CheckpointManager {
   }
 
   /** Loads the newest checkpoint, or undefined when the directory has none. */
-  async restore(): Promise<Checkpoint | undefined> {
+  async restore(placement: Placement = {}): Promise<Checkpoint | undefined> {
     const entry = await this.latest();
-    return entry === undefined ? undefined : loadCheckpoint(entry.path);
+    return entry === undefined ? undefined : loadCheckpoint(entry.path, placement);
   }
 }
 
