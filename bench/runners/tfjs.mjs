@@ -1,0 +1,107 @@
+// tfjs 4.22 with the backend named in options.backend: 'cpu' (plain JS), 'wasm' (SIMD) or 'node'
+// (tfjs-node, when it installed). Settings matched to fusedrnn: sigmoid recurrent activation (tfjs's
+// default is hardSigmoid), glorot-uniform input weights, orthogonal recurrent weights, forget bias 1
+// (unitForgetBias), one-hot input, global-norm clip 5 done by hand (tfjs optimizers have no
+// clipnorm), Adam 1e-3, fp32.
+import { createRequire } from 'node:module';
+import { CLIP_NORM, LEARNING_RATE, charBatch, drawFromLogits, seededRandom, seriesBatch } from '../workloads.mjs';
+import { report, runMain, timeRuns, unavailable } from './harness.mjs';
+
+const require = createRequire(import.meta.url);
+
+async function loadTf(backend) {
+  if (backend === 'node') {
+    try {
+      return { tf: require('@tensorflow/tfjs-node'), threads: 'libtensorflow default' };
+    } catch (err) {
+      // bench/package.json leaves it out: npm ci would fail on its install script.
+      const why = String(err?.message ?? err).split('\n')[0];
+      unavailable(`not installed: its install script downloads libtensorflow from outside the npm registry (${why})`);
+    }
+  }
+  const tf = require('@tensorflow/tfjs');
+  if (backend === 'wasm') require('@tensorflow/tfjs-backend-wasm');
+  if (!(await tf.setBackend(backend))) unavailable(`tf.setBackend('${backend}') failed`);
+  await tf.ready();
+  // The wasm backend runs single-threaded in Node (no SharedArrayBuffer workers are set up).
+  return { tf, threads: 1 };
+}
+
+function recurrentLayer(tf, w, extra) {
+  const common = {
+    units: w.hidden,
+    recurrentActivation: 'sigmoid',
+    kernelInitializer: 'glorotUniform',
+    recurrentInitializer: 'orthogonal',
+    ...extra,
+  };
+  return w.cell === 'gru' ? tf.layers.gru({ ...common, resetAfter: true }) : tf.layers.lstm({ ...common, unitForgetBias: true });
+}
+
+/** The stack of recurrent layers plus the dense head; `batchInputShape` fixes batch 1 for generation. */
+function buildModel(tf, w, featureSize, { returnLast = false, stateful = false } = {}) {
+  const model = tf.sequential();
+  for (let l = 0; l < w.layers; l++) {
+    const shape = stateful ? { batchInputShape: [1, 1, featureSize] } : { inputShape: [null, featureSize] };
+    const last = returnLast && l === w.layers - 1;
+    model.add(recurrentLayer(tf, w, { returnSequences: !last, stateful, ...(l === 0 ? shape : {}) }));
+  }
+  model.add(tf.layers.dense({ units: w.kind === 'train-series' ? 1 : w.vocab, kernelInitializer: 'glorotUniform' }));
+  return model;
+}
+
+function trainStepFn(tf, model, lossOf) {
+  const optimizer = tf.train.adam(LEARNING_RATE);
+  return async () => {
+    const loss = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(lossOf);
+      const names = Object.keys(grads);
+      const norm = tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n])))));
+      const scale = tf.minimum(tf.scalar(1), tf.div(tf.scalar(CLIP_NORM), tf.add(norm, 1e-6)));
+      const clipped = {};
+      for (const n of names) clipped[n] = tf.mul(grads[n], scale);
+      optimizer.applyGradients(clipped);
+      return value;
+    });
+    await loss.data(); // the step is done when its loss has been read back
+    loss.dispose();
+  };
+  // (model is referenced by lossOf's closure; variableGrads differentiates all trainable variables)
+}
+
+runMain(async ({ workload: w, plan, options }) => {
+  const { tf, threads } = await loadTf(options.backend);
+  let timing;
+  if (w.kind === 'train-char') {
+    const model = buildModel(tf, w, w.vocab);
+    const data = charBatch(w);
+    const x = tf.oneHot(tf.tensor2d(data.inputs, [w.batch, w.steps], 'int32'), w.vocab).toFloat();
+    const y = tf.oneHot(tf.tensor2d(data.targets, [w.batch, w.steps], 'int32'), w.vocab).toFloat();
+    // softmaxCrossEntropy's default reduction is the mean over all B*T rows.
+    timing = await timeRuns(trainStepFn(tf, model, () => tf.losses.softmaxCrossEntropy(y, model.apply(x))), plan);
+  } else if (w.kind === 'train-series') {
+    const model = buildModel(tf, w, w.input, { returnLast: true });
+    const data = seriesBatch(w);
+    const x = tf.tensor3d(data.inputs, [w.batch, w.steps, w.input]);
+    const y = tf.tensor2d(data.targets, [w.batch, 1]);
+    timing = await timeRuns(trainStepFn(tf, model, () => tf.losses.meanSquaredError(y, model.apply(x))), plan);
+  } else {
+    // Stateful batch-1 layers carry h/c between calls; one character per predict().
+    const model = buildModel(tf, w, w.vocab, { stateful: true });
+    const rand = seededRandom(3);
+    const chars = plan.generateChars;
+    const generate = async () => {
+      model.resetStates();
+      let token = 5;
+      for (let i = 0; i < chars; i++) {
+        const logits = tf.tidy(() => model.predict(tf.oneHot(tf.tensor3d([token], [1, 1, 1], 'int32').reshape([1, 1]), w.vocab).toFloat().reshape([1, 1, w.vocab])));
+        const values = await logits.data();
+        logits.dispose();
+        token = drawFromLogits(values, w.temperature, rand);
+      }
+    };
+    timing = await timeRuns(generate, plan, (ms) => (ms * 1000) / chars);
+  }
+  const wasmVersion = options.backend === 'wasm' ? ` + tfjs-backend-wasm ${require('@tensorflow/tfjs-backend-wasm/package.json').version}` : '';
+  report({ ...timing, version: `tfjs ${tf.version.tfjs}${wasmVersion} (${tf.getBackend()})`, threads, precision: 'float32' });
+});
