@@ -46,7 +46,7 @@ runMain(async ({ workload: w, plan }) => {
       let drawn = 0;
       while (drawn < chars) drawn += net.run(alphabet[5], true, w.temperature).length + 1; // +1: the end token it drew
     }, plan, (ms) => (ms * 1000) / chars);
-    how = 'run(prime, sample, temperature), repeated until 500 characters are drawn (stops at its end token)';
+    how = `run(prime, sample, temperature), repeated until ${chars} characters are drawn (stops at its end token)`;
   } else {
     const net = new brain.recurrent.LSTMTimeStep({ inputSize: w.input, hiddenLayers: Array(w.layers).fill(w.hidden), outputSize: 1, clipval: 5 });
     const data = seriesBatch(w);
