@@ -59,6 +59,10 @@ export function markdown(run, workloads) {
       lines.push(`| ${id} | ${r.peer} | ${fmt(r.median)} ${unit} | ${fmt(r.min)} – ${fmt(r.max)} | ${runs} | ${ratioText(r, w)} | ${fmt(r.peakRssMB)} | ${r.threads} | ${r.precision} |`);
     }
   }
+  for (const r of run.results.filter((x) => x.ok && x.bound)) {
+    const b = r.bound;
+    lines.push('', `${r.workload} weight-streaming bound (${r.peer}): ${fmt(b.usPerChar)} µs/char = ${(b.weightBytes / 2 ** 20).toFixed(2)} MiB of weights at ${fmt(b.readGBs)} GB/s measured in this run (${b.how}).`);
+  }
   const missing = run.results.filter((r) => !r.ok);
   if (missing.length) {
     lines.push('', '## Not measured', '');

@@ -40,6 +40,8 @@ describe('addRatios', () => {
         [
           ...results().map((x) => ({ ...x, min: x.median, max: x.median, runs: 5, threads: 1, precision: 'float32', version: 'v' })),
           { workload: 'W2', peer: 'tfjs-node', ok: false, reason: 'not installed' },
+          { workload: 'W4', peer: 'fusedrnn cpu', ok: true, median: 50, min: 49, max: 52, runs: 5, threads: 1, precision: 'float32', version: 'v',
+            bound: { weightBytes: 2 ** 21, readGBs: 100, usPerChar: 20.97, how: 'memcmp' } },
         ],
         WORKLOADS,
       ),
@@ -50,6 +52,7 @@ describe('addRatios', () => {
     expect(md).toContain('480×'); // brain.js: 300 ms per sequence x 32 / 20 ms
     expect(md).toContain('- W1, W2 tfjs-node: not installed');
     expect(md).toContain('Note: shared machine');
+    expect(md).toContain('W4 weight-streaming bound (fusedrnn cpu): 21.0 µs/char = 2.00 MiB of weights at 100 GB/s');
   });
 });
 

@@ -1,9 +1,34 @@
 // fusedrnn through its public API (dist/, built by `npx tsc`): the same models and settings as the
 // peers. One-hot input for the char workloads (as the textbook and the tfjs/PyTorch runners).
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { Model, nativeStatus, loadNative } from '../../dist/index.js';
 import { CLIP_NORM, FORGET_BIAS, LEARNING_RATE, charBatch, seriesBatch } from '../workloads.mjs';
 import { report, runMain, timeRuns, unavailable } from './harness.mjs';
+
+/**
+ * The W4 floor if every character had to stream all fp32 weights: their bytes over the read
+ * bandwidth of a buffer that size, measured here with memcpy (Buffer.copy: native, vectorised; a
+ * copy reads and writes, so reads count half its bytes moved... we count only the bytes read).
+ */
+function weightStreamingBound(parameterCount) {
+  const bytes = parameterCount * 4;
+  const whole = Buffer.alloc(bytes, 7);
+  const a = whole.subarray(0, bytes >> 1);
+  const b = whole.subarray(bytes >> 1, 2 * (bytes >> 1));
+  const passes = Math.max(20, Math.ceil(2e9 / bytes));
+  let same = 0;
+  for (let i = 0; i < 5; i++) same += a.equals(b);
+  const times = [];
+  for (let r = 0; r < 5; r++) {
+    const t = performance.now();
+    for (let i = 0; i < passes; i++) same += a.equals(b);
+    times.push(performance.now() - t);
+  }
+  if (same !== 5 + 5 * passes) throw new Error('memcmp bandwidth probe: the halves compared unequal');
+  const readGBs = (2 * (bytes >> 1) * passes) / (Math.min(...times) / 1000) / 1e9;
+  return { weightBytes: bytes, readGBs, usPerChar: (bytes / (readGBs * 1e9)) * 1e6, how: 'all fp32 parameter bytes (one-hot input reads only one column of weight_ih_l0, so slightly fewer are needed) / memcmp read bandwidth over a buffer that size (one thread, best of 5)' };
+}
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
 
@@ -36,6 +61,7 @@ runMain(async ({ workload: w, plan, options }) => {
     timing = await timeRuns(() => model.trainStep(batch, train), plan);
   }
   const info = model.info();
+  if (w.kind === 'generate') timing.bound = weightStreamingBound(info.parameterCount);
   const build = loadNative().buildInfo();
   report({
     ...timing,
