@@ -25,7 +25,7 @@ export const FORGET_BIAS = 1;
  */
 export function runPlan(quick) {
   return quick
-    ? { warmup: 1, runs: 3, budgetSeconds: 8, workloads: ['W1', 'W3', 'W4', 'W5'], generateChars: 100 }
+    ? { warmup: 1, runs: 3, budgetSeconds: 5, workloads: ['W1', 'W3', 'W4', 'W5'], generateChars: 100 }
     : { warmup: 1, runs: 5, budgetSeconds: 60, workloads: ['W1', 'W2', 'W3', 'W4', 'W5'], generateChars: 500 };
 }
 

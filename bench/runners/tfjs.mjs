@@ -50,7 +50,8 @@ function buildModel(tf, w, featureSize, { returnLast = false, stateful = false }
   return model;
 }
 
-function trainStepFn(tf, model, lossOf) {
+/** One step: loss and gradients of every trainable variable (the model's), global-norm clip, Adam. */
+function trainStepFn(tf, lossOf) {
   const optimizer = tf.train.adam(LEARNING_RATE);
   return async () => {
     const loss = tf.tidy(() => {
@@ -66,7 +67,6 @@ function trainStepFn(tf, model, lossOf) {
     await loss.data(); // the step is done when its loss has been read back
     loss.dispose();
   };
-  // (model is referenced by lossOf's closure; variableGrads differentiates all trainable variables)
 }
 
 runMain(async ({ workload: w, plan, options }) => {
@@ -78,13 +78,13 @@ runMain(async ({ workload: w, plan, options }) => {
     const x = tf.oneHot(tf.tensor2d(data.inputs, [w.batch, w.steps], 'int32'), w.vocab).toFloat();
     const y = tf.oneHot(tf.tensor2d(data.targets, [w.batch, w.steps], 'int32'), w.vocab).toFloat();
     // softmaxCrossEntropy's default reduction is the mean over all B*T rows.
-    timing = await timeRuns(trainStepFn(tf, model, () => tf.losses.softmaxCrossEntropy(y, model.apply(x))), plan);
+    timing = await timeRuns(trainStepFn(tf, () => tf.losses.softmaxCrossEntropy(y, model.apply(x))), plan);
   } else if (w.kind === 'train-series') {
     const model = buildModel(tf, w, w.input, { returnLast: true });
     const data = seriesBatch(w);
     const x = tf.tensor3d(data.inputs, [w.batch, w.steps, w.input]);
     const y = tf.tensor2d(data.targets, [w.batch, 1]);
-    timing = await timeRuns(trainStepFn(tf, model, () => tf.losses.meanSquaredError(y, model.apply(x))), plan);
+    timing = await timeRuns(trainStepFn(tf, () => tf.losses.meanSquaredError(y, model.apply(x))), plan);
   } else {
     // Stateful batch-1 layers carry h/c between calls; one character per predict().
     const model = buildModel(tf, w, w.vocab, { stateful: true });
@@ -94,7 +94,7 @@ runMain(async ({ workload: w, plan, options }) => {
       model.resetStates();
       let token = 5;
       for (let i = 0; i < chars; i++) {
-        const logits = tf.tidy(() => model.predict(tf.oneHot(tf.tensor3d([token], [1, 1, 1], 'int32').reshape([1, 1]), w.vocab).toFloat().reshape([1, 1, w.vocab])));
+        const logits = tf.tidy(() => model.predict(tf.oneHot(tf.tensor1d([token], 'int32'), w.vocab).toFloat().reshape([1, 1, w.vocab])));
         const values = await logits.data();
         logits.dispose();
         token = drawFromLogits(values, w.temperature, rand);
