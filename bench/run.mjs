@@ -51,6 +51,7 @@ function runJob(peer, job, env, timeoutSeconds) {
     return JSON.parse(line);
   } catch {
     const why = r.error?.code === 'ETIMEDOUT' ? `did not finish in ${timeoutSeconds} s`
+      : r.error?.code === 'ENOENT' ? `${peer.command} not found${peer.python ? ' (install python3-torch, or set FUSEDRNN_BENCH_PYTHON)' : ''}`
       : r.error ? r.error.message : `exited with ${r.status ?? r.signal}`;
     const tail = (r.stderr ?? '').trim().split('\n').slice(-2).join(' | ').slice(0, 300);
     return { ok: false, reason: `${why}${tail ? `: ${tail}` : ''}` };
@@ -62,7 +63,7 @@ function exportOnnx(plan, setup) {
   const path = join(benchDir, '.cache', 'w4-step.onnx');
   mkdirSync(join(benchDir, '.cache'), { recursive: true });
   const job = { workload: WORKLOADS.W4, plan, options: { threads: 1, exportOnnx: path } };
-  const r = runJob({ command: setup.python, args: [join(benchDir, 'runners', 'pytorch.py')] }, job, setup.env, 300);
+  const r = runJob({ command: setup.python, args: [join(benchDir, 'runners', 'pytorch.py')], python: true }, job, setup.env, 300);
   return r.ok ? { modelPath: path, exportedBy: `exported by ${r.version} with torch.onnx.export` } : { exportReason: `the PyTorch export failed: ${r.reason}` };
 }
 
