@@ -35,7 +35,9 @@ function recurrentLayer(tf, w, extra) {
     recurrentInitializer: 'orthogonal',
     ...extra,
   };
-  return w.cell === 'gru' ? tf.layers.gru({ ...common, resetAfter: true }) : tf.layers.lstm({ ...common, unitForgetBias: true });
+  // tfjs's GRU applies the reset gate before the recurrent product only (resetAfter: true throws);
+  // fusedrnn and PyTorch apply it after: the same matrix sizes, so the same arithmetic cost.
+  return w.cell === 'gru' ? tf.layers.gru(common) : tf.layers.lstm({ ...common, unitForgetBias: true });
 }
 
 /** The stack of recurrent layers plus the dense head; `batchInputShape` fixes batch 1 for generation. */
@@ -52,7 +54,7 @@ function buildModel(tf, w, featureSize, { returnLast = false, stateful = false }
 
 /** One step: loss and gradients of every trainable variable (the model's), global-norm clip, Adam. */
 function trainStepFn(tf, lossOf) {
-  const optimizer = tf.train.adam(LEARNING_RATE);
+  const optimizer = tf.train.adam(LEARNING_RATE, 0.9, 0.999, 1e-8); // tfjs's default epsilon is 1e-7
   return async () => {
     const loss = tf.tidy(() => {
       const { value, grads } = tf.variableGrads(lossOf);
@@ -103,5 +105,6 @@ runMain(async ({ workload: w, plan, options }) => {
     timing = await timeRuns(generate, plan, (ms) => (ms * 1000) / chars);
   }
   const wasmVersion = options.backend === 'wasm' ? ` + tfjs-backend-wasm ${require('@tensorflow/tfjs-backend-wasm/package.json').version}` : '';
+  if (w.cell === 'gru') timing.how = 'GRU with the reset gate before the recurrent product (the only form tfjs has)';
   report({ ...timing, version: `tfjs ${tf.version.tfjs}${wasmVersion} (${tf.getBackend()})`, threads, precision: 'float32' });
 });
