@@ -45,7 +45,7 @@ export function markdown(run, workloads) {
     `# fusedrnn benchmark, ${run.date}${run.quick ? ' (--quick)' : ''}`,
     '',
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB; Node ${m.node}; load average ${m.loadStart.join(' ')} at the start, ${m.loadEnd.join(' ')} at the end.`,
-    `Method: ${run.plan.warmup} warm-up run, then ${run.plan.runs} timed runs per library and workload, each in its own process (peak RSS is that process's); a run whose warm-up exceeded ${run.plan.budgetSeconds} s is reported with that one run. Ratio = library median / fusedrnn cpu median in this run: above 1, fusedrnn is faster.`,
+    `Method: ${run.plan.warmup} warm-up run, then ${run.plan.runs} timed runs per library and workload, each in its own process (peak RSS is that process's); a run whose warm-up exceeded ${run.plan.budgetSeconds} s is reported with that one run${run.plan.timeoutSeconds ? `, one that did not finish within ${run.plan.timeoutSeconds} s under "Not measured"` : ''}. Ratio = library median / fusedrnn cpu median in this run: above 1, fusedrnn is faster.`,
   ];
   if (run.note) lines.push('', `Note: ${run.note}`);
   if (run.skipped.length) lines.push('', `Not run in this mode: ${run.skipped.join('; ')}.`);

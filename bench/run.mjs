@@ -100,21 +100,21 @@ function main() {
   if (unknown.length) throw new RangeError(`--workloads: unknown ${unknown.join(', ')} (expected some of ${Object.keys(WORKLOADS).join(', ')})`);
   const peerFilter = args.peers?.split(',');
   const peers = peerList().filter((p) => !peerFilter || p.name === 'fusedrnn cpu' || peerFilter.some((f) => p.name.includes(f)));
+  // A library that cannot finish one warm-up and a timed run in this time is reported as such.
+  const timeoutSeconds = args.quick ? 60 : 300;
   const setup = pythonSetup();
   const run = {
     date: new Date().toISOString().slice(0, 10),
     quick: args.quick,
     note: args.note,
     machine: machine(),
-    plan,
+    plan: { ...plan, timeoutSeconds },
     python: setup.description,
     skipped: Object.keys(WORKLOADS).filter((id) => !wanted.includes(id)).map((id) => (args.quick && id === 'W2' ? 'W2 (--quick skips it: minutes per step for tfjs)' : id)),
     results: [],
   };
   if (args.quick && wanted.includes('W4')) run.skipped.push(`W4 draws ${plan.generateChars} characters instead of 500`);
   const onnx = peers.some((p) => p.needsOnnx) && wanted.includes('W4') ? exportOnnx(plan, setup) : {};
-  // A library that cannot finish one warm-up and a timed run in this time is reported as such.
-  const timeoutSeconds = args.quick ? 60 : 300;
   for (const id of wanted) {
     for (const peer of peers.filter((p) => p.workloads.includes(id))) {
       const options = { ...peer.options, ...(peer.needsOnnx ? onnx : {}) };
