@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- --quick] [--workloads W1,W4] [--peers tfjs,pytorch] [--note "text"]`
+// `npm run bench [-- --quick] [--workloads W1,W4] [--peers tfjs,pytorch] [--note "text"] [--no-build]`
 // Runs W1-W5 (workloads.mjs) for fusedrnn and every peer that is installed (peers.mjs), each
 // (peer, workload) in its own process, then writes results/<date>-cpu.json and .md and prints the
 // table last. Peers live in bench/package.json, installed here on first use, never in the root
@@ -22,7 +22,9 @@ const { values: args } = parseArgs({
     peers: { type: 'string' },
     note: { type: 'string' },
     render: { type: 'string' },
+    build: { type: 'boolean', default: true },
   },
+  allowNegative: true,
 });
 
 const log = (text) => process.stderr.write(`${text}\n`);
@@ -38,7 +40,12 @@ function prepare() {
     // onnxruntime-node's postinstall would try to download a CUDA provider; its CPU provider ships in the tarball.
     sh('npm', ['ci', '--prefix', benchDir, '--no-audit', '--no-fund'], { env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
   }
-  if (!existsSync(join(root, 'dist', 'index.js'))) sh('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root });
+  // fusedrnn is measured through dist/ and build/: bring both up to date with the sources (both
+  // builds are incremental), so a run after a merge measures the merged code.
+  if (args.build) {
+    sh('npx', ['cmake-js', 'build'], { cwd: root });
+    sh('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root });
+  }
 }
 
 /** Runs one job in a child; its last stdout line is the result. Never throws. */
