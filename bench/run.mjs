@@ -60,7 +60,8 @@ function runJob(peer, job, env, timeoutSeconds) {
     const why = r.error?.code === 'ETIMEDOUT' ? `did not finish in ${timeoutSeconds} s`
       : r.error?.code === 'ENOENT' ? `${peer.command} not found${peer.python ? ' (install python3-torch, or set FUSEDRNN_BENCH_PYTHON)' : ''}`
       : r.error ? r.error.message : `exited with ${r.status ?? r.signal}`;
-    const tail = (r.stderr ?? '').trim().split('\n').slice(-2).join(' | ').slice(0, 300);
+    // A killed child's last stderr lines are whatever it logged before, not a reason.
+    const tail = r.error?.code === 'ETIMEDOUT' ? '' : (r.stderr ?? '').trim().split('\n').slice(-2).join(' | ').slice(0, 300);
     return { ok: false, reason: `${why}${tail ? `: ${tail}` : ''}` };
   }
 }
