@@ -113,6 +113,7 @@ function main() {
   const setup = pythonSetup();
   const run = {
     date: new Date().toISOString().slice(0, 10),
+    selection: { workloads: wanted, peers: peers.map((p) => p.name) },
     quick: args.quick,
     note: args.note,
     machine: machine(),
@@ -141,7 +142,9 @@ function main() {
   const table = markdown(run, WORKLOADS);
   const dir = join(benchDir, 'results');
   mkdirSync(dir, { recursive: true });
-  const base = join(dir, `${run.date}-cpu${args.quick ? '-quick' : ''}`);
+  // A narrowed run (--peers/--workloads) never overwrites the day's full results.
+  const partial = args.peers || args.workloads ? '-partial' : '';
+  const base = join(dir, `${run.date}-cpu${args.quick ? '-quick' : ''}${partial}`);
   writeAtomically(`${base}.json`, `${JSON.stringify(run, null, 2)}\n`);
   writeAtomically(`${base}.md`, table);
   log(`wrote ${base}.json and ${base}.md\n`);

@@ -32,12 +32,40 @@ function recurrentLayer(tf, w, extra) {
     units: w.hidden,
     recurrentActivation: 'sigmoid',
     kernelInitializer: 'glorotUniform',
-    recurrentInitializer: 'orthogonal',
+    recurrentInitializer: 'zeros', // replaced by orthogonalRows() below
     ...extra,
   };
   // tfjs's GRU applies the reset gate before the recurrent product only (resetAfter: true throws);
   // fusedrnn and PyTorch apply it after: the same matrix sizes, so the same arithmetic cost.
   return w.cell === 'gru' ? tf.layers.gru(common) : tf.layers.lstm({ ...common, unitForgetBias: true });
+}
+
+/**
+ * Keras's orthogonal initialiser for a [rows, cols] kernel (rows <= cols): orthonormal rows, from
+ * Gram-Schmidt on a normal draw. tfjs's own runs a QR that takes minutes on its cpu backend at
+ * these sizes (it warns so), which would be measured as part of nothing but would stall the bench.
+ */
+function orthogonalRows(rows, cols, rand) {
+  const m = new Float64Array(rows * cols);
+  for (let i = 0; i < m.length; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(1 - rand())), a = 2 * Math.PI * rand();
+    m[i] = r * Math.cos(a);
+    if (i + 1 < m.length) m[i + 1] = r * Math.sin(a);
+  }
+  for (let i = 0; i < rows; i++) {
+    const row = m.subarray(i * cols, (i + 1) * cols);
+    for (let j = 0; j < i; j++) {
+      const prev = m.subarray(j * cols, (j + 1) * cols);
+      let dot = 0;
+      for (let k = 0; k < cols; k++) dot += row[k] * prev[k];
+      for (let k = 0; k < cols; k++) row[k] -= dot * prev[k];
+    }
+    let norm = 0;
+    for (let k = 0; k < cols; k++) norm += row[k] * row[k];
+    norm = Math.sqrt(norm);
+    for (let k = 0; k < cols; k++) row[k] /= norm;
+  }
+  return Float32Array.from(m);
 }
 
 /** The stack of recurrent layers plus the dense head; `batchInputShape` fixes batch 1 for generation. */
@@ -49,6 +77,12 @@ function buildModel(tf, w, featureSize, { returnLast = false, stateful = false }
     model.add(recurrentLayer(tf, w, { returnSequences: !last, stateful, ...(l === 0 ? shape : {}) }));
   }
   model.add(tf.layers.dense({ units: w.kind === 'train-series' ? 1 : w.vocab, kernelInitializer: 'glorotUniform' }));
+  const rand = seededRandom(11);
+  for (const layer of model.layers.slice(0, w.layers)) {
+    const [kernel, recurrent, bias] = layer.getWeights(); // recurrent: [H, gates*H]
+    const [rows, cols] = recurrent.shape;
+    layer.setWeights([kernel, tf.tensor2d(orthogonalRows(rows, cols, rand), [rows, cols]), bias]);
+  }
   return model;
 }
 
