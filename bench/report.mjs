@@ -1,0 +1,91 @@
+// Statistics and reporting: median/min/max per (workload, peer), ratios to fusedrnn measured in
+// the same run, and the markdown table. Pure functions of the collected results.
+
+export function summarize(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { median, min: sorted[0], max: sorted[sorted.length - 1], runs: sorted.length };
+}
+
+/**
+ * A per-sequence peer (brain.js trains one sequence per call) is compared per batch: its median
+ * times B. The ratio is peer / fusedrnn, so above 1 means fusedrnn is faster.
+ */
+export function comparable(result, workload) {
+  return result.perSequence ? result.median * workload.batch : result.median;
+}
+
+export function addRatios(results, workloads, reference = 'fusedrnn cpu') {
+  for (const r of results) {
+    const ref = results.find((x) => x.workload === r.workload && x.peer === reference && x.ok);
+    if (!r.ok || !ref || r.peer === reference) continue;
+    r.ratio = comparable(r, workloads[r.workload]) / comparable(ref, workloads[r.workload]);
+  }
+  return results;
+}
+
+function fmt(x) {
+  if (x === undefined || x === null || Number.isNaN(x)) return '';
+  if (x >= 1000) return Math.round(x).toLocaleString('en-US').replace(/,/g, ' ');
+  if (x >= 100) return x.toFixed(0);
+  if (x >= 10) return x.toFixed(1);
+  return x.toFixed(2);
+}
+
+function ratioText(r, workload) {
+  if (r.ratio === undefined) return r.peer === 'fusedrnn cpu' && r.ok ? '1 (reference)' : '';
+  const per = r.perSequence ? ` (×${workload.batch} sequences)` : '';
+  return `${r.ratio >= 10 ? r.ratio.toFixed(0) : r.ratio.toFixed(2)}×${per}`;
+}
+
+export function markdown(run, workloads) {
+  const m = run.machine;
+  const lines = [
+    `# fusedrnn benchmark, ${run.date}${run.quick ? ' (--quick)' : ''}`,
+    '',
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB; Node ${m.node}; load average ${m.loadStart.join(' ')} at the start, ${m.loadEnd.join(' ')} at the end.`,
+    `Method: ${run.plan.warmup} warm-up run, then ${run.plan.runs} timed runs per library and workload, each in its own process (peak RSS is that process's); a run whose warm-up exceeded ${run.plan.budgetSeconds} s is reported with that one run${run.plan.timeoutSeconds ? `, one that did not finish within ${run.plan.timeoutSeconds} s under "Not measured"` : ''}. Ratio = library median / fusedrnn cpu median in this run: above 1, fusedrnn is faster.`,
+  ];
+  if (run.note) lines.push('', `Note: ${run.note}`);
+  if (run.skipped.length) lines.push('', `Not run in this mode: ${run.skipped.join('; ')}.`);
+  lines.push('', '| workload | library | median | min – max | runs | ratio to fusedrnn | peak RSS MB | threads | precision |', '|---|---|---:|---:|---:|---:|---:|---:|---|');
+  for (const id of Object.keys(workloads)) {
+    const w = workloads[id];
+    for (const r of run.results.filter((x) => x.workload === id)) {
+      if (!r.ok) continue;
+      const unit = r.perSequence ? `${w.unit.replace('/step', '')} per sequence` : w.unit;
+      const runs = `${r.runs}${r.warmupOnly ? ' (warm-up only)' : ''}`;
+      lines.push(`| ${id} | ${r.peer} | ${fmt(r.median)} ${unit} | ${fmt(r.min)} – ${fmt(r.max)} | ${runs} | ${ratioText(r, w)} | ${fmt(r.peakRssMB)} | ${r.threads} | ${r.precision} |`);
+    }
+  }
+  for (const r of run.results.filter((x) => x.ok && x.bound)) {
+    const b = r.bound;
+    lines.push('', `${r.workload} weight-streaming bound (${r.peer}): ${fmt(b.usPerChar)} µs/char = ${(b.weightBytes / 2 ** 20).toFixed(2)} MiB of weights at ${fmt(b.readGBs)} GB/s measured in this run (${b.how}).`);
+  }
+  const missing = run.results.filter((r) => !r.ok);
+  if (missing.length) {
+    lines.push('', '## Not measured', '');
+    const byReason = new Map();
+    for (const r of missing) {
+      const key = `${r.peer}: ${r.reason}`;
+      byReason.set(key, [...(byReason.get(key) ?? []), r.workload]);
+    }
+    for (const [key, ids] of byReason) lines.push(`- ${ids.join(', ')} ${key}`);
+  }
+  lines.push('', '## Versions and how each workload was expressed', '');
+  const seen = new Set();
+  for (const r of run.results.filter((x) => x.ok)) {
+    const key = `${r.peer}: ${r.version}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      lines.push(`- ${key}`);
+    }
+  }
+  for (const r of run.results.filter((x) => x.ok && (x.how || x.notes?.length))) {
+    lines.push(`- ${r.workload} ${r.peer}: ${[r.how, ...(r.notes ?? [])].filter(Boolean).join('; ')}`);
+  }
+  lines.push('', '## Workloads', '');
+  for (const w of Object.values(workloads)) lines.push(`- ${w.id}: ${w.what}.`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,154 @@
+#!/usr/bin/env node
+// `npm run bench [-- --quick] [--workloads W1,W4] [--peers tfjs,pytorch] [--note "text"] [--no-build]`
+// Runs W1-W5 (workloads.mjs) for fusedrnn and every peer that is installed (peers.mjs), each
+// (peer, workload) in its own process, then writes results/<date>-cpu.json and .md and prints the
+// table last. Peers live in bench/package.json, installed here on first use, never in the root
+// package (CI installs the root).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { cores, peerList, pythonSetup } from './peers.mjs';
+import { addRatios, markdown, summarize } from './report.mjs';
+import { WORKLOADS, runPlan } from './workloads.mjs';
+
+const benchDir = new URL('.', import.meta.url).pathname;
+const root = join(benchDir, '..');
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    workloads: { type: 'string' },
+    peers: { type: 'string' },
+    note: { type: 'string' },
+    render: { type: 'string' },
+    build: { type: 'boolean', default: true },
+  },
+  allowNegative: true,
+});
+
+const log = (text) => process.stderr.write(`${text}\n`);
+
+function sh(command, commandArgs, options = {}) {
+  log(`$ ${command} ${commandArgs.join(' ')}`);
+  const r = spawnSync(command, commandArgs, { stdio: 'inherit', ...options });
+  if (r.status !== 0) throw new Error(`${command} ${commandArgs.join(' ')} failed (${r.status ?? r.signal})`);
+}
+
+function prepare() {
+  if (!existsSync(join(benchDir, 'node_modules'))) {
+    // onnxruntime-node's postinstall would try to download a CUDA provider; its CPU provider ships in the tarball.
+    sh('npm', ['ci', '--prefix', benchDir, '--no-audit', '--no-fund'], { env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
+  }
+  // fusedrnn is measured through dist/ and build/: bring both up to date with the sources (both
+  // builds are incremental), so a run after a merge measures the merged code.
+  if (args.build) {
+    sh('npx', ['cmake-js', 'build'], { cwd: root });
+    sh('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root });
+  }
+}
+
+/** Runs one job in a child; its last stdout line is the result. Never throws. */
+function runJob(peer, job, env, timeoutSeconds) {
+  const r = spawnSync(peer.command, [...peer.args, JSON.stringify(job)], {
+    cwd: root, env, encoding: 'utf8', timeout: timeoutSeconds * 1000, maxBuffer: 64 << 20,
+  });
+  const line = (r.stdout ?? '').trim().split('\n').pop();
+  try {
+    return JSON.parse(line);
+  } catch {
+    const why = r.error?.code === 'ETIMEDOUT' ? `did not finish in ${timeoutSeconds} s`
+      : r.error?.code === 'ENOENT' ? `${peer.command} not found${peer.python ? ' (install python3-torch, or set FUSEDRNN_BENCH_PYTHON)' : ''}`
+      : r.error ? r.error.message : `exited with ${r.status ?? r.signal}`;
+    // A killed child's last stderr lines are whatever it logged before, not a reason.
+    const tail = r.error?.code === 'ETIMEDOUT' ? '' : (r.stderr ?? '').trim().split('\n').slice(-2).join(' | ').slice(0, 300);
+    return { ok: false, reason: `${why}${tail ? `: ${tail}` : ''}` };
+  }
+}
+
+/** Exports the W4 one-step model for onnxruntime-node once per run (needs PyTorch). */
+function exportOnnx(plan, setup) {
+  const path = join(benchDir, '.cache', 'w4-step.onnx');
+  mkdirSync(join(benchDir, '.cache'), { recursive: true });
+  const job = { workload: WORKLOADS.W4, plan, options: { threads: 1, exportOnnx: path } };
+  const r = runJob({ command: setup.python, args: [join(benchDir, 'runners', 'pytorch.py')], python: true }, job, setup.env, 300);
+  return r.ok ? { modelPath: path, exportedBy: `exported by ${r.version} with torch.onnx.export` } : { exportReason: `the PyTorch export failed: ${r.reason}` };
+}
+
+function machine() {
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown CPU',
+    cores,
+    memoryGB: Math.round(totalmem() / 2 ** 30),
+    freeMemoryGB: Math.round(freemem() / 2 ** 30),
+    node: process.versions.node,
+    loadStart: loadavg().map((x) => x.toFixed(2)),
+  };
+}
+
+function writeAtomically(path, text) {
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
+}
+
+/** --render results/x.json: rewrites x.md from a saved run (after a change to the table's format). */
+function render(path) {
+  const run = JSON.parse(readFileSync(path, 'utf8'));
+  const table = markdown(run, WORKLOADS);
+  writeAtomically(path.replace(/\.json$/, '.md'), table);
+  process.stdout.write(table);
+}
+
+function main() {
+  if (args.render) return render(args.render);
+  prepare();
+  const plan = runPlan(args.quick);
+  const wanted = args.workloads ? args.workloads.split(',') : plan.workloads;
+  const unknown = wanted.filter((id) => !WORKLOADS[id]);
+  if (unknown.length) throw new RangeError(`--workloads: unknown ${unknown.join(', ')} (expected some of ${Object.keys(WORKLOADS).join(', ')})`);
+  const peerFilter = args.peers?.split(',');
+  const peers = peerList().filter((p) => !peerFilter || p.name === 'fusedrnn cpu' || peerFilter.some((f) => p.name.includes(f)));
+  // A library that cannot finish one warm-up and a timed run in this time is reported as such.
+  const timeoutSeconds = args.quick ? 60 : 300;
+  const setup = pythonSetup();
+  const run = {
+    date: new Date().toISOString().slice(0, 10),
+    selection: { workloads: wanted, peers: peers.map((p) => p.name) },
+    quick: args.quick,
+    note: args.note,
+    machine: machine(),
+    plan: { ...plan, timeoutSeconds },
+    python: setup.description,
+    skipped: Object.keys(WORKLOADS).filter((id) => !wanted.includes(id)).map((id) => (args.quick && id === 'W2' ? 'W2 (--quick skips it: minutes per step for tfjs)' : id)),
+    results: [],
+  };
+  if (args.quick && wanted.includes('W4')) run.skipped.push(`W4 draws ${plan.generateChars} characters instead of 500`);
+  const onnx = peers.some((p) => p.needsOnnx) && wanted.includes('W4') ? exportOnnx(plan, setup) : {};
+  for (const id of wanted) {
+    for (const peer of peers.filter((p) => p.workloads.includes(id))) {
+      const options = { ...peer.options, ...(peer.needsOnnx ? onnx : {}) };
+      const started = Date.now();
+      const r = runJob(peer, { workload: WORKLOADS[id], plan, options }, peer.python ? setup.env : process.env, timeoutSeconds);
+      const entry = { workload: id, peer: peer.name, unit: WORKLOADS[id].unit, ...r };
+      if (r.ok) Object.assign(entry, summarize(r.samples));
+      if (peer.python && r.ok) entry.version += `; ${setup.description}`;
+      run.results.push(entry);
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      log(`${id} ${peer.name}: ${r.ok ? `median ${entry.median.toFixed(2)} ${entry.unit}` : `unavailable (${r.reason})`} [${seconds} s]`);
+    }
+  }
+  run.machine.loadEnd = loadavg().map((x) => x.toFixed(2));
+  addRatios(run.results, WORKLOADS);
+  const table = markdown(run, WORKLOADS);
+  const dir = join(benchDir, 'results');
+  mkdirSync(dir, { recursive: true });
+  // A narrowed run (--peers/--workloads) never overwrites the day's full results.
+  const partial = args.peers || args.workloads ? '-partial' : '';
+  const base = join(dir, `${run.date}-cpu${args.quick ? '-quick' : ''}${partial}`);
+  writeAtomically(`${base}.json`, `${JSON.stringify(run, null, 2)}\n`);
+  writeAtomically(`${base}.md`, table);
+  log(`wrote ${base}.json and ${base}.md\n`);
+  process.stdout.write(table);
+}
+
+main();
