@@ -98,3 +98,34 @@ describe('fusedrnn CLI', () => {
     }
   });
 });
+
+describe('fusedrnn train on a terminal', () => {
+  it('draws the progress bar (epoch, step, loss, s/batch, ETA) instead of log lines', async () => {
+    const { runTraining } = await import('../lib/cli/train-loop.js');
+    const { CheckpointManager, Model, Vocabulary, charModelConfig } = await import('../lib/index.js');
+    const text = 'the quick brown fox jumps over the lazy dog. '.repeat(20);
+    const vocab = Vocabulary.fromText(text);
+    const written: string[] = [];
+    const out = Object.assign(new (await import('node:stream')).Writable({ write: (c, _e, cb) => (written.push(String(c)), cb()) }), {
+      isTTY: true,
+      columns: 100,
+    });
+    await runTraining({
+      model: Model.create(charModelConfig({ vocabSize: vocab.size, units: 8, layers: 1 })),
+      vocab,
+      train: vocab.encode(text),
+      batchSize: 2,
+      steps: 10,
+      epochs: 2,
+      stepOptions: { learningRate: 0.01 },
+      logEvery: 5,
+      manager: new CheckpointManager({ directory: join(dir, 'tty'), every: 0 }),
+      cursor: { epoch: 0, batch: 0, step: 0 },
+      out,
+    });
+    const all = written.join('');
+    expect(all).toMatch(/\r\[=+ *\] epoch \d\/2 step \d+\/44 loss \d+\.\d{4} \d+\.\d{3} s\/batch ETA \d+s/);
+    expect(all).not.toMatch(/^step \d+\/\d+ {2}epoch/m);
+    expect(all).toMatch(/\r\x1b\[Kcheckpoint .*ckpt-00000088\.safetensors/);
+  });
+});

@@ -1,6 +1,9 @@
 // The training loop behind `fusedrnn train`: truncated BPTT over contiguous streams, progress
-// lines, validation and checkpoints. One module, so it can move onto Model.fit() when that lands.
+// (the redrawn bar on a terminal, lines in logs), validation and checkpoints. Its own loop rather
+// than fit(), because a resumed run starts mid-epoch at the checkpoint's data cursor.
 import type { CheckpointManager } from '../checkpoint/manager.js';
+import { evaluateData } from '../fit.js';
+import { ProgressBar, type ProgressSink } from '../progress.js';
 import type { Model, TrainStepOptions } from '../model.js';
 import { streamBatches } from '../text.js';
 import type { TokenBatch } from '../text.js';
@@ -37,9 +40,11 @@ export async function runTraining(run: TrainingRun): Promise<void> {
   const started = Date.now();
   let lossSum = 0;
   let lossCount = 0;
+  const bar = (out as ProgressSink).isTTY ? new ProgressBar(out as ProgressSink) : undefined;
+  const say = (line: string) => (bar ? bar.endEpoch(line) : out.write(`${line}\n`));
   const save = async () => {
     const path = await manager.save(model, step, { vocabulary: run.vocab, dataCursor: { epoch, batch, step } });
-    out.write(`checkpoint ${path}${validationNote(await validate(run))}\n`);
+    say(`checkpoint ${path}${validationNote(await validate(run))}`);
   };
   while (step < total) {
     if (batch === 0) model.resetState();
@@ -52,7 +57,16 @@ export async function runTraining(run: TrainingRun): Promise<void> {
     }
     lossSum += result.loss;
     lossCount += 1;
-    if (step % run.logEvery === 0 || step === total) {
+    const secondsPerBatch = (Date.now() - started) / 1000 / (step - run.cursor.step);
+    bar?.update({
+      epoch: batch === 0 ? epoch - 1 : epoch,
+      epochs: Math.ceil(total / batches.length),
+      step: batch === 0 ? batches.length : batch,
+      stepsPerEpoch: batches.length,
+      loss: result.loss,
+      secondsPerBatch,
+    });
+    if (!bar && (step % run.logEvery === 0 || step === total)) {
       const seconds = (Date.now() - started) / 1000;
       out.write(`step ${step}/${total}  epoch ${epoch + 1}  loss ${(lossSum / lossCount).toFixed(4)}  ${seconds.toFixed(1)} s\n`);
       lossSum = 0;
@@ -67,15 +81,9 @@ async function validate(run: TrainingRun): Promise<number | undefined> {
   if (run.validation === undefined) return undefined;
   const rows = Math.min(run.batchSize, Math.floor((run.validation.length - 1) / run.steps));
   if (rows < 1) return undefined;
-  let loss = 0;
-  let weight = 0;
-  // Validation must not disturb the carried training state: evaluate() never updates it.
-  for (const b of streamBatches(run.validation, rows, run.steps)) {
-    const r = await run.model.evaluate(b);
-    loss += r.loss * r.weightSum;
-    weight += r.weightSum;
-  }
-  return weight > 0 ? loss / weight : undefined;
+  // Not stateful: validation must not disturb the carried training state.
+  const r = await evaluateData(run.model, [...streamBatches(run.validation, rows, run.steps)]);
+  return r.weightSum > 0 ? r.loss : undefined;
 }
 
 function validationNote(loss: number | undefined): string {
