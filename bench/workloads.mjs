@@ -1,6 +1,9 @@
 // The five workloads of ../shared/BENCHMARKS.md, defined once for every runner (the Python runner
 // receives the same object as JSON). Data are random but fixed (seeded), never zeros.
 
+
+import { seededRandom } from '../dist/index.js';
+
 export const WORKLOADS = {
   W1: { id: 'W1', kind: 'train-char', cell: 'lstm', vocab: 83, hidden: 256, layers: 2, batch: 32, steps: 50, unit: 'ms/step',
     what: 'char-LSTM training step, one-hot input, 2x LSTM, dense on every step, softmax CE mean over B*T, clip 5, Adam 1e-3' },
@@ -29,17 +32,8 @@ export function runPlan(quick) {
     : { warmup: 1, runs: 5, budgetSeconds: 60, workloads: ['W1', 'W2', 'W3', 'W4', 'W5'], generateChars: 500 };
 }
 
-/** mulberry32: a tiny seeded generator so every JS runner draws the same data. */
-export function seededRandom(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// fusedrnn's own seeded generator (mulberry32), so every JS runner draws the same data.
+export { seededRandom };
 
 /** Token ids [B*T] and next-token targets, uniform over the vocabulary. */
 export function charBatch(w, seed = 1) {

@@ -6,17 +6,8 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const sharedDir = resolve(repoRoot, '..', 'shared');
 
-/** Deterministic PRNG (mulberry32) so every test input is reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (the library's own mulberry32) so every test input is reproducible. */
+export { seededRandom as rng } from '../../lib/data/random.js';
 
 /** n values uniform in [-scale, scale): never zeros, never a constant. */
 export function randn(n: number, random: () => number, scale = 1): Float64Array {
