@@ -1,7 +1,6 @@
 // The five workloads of ../shared/BENCHMARKS.md, defined once for every runner (the Python runner
 // receives the same object as JSON). Data are random but fixed (seeded), never zeros.
 
-
 import { seededRandom } from '../dist/index.js';
 
 export const WORKLOADS = {

@@ -8,6 +8,7 @@
 #include <cfloat>
 
 #include "../native/philox.h"
+#include "../native/sampling_rules.h"
 #include "cuda_check.cuh"
 #include "kernels.cuh"
 
@@ -73,19 +74,7 @@ __global__ void __launch_bounds__(kThreads) sample_kernel(SampleArgs a, const fl
   __syncthreads();
   if (threadIdx.x != 0) return;
   int kept = (use_k || use_p) ? (use_k ? a.top_k : V) : V;
-  if (use_p) {
-    double mass = 0.0;
-    for (int j = 0; j < kept; ++j) mass += e[order[j]];
-    const double target = a.top_p * mass;
-    double cum = 0.0;
-    int j = 0;
-    while (j < kept) {
-      cum += e[order[j]];
-      ++j;
-      if (cum >= target) break;
-    }
-    kept = j > 1 ? j : 1;
-  }
+  if (use_p) kept = nucleus_size(e, order, kept, a.top_p);
   const bool ranked = use_k || use_p;
   double mass = 0.0;
   int last = 0;

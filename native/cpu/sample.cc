@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../philox.h"
+#include "../sampling_rules.h"
 #include "cpu_kernels.h"
 
 namespace frnn::cpu {
@@ -62,17 +63,7 @@ void sample(int B, int V, const T* logits, const SampleConfig& cfg, uint64_t see
       }
       if (use_p) {
         std::sort(order.begin(), order.begin() + kept, before);
-        double mass = 0.0;
-        for (int j = 0; j < kept; ++j) mass += e[order[j]];
-        const double target = cfg.top_p * mass;
-        double cum = 0.0;
-        int j = 0;
-        while (j < kept) {
-          cum += e[order[j]];
-          ++j;
-          if (cum >= target) break;
-        }
-        kept = std::max(j, 1);
+        kept = nucleus_size(e.data(), order.data(), kept, cfg.top_p);
       }
       std::fill(keep.begin(), keep.end(), 0);
       for (int j = 0; j < kept; ++j) keep[order[j]] = 1;
