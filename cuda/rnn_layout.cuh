@@ -1,38 +1,16 @@
-// Shared by the recurrent forward and backward kernels: the workspace layout and the ragged
-// step -> row mapping. Same layout as the CPU's (native/cpu/rnn.cc), so the two can be compared:
-//   gates [N, G*H] post-activation gates (LSTM i,f,g,o; GRU r,z,n; RNN h'); rows past a
-//                  sequence's end are 0
-//   hprev [N, H]   the h entering step t
-//   LSTM: cprev [N, H], cnew [N, H];  GRU reset-after: hn [N, H] = W_hn h + b_hn
+// Shared by the recurrent forward and backward kernels: the workspace layout (the CPU's, from
+// native/rnn_workspace.h, so the two can be compared) and the ragged step -> row mapping.
 #pragma once
 
 #include <cstddef>
 
 #include "../native/ops.h"
+#include "../native/rnn_workspace.h"
 
 namespace frnn::cuda {
 
-struct RnnLayout {
-  int G, GH;
-  size_t N;
-  size_t gates, hprev, cprev, cnew, hn, total;  // element offsets; SIZE_MAX = absent
-};
-
-inline RnnLayout rnn_layout(const RnnShape& s) {
-  RnnLayout L{};
-  L.G = gate_count(s.cell);
-  L.GH = L.G * s.H;
-  L.N = static_cast<size_t>(s.B) * s.T;
-  const size_t NH = L.N * s.H;
-  size_t off = 0;
-  L.gates = off, off += L.N * L.GH;
-  L.hprev = off, off += NH;
-  L.cprev = L.cnew = L.hn = static_cast<size_t>(-1);
-  if (s.cell == Cell::LSTM) L.cprev = off, off += NH, L.cnew = off, off += NH;
-  if (s.cell == Cell::GRU && !s.reset_before) L.hn = off, off += NH;
-  L.total = off;
-  return L;
-}
+using RnnLayout = RnnWorkspaceLayout;
+inline RnnLayout rnn_layout(const RnnShape& s) { return rnn_workspace_layout(s); }
 
 // Row (b, t) processed at `step`, or -1 when sequence b has ended (its state stays frozen).
 __device__ __forceinline__ long step_row(int b, int step, int T, const int* lengths, bool reverse) {

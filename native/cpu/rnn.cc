@@ -28,6 +28,7 @@
 #include <cstring>
 #include <vector>
 
+#include "../rnn_workspace.h"
 #include "cpu_kernels.h"
 #include "gemm.h"
 #include "rnn_support.h"
@@ -40,27 +41,9 @@ inline F sigmoid(F a) {
   return F(1) / (F(1) + std::exp(-a));
 }
 
-struct Layout {
-  int G, GH;
-  long N;
-  long gates, hprev, cprev, cnew, hn, total;  // offsets (elements); -1 = absent
-};
-
-inline Layout layout(const RnnShape& s) {
-  Layout L{};
-  L.G = gate_count(s.cell);
-  L.GH = L.G * s.H;
-  L.N = static_cast<long>(s.B) * s.T;
-  const long NH = L.N * s.H;
-  long off = 0;
-  L.gates = off, off += L.N * L.GH;
-  L.hprev = off, off += NH;
-  L.cprev = L.cnew = L.hn = -1;
-  if (s.cell == Cell::LSTM) L.cprev = off, off += NH, L.cnew = off, off += NH;
-  if (s.cell == Cell::GRU && !s.reset_before) L.hn = off, off += NH;
-  L.total = off;
-  return L;
-}
+// The workspace layout shared with the CUDA backend (native/rnn_workspace.h).
+using Layout = RnnWorkspaceLayout;
+inline Layout layout(const RnnShape& s) { return rnn_workspace_layout(s); }
 
 inline int len_of(const RnnShape& s, const int32_t* lengths, int b) {
   return lengths ? lengths[b] : s.T;
