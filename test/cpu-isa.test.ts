@@ -23,13 +23,15 @@ const VARIANTS: Array<{ cell: Cell; peephole?: boolean; resetBefore?: boolean }>
   { cell: 'rnn_relu' },
 ];
 // B x T x I x H: B=1 and T=1 (generation), sizes off the 4/6/8 tile rows and 8/16/32 lanes,
-// and one big enough to be split over the thread pool.
+// one big enough to be split over the thread pool, and B=1 with G*H*H past the matrix-vector
+// split (generation of a large model).
 const SIZES = [
   { B: 1, T: 1, I: 19, H: 37 },
   { B: 1, T: 9, I: 5, H: 33 },
   { B: 7, T: 1, I: 3, H: 17 },
   { B: 13, T: 5, I: 21, H: 45, lengths: [5, 2, 0, 5, 1, 3, 4, 5, 5, 2, 1, 5, 3] },
   { B: 33, T: 6, I: 70, H: 67 },
+  { B: 1, T: 2, I: 9, H: 151 },
 ];
 const gates = (c: Cell) => (c === 'lstm' ? 4 : c === 'gru' ? 3 : 1);
 
@@ -88,7 +90,7 @@ for (const name of ['generic', 'avx2', 'avx512'] as const) {
 
     it('dense forward and backward match fp64 (tile edges, one row, a pool-sized product)', () => {
       use();
-      for (const [N, I, O] of [[1, 37, 83], [7, 5, 3], [50, 67, 33], [130, 300, 259]]) {
+      for (const [N, I, O] of [[1, 37, 83], [1, 301, 263], [7, 5, 3], [50, 67, 33], [130, 300, 259]]) {
         const r = rng(N * 13 + I + O);
         const x = randn(N * I, r), W = randn(O * I, r, 0.2), b = randn(O, r), dy = randn(N * O, r);
         for (const act of ['linear', 'tanh']) {

@@ -16,6 +16,8 @@ constexpr int MC = 96;   // a multiple of every variant's MR (4, 6, 8)
 constexpr int NC = 2048;
 // Below this many multiply-adds a product runs on the calling thread only.
 constexpr double kParallelMacs = 4.0e5;
+// A matrix-vector product is worth splitting much earlier: it is bound by memory, not arithmetic.
+constexpr double kParallelGemvMacs = 6.4e4;
 
 inline float at(const float* X, int ld, bool trans, int r, int c) {
   return trans ? X[static_cast<long>(c) * ld + r] : X[static_cast<long>(r) * ld + c];
@@ -134,10 +136,18 @@ void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, i
   if (K <= 0 || alpha == 0.0f) return;
   const IsaKernels& kr = isa();
   if (M == 1) {  // a matrix-vector product: packing would cost more than it saves
-    if (tb)
-      kr.gemv_rows(N, K, alpha, B, ldb, A, C);
-    else
-      kr.gemv_cols(N, K, alpha, B, ldb, A, ta ? lda : 1, C);
+    // Bound by reading B, so a large one is split by output columns over the pool: each thread
+    // streams its own slice of B (generation reads every weight once per character).
+    const int parts = static_cast<double>(N) * K >= kParallelGemvMacs ? std::min(pool_threads(), (N + 15) / 16) : 1;
+    parallel_for(parts, [&](int p) {
+      int b, e;
+      range_of(p, parts, N, 16, &b, &e);
+      if (b >= e) return;
+      if (tb)
+        kr.gemv_rows(e - b, K, alpha, B + static_cast<long>(b) * ldb, ldb, A, C + b);
+      else
+        kr.gemv_cols(e - b, K, alpha, B + b, ldb, A, ta ? lda : 1, C + b);
+    });
     return;
   }
   const Split s = split_for(M, N, K, kr.mr, kr.nr);
