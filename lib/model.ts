@@ -363,6 +363,7 @@ export class Model {
       precision: n.precision,
       step: n.step,
       parameterCount: n.parameterCount,
+      nativeBytes: n.nativeBytes,
       build: { ...this.buildInfo },
     };
     if (n.device !== undefined) {
@@ -605,6 +606,8 @@ export interface ModelInfo {
   precision: string;
   step: number;
   parameterCount: number;
+  /** Backend memory the model holds now (device memory on a GPU): arenas, activations, state. */
+  nativeBytes: number;
   /** The CUDA device, when backend is 'cuda'. */
   device?: {
     ordinal: number;

@@ -3,7 +3,11 @@
 // Runs in a child process with --expose-gc so RSS reflects this work alone.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { packageRoot } from '../lib/native.js';
+import { Model } from '../lib/index.js';
+import { loadNative, packageRoot } from '../lib/native.js';
+
+const addon = loadNative({ backend: 'cpu' });
+const gpuReason = !addon.buildInfo().cuda ? 'this build has no CUDA part' : addon.cudaProbe().ok ? '' : addon.cudaProbe().reason;
 
 const MB = 1024 * 1024;
 
@@ -37,6 +41,7 @@ describe('memory', () => {
         for (let i = 0; i < 1000; i++) await m.trainStep(batch(i), { learningRate: 1e-3, clipNorm: 5, carryState: true });
         await m.generate(new Int32Array([1, 2, 3]), 1, 1000, { seed: 1 });
         const start = rss();
+        const bytesStart = m.info().nativeBytes;
         for (let i = 0; i < 20000; i++) {
           const r = i % 2 ? m.trainStepSync(batch(i), { learningRate: 1e-3, clipNorm: 5, carryState: true })
                           : await m.trainStep(batch(i), { learningRate: 1e-3, clipNorm: 5, carryState: true });
@@ -46,13 +51,37 @@ describe('memory', () => {
         let drawn = 0;
         for (let i = 0; i < 100; i++) drawn += (await m.generate(new Int32Array([1, 2, 3]), 1, 1000, { seed: i, temperature: 0.9 })).length;
         const end = rss();
-        console.log(JSON.stringify({ start, afterTraining, end, drawn }));
+        console.log(JSON.stringify({ start, afterTraining, end, drawn, bytesStart, bytesEnd: m.info().nativeBytes }));
       })();
     `);
     console.log(`RSS: start ${(out.start / MB).toFixed(1)} MB, after 20k steps ${(out.afterTraining / MB).toFixed(1)} MB, after ${out.drawn} chars ${(out.end / MB).toFixed(1)} MB`);
     expect(out.drawn).toBe(100_000);
+    expect(out.bytesEnd).toBe(out.bytesStart); // the native allocations themselves did not grow
     // Tolerance: 4 MB over the whole run (a leak of one activation set per step would be GBs).
     expect(out.end - out.start).toBeLessThan(4 * MB);
+  });
+
+  it.skipIf(gpuReason !== '')(`20 000 training steps and 100 000 sampled characters on the GPU keep device memory flat${gpuReason ? ` [skipped: ${gpuReason}]` : ''}`, async () => {
+    const model = Model.create({
+      input: { type: 'embedding', vocabSize: 20, embeddingDim: 8 },
+      layers: [{ units: 32, dropoutOutput: 0.1 }, { units: 32 }],
+      dense: [{ units: 20 }],
+      backend: 'cuda',
+    });
+    const B = 8;
+    const T = 16;
+    const batch = (k: number) => ({
+      inputs: Int32Array.from({ length: B * T }, (_, i) => (i * 7 + k) % 20),
+      targets: Int32Array.from({ length: B * T }, (_, i) => (i * 3 + k) % 20),
+      batchSize: B,
+      steps: T,
+    });
+    for (let i = 0; i < 100; i++) await model.trainStep(batch(i), { carryState: true });
+    await model.generate(Int32Array.from([1, 2, 3]), 1000, { seed: 1 });
+    const start = model.info().nativeBytes;
+    for (let i = 0; i < 20_000; i++) await model.trainStep(batch(i), { carryState: true });
+    for (let i = 0; i < 100; i++) await model.generate(Int32Array.from([1, 2, 3]), 1000, { seed: i });
+    expect(model.info().nativeBytes).toBe(start);
   });
 
   it('dispose() frees at once, forgotten models are freed by the GC, and a disposed model throws', () => {

@@ -107,6 +107,7 @@ export interface NativeModelInfo {
   step: number;
   rngCounter: number;
   parameterCount: number;
+  nativeBytes: number;
   /** 'fp64' | 'fp32' | 'tf32': the arithmetic in effect. */
   precision: string;
   /** The CUDA backend only: */

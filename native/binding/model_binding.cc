@@ -497,6 +497,7 @@ class Model : public Napi::ObjectWrap<Model> {
     size_t n = 0;
     for (const auto& p : net->params()) n += p.size;
     o.Set("parameterCount", static_cast<double>(n));
+    o.Set("nativeBytes", static_cast<double>(net->native_bytes()));
     const BackendDetails d = guard(info.Env(), [&] { return net->backend_details(); });
     o.Set("precision", d.precision);
     if (d.device >= 0) {
