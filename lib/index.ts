@@ -76,3 +76,5 @@ export type {
   SeriesWindows,
   TextFileOptions,
 } from './data/index.js';
+export { generateSeries, streamSeries } from './series.js';
+export type { SeriesOptions } from './series.js';

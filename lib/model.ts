@@ -248,12 +248,15 @@ export class Model {
     return toStepResult(this.nativeNow().evaluateSync(nb, useState, keepState));
   }
 
-  /** The model outputs [rows * outputSize] (logits for softmax models). Targets are not needed. */
-  predict(batch: Omit<Batch, 'targets'> & { targets?: Batch['targets'] }, options: { useState?: boolean } = {}): Promise<Float64Array> {
+  /**
+   * The model outputs [rows * outputSize] (logits for softmax models). Targets are not needed.
+   * State options as evaluate(): carryState continues from and keeps the carried state.
+   */
+  predict(batch: Omit<Batch, 'targets'> & { targets?: Batch['targets'] }, options: EvaluateOptions = {}): Promise<Float64Array> {
     return settle(() => {
       const nb = this.checkBatch(batch as Batch, false);
-      const useState = checkUseState(options);
-      return this.enqueue((m) => m.predict(nb, useState));
+      const { useState, keepState } = checkEvaluateOptions(options);
+      return this.enqueue((m) => m.predict(nb, useState, keepState));
     });
   }
 
@@ -481,12 +484,6 @@ function checkEvaluateOptions(options: EvaluateOptions): { useState: boolean; ke
   const carry = checkBoolean(options.carryState ?? false, 'options.carryState');
   const useState = checkBoolean(options.useState ?? carry, 'options.useState');
   return { useState, keepState: carry };
-}
-
-function checkUseState(options: { useState?: boolean }): boolean {
-  checkObject(options, 'options');
-  checkKeys(options, ['useState'], 'options');
-  return options.useState === undefined ? false : checkBoolean(options.useState, 'options.useState');
 }
 
 function checkTrainOptions(options: TrainStepOptions): TrainStepOptions {

@@ -165,9 +165,13 @@ class NetworkImpl final : public Network {
     return read_result(batch);
   }
 
-  std::vector<double> predict(const Batch& batch, bool use_state) override {
+  std::vector<double> predict(const Batch& batch, bool use_state, bool keep_state) override {
     Activations<Real>& a = prepare(batch);
     forward(a, /*training=*/false, use_state);
+    if (keep_state) {
+      allocate_state(a.B);
+      keep_final_state(a);
+    }
     return download_floats(a.z.back(), static_cast<size_t>(a.rows) * cfg_.output_width());
   }
 

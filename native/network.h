@@ -126,7 +126,7 @@ class Network {
   // batch's final state as the carried state (stateful evaluation of a stream, batch after batch).
   virtual StepResult evaluate(const Batch& batch, bool use_state, bool keep_state) = 0;
   // The head's outputs [rows, output_width] (logits for softmax models).
-  virtual std::vector<double> predict(const Batch& batch, bool use_state) = 0;
+  virtual std::vector<double> predict(const Batch& batch, bool use_state, bool keep_state) = 0;
   // What one generation carries from chunk to chunk, so streaming in chunks draws exactly the
   // tokens of one long call: per layer h and (LSTM) c [B,H], and the draws made so far (the
   // sampling counter continues from it). Empty h: start from a zero state.

@@ -77,7 +77,7 @@ export interface NativeModel {
   trainStepSync(batch: NativeBatch, options?: NativeTrainOptions): NativeStepResult;
   evaluate(batch: NativeBatch, useState?: boolean, keepState?: boolean): Promise<NativeStepResult>;
   evaluateSync(batch: NativeBatch, useState?: boolean, keepState?: boolean): NativeStepResult;
-  predict(batch: NativeBatch, useState?: boolean): Promise<Float64Array>;
+  predict(batch: NativeBatch, useState?: boolean, keepState?: boolean): Promise<Float64Array>;
   generate(prime: Int32Array, batchSize: number, steps: number, options: NativeSampleOptions): Promise<Int32Array>;
   /** One chunk of a streamed generation; chunks chained through `state` equal one generate(). */
   generateChunk(

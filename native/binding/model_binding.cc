@@ -307,14 +307,15 @@ class Model : public Napi::ObjectWrap<Model> {
     });
   }
 
-  // predict(batch, useState?) -> Float64Array [rows * outputWidth]
+  // predict(batch, useState?, keepState?) -> Float64Array [rows * outputWidth]
   Napi::Value Predict(const Napi::CallbackInfo& info) {
     auto net = acquire(info.Env());
     auto batch = std::make_shared<Batch>(guard(info.Env(), [&] { return parse_batch(info[0], net->config()); }));
     const bool use_state = info[1].ToBoolean().Value();
+    const bool keep_state = info[2].ToBoolean().Value();
     auto out = std::make_shared<std::vector<double>>();
     return run_async(
-        info.Env(), [net, batch, use_state, out] { *out = net->predict(*batch, use_state); },
+        info.Env(), [net, batch, use_state, keep_state, out] { *out = net->predict(*batch, use_state, keep_state); },
         [out](Napi::Env env) -> Napi::Value { return to_float64(env, *out); });
   }
 
