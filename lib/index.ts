@@ -78,3 +78,5 @@ export type {
 } from './data/index.js';
 export { generateSeries, streamSeries } from './series.js';
 export type { SeriesOptions } from './series.js';
+export { DEFAULT_RESERVED, WordVocabulary, tokenizeWords } from './word-vocab.js';
+export type { WordVocabularyOptions } from './word-vocab.js';
