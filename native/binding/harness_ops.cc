@@ -55,15 +55,6 @@ size_t count(const Napi::Env& env, const char* what, std::initializer_list<int> 
   return static_cast<size_t>(n);
 }
 
-uint64_t u53(const Napi::Object& args, const char* key) {
-  if (!args.Has(key) || !args.Get(key).IsNumber())
-    throw Napi::TypeError::New(args.Env(), std::string("args.") + key + " must be a number");
-  const double v = args.Get(key).As<Napi::Number>().DoubleValue();
-  if (!(v >= 0) || v > 9007199254740992.0 || v != std::floor(v))
-    throw range(args.Env(), std::string("args.") + key + " must be an integer in [0, 2^53]");
-  return static_cast<uint64_t>(v);
-}
-
 // Length of a Float64Array argument (then read with f64, which checks the type too).
 size_t f64_len(const Napi::Object& args, const char* key) {
   const Napi::Value v = args.Get(key);
@@ -91,19 +82,6 @@ Activation act_arg(const Napi::Object& args) {
   throw range(args.Env(), "args.act must be 'linear' or 'tanh', got '" + s + "'");
 }
 
-bool bool_or(const Napi::Object& args, const char* key, bool fallback) {
-  if (!has(args, key)) return fallback;
-  const Napi::Value v = args.Get(key);
-  if (!v.IsBoolean()) throw Napi::TypeError::New(args.Env(), std::string("args.") + key + " must be a boolean");
-  return v.As<Napi::Boolean>().Value();
-}
-
-double finite(const Napi::Object& args, const char* key, double fallback) {
-  const double v = num_or(args, key, fallback);
-  if (!std::isfinite(v)) throw range(args.Env(), std::string("args.") + key + " must be finite");
-  return v;
-}
-
 // ---- ops ----
 
 struct CopyRows {
@@ -119,7 +97,7 @@ struct CopyRows {
     Buffers<T> buf(ops);
     const T* src = buf.floats(f64(args, "src", ns));
     T* dst = buf.floats(f64(args, "dst", nd));
-    ops.copy_rows(rows, cols, src, lds, dst, ldd, bool_or(args, "accumulate", false));
+    ops.copy_rows(rows, cols, src, lds, dst, ldd, bool_or(args, "accumulate", "args", false));
     Napi::Object out = Napi::Object::New(env);
     out.Set("dst", to_js(env, buf.read(dst, nd)));
     return out;
@@ -135,7 +113,7 @@ struct DenseForward {
     Buffers<T> buf(ops);
     const T* x = buf.floats(f64(args, "x", count(env, "x", {N, I})));
     const T* W = buf.floats(f64(args, "W", count(env, "W", {O, I})));
-    const T* b = has(args, "b") ? buf.floats(f64(args, "b", O)) : nullptr;
+    const T* b = present(args, "b") ? buf.floats(f64(args, "b", O)) : nullptr;
     const size_t ny = count(env, "y", {N, O});
     T* y = buf.written(ny, poison_arg(args));
     ops.dense_forward(N, I, O, act, x, W, b, y);
@@ -151,7 +129,7 @@ struct DenseBackward {
     Ops<T>& ops = backend_arg<T>(args);
     const int N = dim(args, "N"), I = dim(args, "I"), O = dim(args, "O");
     const Activation act = act_arg(args);
-    const bool bias = bool_or(args, "bias", true), want_dx = bool_or(args, "dx", true);
+    const bool bias = bool_or(args, "bias", "args", true), want_dx = bool_or(args, "dx", "args", true);
     const size_t nx = count(env, "x", {N, I}), nw = count(env, "W", {O, I}), ny = count(env, "y", {N, O});
     Buffers<T> buf(ops);
     const T* x = buf.floats(f64(args, "x", nx));
@@ -159,8 +137,8 @@ struct DenseBackward {
     const T* y = buf.floats(f64(args, "y", ny));
     T* dy = buf.floats(f64(args, "dy", ny));
     T* dx = want_dx ? buf.written(nx, poison_arg(args)) : nullptr;
-    T* dW = has(args, "dW") ? buf.floats(f64(args, "dW", nw)) : buf.zeros(nw);
-    T* db = bias ? (has(args, "db") ? buf.floats(f64(args, "db", O)) : buf.zeros(O)) : nullptr;
+    T* dW = present(args, "dW") ? buf.floats(f64(args, "dW", nw)) : buf.zeros(nw);
+    T* db = bias ? (present(args, "db") ? buf.floats(f64(args, "db", O)) : buf.zeros(O)) : nullptr;
     ops.dense_backward(N, I, O, act, x, W, y, dy, dx, dW, db);
     Napi::Object out = Napi::Object::New(env);
     if (dx) out.Set("dx", to_js(env, buf.read(dx, nx)));
@@ -197,7 +175,7 @@ struct EmbeddingBackward {
     const int32_t* tok = buf.ints(tokens_arg(args, "tokens", N, V));
     const T* dout = buf.floats(f64(args, "dout", count(env, "dout", {N, E})));
     const size_t nt = count(env, "table", {V, E});
-    T* dtable = has(args, "dtable") ? buf.floats(f64(args, "dtable", nt)) : buf.zeros(nt);
+    T* dtable = present(args, "dtable") ? buf.floats(f64(args, "dtable", nt)) : buf.zeros(nt);
     ops.embedding_backward(N, V, E, tok, dout, dtable);
     Napi::Object out = Napi::Object::New(env);
     out.Set("dtable", to_js(env, buf.read(dtable, nt)));
@@ -230,9 +208,9 @@ struct SoftmaxXent {
     Buffers<T> buf(ops);
     T* logits = buf.floats(f64(args, "logits", nl));
     const int32_t* tgt = buf.ints(tokens_arg(args, "targets", N, V));
-    const T* w = has(args, "weights") ? buf.floats(f64(args, "weights", N)) : nullptr;
+    const T* w = present(args, "weights") ? buf.floats(f64(args, "weights", N)) : nullptr;
     T* scal = buf.written(2, poison_arg(args));
-    T* d = bool_or(args, "inPlace", false) ? logits : buf.written(nl, poison_arg(args));
+    T* d = bool_or(args, "inPlace", "args", false) ? logits : buf.written(nl, poison_arg(args));
     ops.softmax_xent(N, V, logits, tgt, w, scal, d, scal + 1);
     const std::vector<double> s = buf.read(scal, 2);
     Napi::Object out = Napi::Object::New(env);
@@ -252,9 +230,9 @@ struct Mse {
     Buffers<T> buf(ops);
     T* pred = buf.floats(f64(args, "pred", n));
     const T* target = buf.floats(f64(args, "target", n));
-    const T* w = has(args, "weights") ? buf.floats(f64(args, "weights", N)) : nullptr;
+    const T* w = present(args, "weights") ? buf.floats(f64(args, "weights", N)) : nullptr;
     T* loss = buf.written(1, poison_arg(args));
-    T* d = bool_or(args, "inPlace", false) ? pred : buf.written(n, poison_arg(args));
+    T* d = bool_or(args, "inPlace", "args", false) ? pred : buf.written(n, poison_arg(args));
     ops.mse(N, D, pred, target, w, loss, d);
     Napi::Object out = Napi::Object::New(env);
     out.Set("loss", Napi::Number::New(env, buf.read(loss, 1)[0]));
@@ -276,11 +254,11 @@ struct Dropout {
     Ops<T>& ops = backend_arg<T>(args);
     const char* in_key = Backward ? "dy" : "x";
     const double p = prob_arg(args);
-    const uint64_t seed = u53(args, "seed"), offset = u53(args, "offset");
+    const uint64_t seed = seed_at(args, "seed", "args"), offset = seed_at(args, "offset", "args");
     const size_t n = f64_len(args, in_key);
     Buffers<T> buf(ops);
     T* x = buf.floats(f64(args, in_key, n));
-    T* y = bool_or(args, "inPlace", false) ? x : buf.written(n, poison_arg(args));
+    T* y = bool_or(args, "inPlace", "args", false) ? x : buf.written(n, poison_arg(args));
     if (Backward)
       ops.dropout_backward(n, p, seed, offset, x, y);
     else
@@ -316,27 +294,16 @@ struct Adam {
     Ops<T>& ops = backend_arg<T>(args);
     const size_t n = f64_len(args, "params");
     AdamConfig cfg;
-    if (has(args, "cfg")) {
+    if (present(args, "cfg")) {
       if (!args.Get("cfg").IsObject()) throw Napi::TypeError::New(env, "args.cfg must be an object");
       const Napi::Object c = args.Get("cfg").As<Napi::Object>();
-      auto cnum = [&](const char* key, double fallback) {
-        if (!has(c, key)) return fallback;
-        if (!c.Get(key).IsNumber())
-          throw Napi::TypeError::New(env, std::string("args.cfg.") + key + " must be a number");
-        const double v = c.Get(key).As<Napi::Number>().DoubleValue();
-        if (!std::isfinite(v)) throw range(env, std::string("args.cfg.") + key + " must be finite");
-        return v;
-      };
+      auto cnum = [&](const char* key, double fallback) { return number_or(c, key, "args.cfg", fallback); };
       cfg.lr = cnum("lr", cfg.lr);
       cfg.beta1 = cnum("beta1", cfg.beta1);
       cfg.beta2 = cnum("beta2", cfg.beta2);
       cfg.eps = cnum("eps", cfg.eps);
       cfg.weight_decay = cnum("weightDecay", cfg.weight_decay);
-      if (has(c, "decoupled")) {
-        if (!c.Get("decoupled").IsBoolean())
-          throw Napi::TypeError::New(env, "args.cfg.decoupled must be a boolean");
-        cfg.decoupled = c.Get("decoupled").As<Napi::Boolean>().Value();
-      }
+      cfg.decoupled = bool_or(c, "decoupled", "args.cfg", false);
     }
     if (!(cfg.beta1 >= 0 && cfg.beta1 < 1)) throw range(env, "args.cfg.beta1 must be in [0, 1)");
     if (!(cfg.beta2 >= 0 && cfg.beta2 < 1)) throw range(env, "args.cfg.beta2 must be in [0, 1)");
@@ -352,7 +319,7 @@ struct Adam {
     T* m = buf.floats(f64(args, "m", n));
     T* v = buf.floats(f64(args, "v", n));
     // Non-finite is allowed: it is the skip signal global_norm_clip sends.
-    const T* gs = has(args, "gradScale") ? buf.floats({num(args, "gradScale")}) : nullptr;
+    const T* gs = present(args, "gradScale") ? buf.floats({num(args, "gradScale")}) : nullptr;
     ops.adam(n, params, grads, m, v, cfg, static_cast<int64_t>(stepd), gs);
     Napi::Object out = Napi::Object::New(env);
     out.Set("params", to_js(env, buf.read(params, n)));
@@ -371,11 +338,11 @@ struct Sample {
     cfg.temperature = num_or(args, "temperature", 1.0);
     if (!(cfg.temperature > 0) || !std::isfinite(cfg.temperature))
       throw range(env, "args.temperature must be a finite number > 0");
-    if (has(args, "topK")) cfg.top_k = dim(args, "topK");
+    if (present(args, "topK")) cfg.top_k = dim(args, "topK");
     cfg.top_p = num_or(args, "topP", 1.0);
     if (!(cfg.top_p > 0 && cfg.top_p <= 1)) throw range(env, "args.topP must be in (0, 1]");
-    cfg.greedy = bool_or(args, "greedy", false);
-    const uint64_t seed = u53(args, "seed"), offset = u53(args, "offset");
+    cfg.greedy = bool_or(args, "greedy", "args", false);
+    const uint64_t seed = seed_at(args, "seed", "args"), offset = seed_at(args, "offset", "args");
     Buffers<T> buf(ops);
     const T* logits = buf.floats(f64(args, "logits", count(env, "logits", {B, V})));
     int32_t* tok = buf.ints(std::vector<int32_t>(static_cast<size_t>(B), 0));

@@ -28,7 +28,7 @@ Napi::RangeError range(const Napi::Object& a, const std::string& msg) {
 }
 
 int positive(const Napi::Object& a, const char* key) {
-  if (!has(a, key)) throw Napi::TypeError::New(a.Env(), std::string("args.") + key + " is required");
+  if (!present(a, key)) throw Napi::TypeError::New(a.Env(), std::string("args.") + key + " is required");
   const int v = integer(a, key);
   if (v < 1 || v > (1 << 24)) throw range(a, std::string("args.") + key + " must be in [1, 2^24]");
   return v;
@@ -71,19 +71,19 @@ RnnArgs parse(const Napi::Object& a) {
   if (B * T * std::max(std::max(I, GH), H) > (size_t(1) << 31) || GH * std::max(I, H) > (size_t(1) << 31))
     throw range(a, "args: tensors too large for the harness");
 
-  r.ldy = has(a, "ldy") ? integer(a, "ldy") : r.s.H;
+  r.ldy = present(a, "ldy") ? integer(a, "ldy") : r.s.H;
   if (r.ldy < r.s.H || r.ldy > (1 << 24)) throw range(a, "args.ldy must be an integer >= H");
 
   r.x = f64(a, "x", B * T * I);
-  if ((r.has_lengths = has(a, "lengths"))) {
+  if ((r.has_lengths = present(a, "lengths"))) {
     r.lengths = i32(a, "lengths", B);
     for (size_t b = 0; b < B; ++b)
       if (r.lengths[b] < 0 || r.lengths[b] > r.s.T)
         throw range(a, "args.lengths[" + std::to_string(b) + "] = " + std::to_string(r.lengths[b]) +
                            " is outside [0, T]");
   }
-  if ((r.has_h0 = has(a, "h0"))) r.h0 = f64(a, "h0", B * H);
-  if (has(a, "c0")) {
+  if ((r.has_h0 = present(a, "h0"))) r.h0 = f64(a, "h0", B * H);
+  if (present(a, "c0")) {
     if (!lstm) throw range(a, "args.c0: only for cell 'lstm'");
     r.c0 = f64(a, "c0", B * H);
     r.has_c0 = true;
@@ -93,13 +93,13 @@ RnnArgs parse(const Napi::Object& a) {
   r.b_ih = f64(a, "b_ih", GH);
   r.b_hh = f64(a, "b_hh", GH);
   if (r.s.peephole) {
-    if (!has(a, "peepholeWeights"))
+    if (!present(a, "peepholeWeights"))
       throw Napi::TypeError::New(a.Env(), "args.peepholeWeights (Float64Array[3H]) is required with peephole");
     r.peep = f64(a, "peepholeWeights", 3 * H);
-  } else if (has(a, "peepholeWeights")) {
+  } else if (present(a, "peepholeWeights")) {
     throw range(a, "args.peepholeWeights given without args.peephole");
   }
-  if (has(a, "yInit")) r.y_init = f64(a, "yInit", B * T * r.ldy);
+  if (present(a, "yInit")) r.y_init = f64(a, "yInit", B * T * r.ldy);
   return r;
 }
 
@@ -167,22 +167,22 @@ struct BackwardFn {
     const bool lstm = r.s.cell == Cell::LSTM;
     // Parse the backward-only arguments before touching the backend.
     std::vector<double> dy, dhN, dcN, dx_init;
-    if (has(args, "dy")) dy = f64(args, "dy", B * T_ * r.ldy);
-    if (has(args, "dhN")) dhN = f64(args, "dhN", B * H);
-    if (has(args, "dcN")) {
+    if (present(args, "dy")) dy = f64(args, "dy", B * T_ * r.ldy);
+    if (present(args, "dhN")) dhN = f64(args, "dhN", B * H);
+    if (present(args, "dcN")) {
       if (!lstm) throw range(args, "args.dcN: only for cell 'lstm'");
       dcN = f64(args, "dcN", B * H);
     }
-    if (has(args, "dxInit")) dx_init = f64(args, "dxInit", B * T_ * I);
+    if (present(args, "dxInit")) dx_init = f64(args, "dxInit", B * T_ * I);
     // Optional initial content of the parameter grads (the op accumulates into them).
     auto init = [&](const char* key, size_t n) {
-      return has(args, key) ? f64(args, key, n) : std::vector<double>(n, 0.0);
+      return present(args, key) ? f64(args, key, n) : std::vector<double>(n, 0.0);
     };
     const std::vector<double> gw_ih = init("dw_ihInit", GH * I), gw_hh = init("dw_hhInit", GH * H),
                               gb_ih = init("db_ihInit", GH), gb_hh = init("db_hhInit", GH);
     std::vector<double> gpeep;
     if (r.s.peephole) gpeep = init("dpeepholeInit", 3 * H);
-    else if (has(args, "dpeepholeInit")) throw range(args, "args.dpeepholeInit given without args.peephole");
+    else if (present(args, "dpeepholeInit")) throw range(args, "args.dpeepholeInit given without args.peephole");
 
     Ops<T>& ops = backend_arg<T>(args);
     Buffers<T> buf(ops);

@@ -16,6 +16,7 @@
 
 #include "../cpu/cpu_ops.h"
 #include "../ops.h"
+#include "js_args.h"
 #include "js_errors.h"
 #ifdef FRNN_HAVE_CUDA
 #include "../../cuda/cuda_backend.h"
@@ -35,13 +36,13 @@ inline DType dtype_arg(const Napi::CallbackInfo& info) {
   throw Napi::RangeError::New(info.Env(), "dtype must be 'float32' or 'float64', got '" + d + "'");
 }
 
-inline bool has(const Napi::Object& args, const char* key);
+using binding::present;
 
 #ifdef FRNN_HAVE_CUDA
 // One CUDA backend per precision on device 0, made on first use and kept for the process.
 inline Ops<float>& cuda_ops(const Napi::Object& args) {
   bool tf32 = false;  // the parity tests default to exact fp32 (the tighter bound)
-  if (has(args, "precision")) {
+  if (present(args, "precision")) {
     const Napi::Value v = args.Get("precision");
     const std::string p = v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
     if (p != "tf32" && p != "fp32") throw Napi::RangeError::New(args.Env(), "args.precision must be 'tf32' or 'fp32'");
@@ -86,10 +87,6 @@ Ops<T>& backend_arg(const Napi::Object& args) {
 #endif
 }
 
-inline bool has(const Napi::Object& args, const char* key) {
-  return args.Has(key) && !args.Get(key).IsUndefined() && !args.Get(key).IsNull();
-}
-
 // args.poison: fill outputs with NaN before the op runs (see Buffers::written).
 inline bool poison_arg(const Napi::Object& args) {
   return args.Has("poison") && args.Get("poison").ToBoolean().Value();
@@ -101,7 +98,7 @@ inline double num(const Napi::Object& args, const char* key) {
   return v.As<Napi::Number>().DoubleValue();
 }
 inline double num_or(const Napi::Object& args, const char* key, double fallback) {
-  return has(args, key) ? num(args, key) : fallback;
+  return present(args, key) ? num(args, key) : fallback;
 }
 inline int integer(const Napi::Object& args, const char* key) {
   const double v = num(args, key);
@@ -109,7 +106,7 @@ inline int integer(const Napi::Object& args, const char* key) {
   return static_cast<int>(v);
 }
 inline bool flag(const Napi::Object& args, const char* key) {
-  return has(args, key) && args.Get(key).ToBoolean().Value();
+  return present(args, key) && args.Get(key).ToBoolean().Value();
 }
 
 // A Float64Array of exactly `n` elements.

@@ -17,7 +17,7 @@
 namespace frnn::binding {
 namespace {
 
-using harness::has;
+using harness::present;
 
 Napi::Object args_of(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsObject() || info[0].IsArray())
@@ -25,42 +25,18 @@ Napi::Object args_of(const Napi::CallbackInfo& info) {
   return info[0].As<Napi::Object>();
 }
 
-double number(const Napi::Object& a, const char* key) {
-  if (!a.Has(key) || !a.Get(key).IsNumber())
-    throw Napi::TypeError::New(a.Env(), std::string("args.") + key + " must be a number");
-  const double v = a.Get(key).As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(v)) throw Napi::RangeError::New(a.Env(), std::string("args.") + key + " must be finite");
-  return v;
-}
-double number_or(const Napi::Object& a, const char* key, double fallback) {
-  return has(a, key) ? number(a, key) : fallback;
-}
-// Integer in [lo, hi].
-double whole(const Napi::Object& a, const char* key, double lo, double hi) {
-  const double v = number(a, key);
-  if (v != std::floor(v) || v < lo || v > hi)
-    throw Napi::RangeError::New(a.Env(), std::string("args.") + key + " must be an integer in [" +
-                                             std::to_string(static_cast<long long>(lo)) + ", " +
-                                             std::to_string(static_cast<long long>(hi)) + "]");
-  return v;
-}
-constexpr double kMaxN = 268435456.0;  // 2^28 elements (2 GiB of doubles)
-constexpr double k2p53 = 9007199254740992.0;
+constexpr int kMaxN = 268435456;  // 2^28 elements (2 GiB of doubles)
 
-size_t count_arg(const Napi::Object& a, const char* key) {
-  return static_cast<size_t>(whole(a, key, 0, kMaxN));
-}
-uint64_t seed_arg(const Napi::Object& a) { return static_cast<uint64_t>(whole(a, "seed", 0, k2p53)); }
-uint64_t offset_arg(const Napi::Object& a) {
-  return has(a, "offset") ? static_cast<uint64_t>(whole(a, "offset", 0, k2p53)) : 0;
-}
+size_t count_arg(const Napi::Object& a, const char* key) { return static_cast<size_t>(int_at(a, key, "args", 0, kMaxN)); }
+uint64_t seed_arg(const Napi::Object& a) { return seed_at(a, "seed", "args"); }
+uint64_t offset_arg(const Napi::Object& a) { return seed_or(a, "offset", "args", 0); }
 
 Napi::Value out(Napi::Env env, const std::vector<double>& v) { return harness::to_js(env, v); }
 
 Napi::Value Uniform(const Napi::CallbackInfo& info) {
   const Napi::Object a = args_of(info);
   const size_t n = count_arg(a, "n");
-  const double lo = number(a, "lo"), hi = number(a, "hi");
+  const double lo = number_at(a, "lo", "args"), hi = number_at(a, "hi", "args");
   if (!(hi >= lo)) throw Napi::RangeError::New(info.Env(), "args.hi must be >= args.lo");
   std::vector<double> v(n);
   init::uniform(v.data(), n, lo, hi, seed_arg(a), offset_arg(a));
@@ -70,7 +46,7 @@ Napi::Value Uniform(const Napi::CallbackInfo& info) {
 Napi::Value Normal(const Napi::CallbackInfo& info) {
   const Napi::Object a = args_of(info);
   const size_t n = count_arg(a, "n");
-  const double mean = number_or(a, "mean", 0.0), std = number_or(a, "std", 1.0);
+  const double mean = number_or(a, "mean", "args", 0.0), std = number_or(a, "std", "args", 1.0);
   if (!(std >= 0)) throw Napi::RangeError::New(info.Env(), "args.std must be >= 0");
   std::vector<double> v(n);
   init::normal(v.data(), n, mean, std, seed_arg(a), offset_arg(a));
@@ -79,11 +55,11 @@ Napi::Value Normal(const Napi::CallbackInfo& info) {
 
 Napi::Value GlorotUniform(const Napi::CallbackInfo& info) {
   const Napi::Object a = args_of(info);
-  const double fi = whole(a, "fanIn", 0, kMaxN), fo = whole(a, "fanOut", 0, kMaxN);
+  const double fi = int_at(a, "fanIn", "args", 0, kMaxN), fo = int_at(a, "fanOut", "args", 0, kMaxN);
   if (!(fi + fo > 0)) throw Napi::RangeError::New(info.Env(), "args.fanIn + args.fanOut must be > 0");
-  const size_t n = has(a, "n") ? count_arg(a, "n") : static_cast<size_t>(fi * fo);
+  const size_t n = present(a, "n") ? count_arg(a, "n") : static_cast<size_t>(fi * fo);
   if (n > kMaxN) throw Napi::RangeError::New(info.Env(), "args.fanIn * args.fanOut is too large");
-  const double gain = number_or(a, "gain", 1.0);
+  const double gain = number_or(a, "gain", "args", 1.0);
   std::vector<double> v(n);
   init::glorot_uniform(v.data(), n, fi, fo, gain, seed_arg(a), offset_arg(a));
   return out(info.Env(), v);
@@ -91,10 +67,10 @@ Napi::Value GlorotUniform(const Napi::CallbackInfo& info) {
 
 Napi::Value Orthogonal(const Napi::CallbackInfo& info) {
   const Napi::Object a = args_of(info);
-  const int rows = static_cast<int>(whole(a, "rows", 1, 16384));
-  const int cols = static_cast<int>(whole(a, "cols", 1, 16384));
+  const int rows = int_at(a, "rows", "args", 1, 16384);
+  const int cols = int_at(a, "cols", "args", 1, 16384);
   if (static_cast<double>(rows) * cols > kMaxN) throw Napi::RangeError::New(info.Env(), "args.rows * args.cols is too large");
-  const double gain = number_or(a, "gain", 1.0);
+  const double gain = number_or(a, "gain", "args", 1.0);
   std::vector<double> v(static_cast<size_t>(rows) * cols);
   init::orthogonal(v.data(), rows, cols, gain, seed_arg(a), offset_arg(a));
   return out(info.Env(), v);
@@ -104,7 +80,7 @@ Napi::Value Constant(const Napi::CallbackInfo& info) {
   const Napi::Object a = args_of(info);
   const size_t n = count_arg(a, "n");
   std::vector<double> v(n);
-  init::constant(v.data(), n, number(a, "value"));
+  init::constant(v.data(), n, number_at(a, "value", "args"));
   return out(info.Env(), v);
 }
 

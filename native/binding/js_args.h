@@ -46,13 +46,15 @@ inline int int_or(const Napi::Object& o, const char* key, const std::string& whe
   return present(o, key) ? int_at(o, key, where, lo, hi) : fallback;
 }
 
-// A seed: an integer in [0, 2^53), exact in a JS number.
-inline uint64_t seed_or(const Napi::Object& o, const char* key, const std::string& where, uint64_t fallback) {
-  if (!present(o, key)) return fallback;
+// A seed or counter: an integer in [0, 2^53), exact in a JS number.
+inline uint64_t seed_at(const Napi::Object& o, const char* key, const std::string& where) {
   const double x = number_at(o, key, where);
   if (x != std::floor(x) || x < 0 || x >= 9007199254740992.0)
     throw Napi::RangeError::New(o.Env(), field(where, key) + " must be an integer in [0, 2^53)");
   return static_cast<uint64_t>(x);
+}
+inline uint64_t seed_or(const Napi::Object& o, const char* key, const std::string& where, uint64_t fallback) {
+  return present(o, key) ? seed_at(o, key, where) : fallback;
 }
 
 inline bool bool_or(const Napi::Object& o, const char* key, const std::string& where, bool fallback) {
