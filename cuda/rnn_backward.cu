@@ -215,7 +215,8 @@ void rnn_backward(cudaStream_t stream, bool tf32, const RnnShape& s, const float
   const size_t BH = static_cast<size_t>(B) * H, bytes_BH = BH * sizeof(float);
   float* da = scratch;
   float* dah = after ? da + L.N * GH : da;
-  float* dh[2] = {dah + (after ? L.N * GH : 0), nullptr};
+  // dh follows da (and dah when it is separate): with dah == da it must not start at dah.
+  float* dh[2] = {da + L.N * GH * (after ? 2 : 1), nullptr};
   dh[1] = dh[0] + BH;
   float* dc = dh[1] + BH;
   float* drh = dc + BH;

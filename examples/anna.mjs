@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The textbook char-LSTM on Anna Karenina (the anna-KaRNNa notebook), then a sample.
 //   node examples/anna.mjs                  # textbook hyperparameters, 20 epochs (very slow on the CPU path today)
+//   node examples/anna.mjs --backend cuda   # the same on a GPU (--precision fp32 for exact fp32)
 //   node examples/anna.mjs --quick          # a CI-sized run (also a test): see QUICK below
 //   node examples/anna.mjs --chars 500000 --units 128 --batch 32 --steps 50 --lr 4e-3 --dropout 0 --epochs 3 --batches next
 // Textbook configuration: one-hot input (V = 83), 2 stacked LSTM layers of 512 units, dropout 0.5
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     batches: { type: 'string', default: 'textbook' },
     'max-batches': { type: 'string' },
     seed: { type: 'string', default: '1' },
+    backend: { type: 'string', default: 'auto' },
+    precision: { type: 'string', default: 'tf32' },
   },
 });
 if (!existsSync(values.text)) {
@@ -56,7 +59,11 @@ const heldOut = ids.subarray(split);
 const generator = values.batches === 'next' ? streamBatches : textbookBatches;
 if (values.batches !== 'next' && values.batches !== 'textbook') throw new RangeError("--batches must be 'textbook' or 'next'");
 
-const model = Model.create(charModelConfig({ vocabSize: vocab.size, units: cfg.units, layers: 2, dropout: cfg.dropout, seed: Number(values.seed) }));
+const model = Model.create({
+  ...charModelConfig({ vocabSize: vocab.size, units: cfg.units, layers: 2, dropout: cfg.dropout, seed: Number(values.seed) }),
+  backend: values.backend,
+  precision: values.precision,
+});
 console.log(`anna: ${ids.length} characters (V = ${vocab.size}), ${model.info().parameterCount} parameters, ${JSON.stringify(cfg)}`);
 function* limited(batches) {
   let n = 0;
@@ -78,4 +85,4 @@ const sample = await sampleText(model, vocab, { prime: 'Far', length: quick ? 20
 const last = history[history.length - 1];
 console.log('--- sample (prime "Far", top 5) ---');
 console.log(sample);
-console.log(`result: ${JSON.stringify({ heldOutLoss: last.valLoss, trainLoss: last.loss, batches: history.reduce((n, h) => n + h.batches, 0), seconds: (Date.now() - started) / 1000, config: cfg })}`);
+console.log(`result: ${JSON.stringify({ heldOutLoss: last.valLoss, trainLoss: last.loss, batches: history.reduce((n, h) => n + h.batches, 0), seconds: (Date.now() - started) / 1000, config: cfg, backend: model.info().backend, device: model.info().device?.name, precision: model.info().precision })}`);

@@ -56,7 +56,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=c
 
 # 3. parity
 if [ -f node_modules/vitest/vitest.mjs ]; then
-  node node_modules/vitest/vitest.mjs run test/cuda-parity.test.ts >"$log/parity.txt" 2>&1
+  node node_modules/vitest/vitest.mjs run test/cuda-parity.test.ts test/device-independence.test.ts test/gpu-faults.test.ts >"$log/parity.txt" 2>&1
   status parity "$( [ $? -eq 0 ] && echo passed || echo FAILED) ($(grep -m1 '^Tests:' "$log/parity.txt"))"
 else
   status parity "not run: node_modules/vitest missing (carry node_modules)"
