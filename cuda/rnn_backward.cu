@@ -10,6 +10,7 @@
 #include "cuda_check.cuh"
 #include "kernels.cuh"
 #include "rnn_layout.cuh"
+#include "step_product.cuh"
 
 namespace frnn::cuda {
 namespace {
@@ -110,7 +111,8 @@ struct ProductArgs {
   bool reverse, gru, reset_before;
   const int* lengths;
   const float* A;      // gradient rows [N, lda]; the step's row of batch b is gathered
-  const float* W;      // [M, H] row-major (a block of W_hh, used untransposed)
+  const float* WT;     // W_hh transposed, [H, ldwt]: column block m of W_hh starts at WT + m
+  int ldwt;
   const float* dh;     // DhPrev: dh(t) [B,H] (carried through for ended rows, z term)
   const float* gates;  // DhPrev (GRU): z at GH stride
   int GH;
@@ -118,58 +120,38 @@ struct ProductArgs {
   float* out;          // [B,H]
 };
 
-constexpr int kRows = 16, kCols = 32, kK = 32, kProductThreads = 128;
-constexpr int kRowsPerThread = kRows / (kProductThreads / kCols);  // 4
+constexpr int kProductCols = 32;
 
-// out[b, j] = sum_m A[row(b), m] * W[m, j] for a tile of 16 batch rows x 32 columns.
-__global__ void __launch_bounds__(kProductThreads) rnn_step_product_kernel(ProductArgs a) {
-  __shared__ float as[kRows][kK + 1];
-  __shared__ float ws[kK][kCols + 1];
-  __shared__ long rows[kRows];
-  const int b0 = blockIdx.y * kRows, j0 = blockIdx.x * kCols;
-  const int c = threadIdx.x % kCols, rg = threadIdx.x / kCols;
-  if (threadIdx.x < kRows) {
+// out[b, j] = Σ_m A[row(b), m] · W[m, j] for a tile of R batch rows × 32 columns (split-K over m).
+template <int RPT, bool kVec>
+__global__ void __launch_bounds__(kSplitThreads, 1) rnn_step_product_kernel(ProductArgs a) {
+  constexpr int R = 4 * RPT;
+  __shared__ __align__(16) float red[kSplitWarps * R * kProductCols];
+  __shared__ long rows[R], xoff[R], yoff[kProductCols];
+  const int b0 = blockIdx.y * R, j0 = blockIdx.x * kProductCols;
+  if (threadIdx.x < R) {
     const int b = b0 + threadIdx.x;
-    rows[threadIdx.x] = b < a.B ? step_row(b, a.step, a.T, a.lengths, a.reverse) : -1;
+    const long row = b < a.B ? step_row(b, a.step, a.T, a.lengths, a.reverse) : -1;
+    rows[threadIdx.x] = row;
+    xoff[threadIdx.x] = row >= 0 ? row * a.lda : 0;  // ended rows read row 0; their result is dropped
   }
+  if (threadIdx.x < kProductCols) yoff[threadIdx.x] = static_cast<long>(min(j0 + static_cast<int>(threadIdx.x), a.H - 1)) * a.ldwt;
   __syncthreads();
-  float acc[kRowsPerThread] = {};
-  for (int m0 = 0; m0 < a.M; m0 += kK) {
-    for (int idx = threadIdx.x; idx < kRows * kK; idx += kProductThreads) {
-      const int r = idx / kK, m = idx % kK;
-      const long row = rows[r];
-      as[r][m] = (row >= 0 && m0 + m < a.M) ? a.A[static_cast<size_t>(row) * a.lda + m0 + m] : 0.f;
-    }
-    for (int idx = threadIdx.x; idx < kK * kCols; idx += kProductThreads) {
-      const int m = idx / kCols, j = idx % kCols;
-      ws[m][j] = (m0 + m < a.M && j0 + j < a.H) ? a.W[static_cast<size_t>(m0 + m) * a.H + j0 + j] : 0.f;
-    }
-    __syncthreads();
-#pragma unroll 8
-    for (int m = 0; m < kK; ++m) {
-      const float w = ws[m][c];
-#pragma unroll
-      for (int r = 0; r < kRowsPerThread; ++r) acc[r] = fmaf(as[rg * kRowsPerThread + r][m], w, acc[r]);
-    }
-    __syncthreads();
-  }
-  const int j = j0 + c;
-  if (j >= a.H) return;
-#pragma unroll
-  for (int r = 0; r < kRowsPerThread; ++r) {
-    const int lr = rg * kRowsPerThread + r, b = b0 + lr;
-    if (b >= a.B) continue;
+  split_k_product<RPT, kProductCols / 8, kVec>(a.A, xoff, a.WT, yoff, a.M, red);
+  for (int e = threadIdx.x; e < R * kProductCols; e += kSplitThreads) {
+    const int lr = e / kProductCols, j = j0 + e % kProductCols, b = b0 + lr;
+    if (b >= a.B || j >= a.H) continue;
     const size_t bj = static_cast<size_t>(b) * a.H + j;
     const long row = rows[lr];
     if (a.out_kind == ProductOut::Plain) {
-      a.out[bj] = acc[r];
+      a.out[bj] = row >= 0 ? red[e] : 0.f;
       continue;
     }
     if (row < 0) {
       a.out[bj] = a.dh[bj];
       continue;
     }
-    float v = acc[r];
+    float v = red[e];
     if (a.gru) {
       const float* g = a.gates + static_cast<size_t>(row) * a.GH;
       v += a.dh[bj] * g[a.H + j];                  // h' = ... + z*h
@@ -179,10 +161,36 @@ __global__ void __launch_bounds__(kProductThreads) rnn_step_product_kernel(Produ
   }
 }
 
-void launch_product(cudaStream_t stream, const ProductArgs& a) {
-  const dim3 grid((a.H + kCols - 1) / kCols, (a.B + kRows - 1) / kRows);
-  rnn_step_product_kernel<<<grid, kProductThreads, 0, stream>>>(a);
+template <int RPT>
+void launch_product_rows(cudaStream_t stream, const ProductArgs& a, bool vec) {
+  const dim3 grid((a.H + kProductCols - 1) / kProductCols, (a.B + 4 * RPT - 1) / (4 * RPT));
+  if (vec) rnn_step_product_kernel<RPT, true><<<grid, kSplitThreads, 0, stream>>>(a);
+  else rnn_step_product_kernel<RPT, false><<<grid, kSplitThreads, 0, stream>>>(a);
   check_launch("rnn_step_product_kernel");
+}
+
+void launch_product(cudaStream_t stream, const ProductArgs& a) {
+  const bool vec = a.M % 4 == 0 && a.lda % 4 == 0 && a.ldwt % 4 == 0 && aligned16(a.A) && aligned16(a.WT);
+  switch (split_k_rows_per_thread(a.B, (a.H + kProductCols - 1) / kProductCols)) {
+    case 8: launch_product_rows<8>(stream, a, vec); break;
+    case 4: launch_product_rows<4>(stream, a, vec); break;
+    default: launch_product_rows<2>(stream, a, vec); break;
+  }
+}
+
+// out [cols, rows] = in [rows, cols]ᵀ through 32×32 shared tiles (both sides coalesced).
+__global__ void transpose_kernel(int rows, int cols, const float* __restrict__ in, float* __restrict__ out) {
+  __shared__ float tile[32][33];
+  const int c0 = blockIdx.x * 32, r0 = blockIdx.y * 32;
+  for (int i = threadIdx.y; i < 32; i += blockDim.y) {
+    const int r = r0 + i, c = c0 + threadIdx.x;
+    if (r < rows && c < cols) tile[i][threadIdx.x] = in[static_cast<size_t>(r) * cols + c];
+  }
+  __syncthreads();
+  for (int i = threadIdx.y; i < 32; i += blockDim.y) {
+    const int c = c0 + i, r = r0 + threadIdx.x;
+    if (c < cols && r < rows) out[static_cast<size_t>(c) * rows + r] = tile[threadIdx.x][i];
+  }
 }
 
 __global__ void multiply_kernel(size_t n, const float* a, int lda, const float* b, int ldb, int cols, float* out) {
@@ -199,8 +207,8 @@ size_t rnn_backward_scratch(const RnnShape& s) {
   const RnnLayout L = rnn_layout(s);
   const size_t BH = static_cast<size_t>(s.B) * s.H;
   const bool after = s.cell == Cell::GRU && !s.reset_before, before = s.cell == Cell::GRU && s.reset_before;
-  // da, dah (reset-after), dh ping-pong, dc, drh, r*h(t-1) over all rows (reset-before dW_hn).
-  return L.N * L.GH * (after ? 2 : 1) + 4 * BH + (before ? L.N * s.H : 0);
+  // W_hhᵀ, da, dah (reset-after), dh ping-pong, dc, drh, r*h(t-1) over all rows (reset-before dW_hn).
+  return static_cast<size_t>(L.GH) * s.H + L.N * L.GH * (after ? 2 : 1) + 4 * BH + (before ? L.N * s.H : 0);
 }
 
 void rnn_backward(cudaStream_t stream, bool tf32, const RnnShape& s, const float* x, const int32_t* lengths,
@@ -213,7 +221,8 @@ void rnn_backward(cudaStream_t stream, bool tf32, const RnnShape& s, const float
   const bool lstm = s.cell == Cell::LSTM, gru = s.cell == Cell::GRU;
   const bool after = gru && !s.reset_before, before = gru && s.reset_before;
   const size_t BH = static_cast<size_t>(B) * H, bytes_BH = BH * sizeof(float);
-  float* da = scratch;
+  float* w_hh_t = scratch;
+  float* da = w_hh_t + static_cast<size_t>(GH) * H;
   float* dah = after ? da + L.N * GH : da;
   // dh follows da (and dah when it is separate): with dah == da it must not start at dah.
   float* dh[2] = {da + L.N * GH * (after ? 2 : 1), nullptr};
@@ -230,6 +239,8 @@ void rnn_backward(cudaStream_t stream, bool tf32, const RnnShape& s, const float
   }
   const float* gates = ws + L.gates;
   const float* hprev = ws + L.hprev;
+  transpose_kernel<<<dim3((H + 31) / 32, (GH + 31) / 32), dim3(32, 8), 0, stream>>>(GH, H, p.w_hh, w_hh_t);
+  check_launch("transpose_kernel");
 
   PointArgs pa{};
   pa.kind = lstm ? CellKind::Lstm : after ? CellKind::GruAfter : before ? CellKind::GruBefore : CellKind::Rnn;
@@ -247,6 +258,7 @@ void rnn_backward(cudaStream_t stream, bool tf32, const RnnShape& s, const float
   pr.B = B, pr.T = T, pr.H = H, pr.GH = GH;
   pr.reverse = s.reverse, pr.gru = gru, pr.reset_before = before;
   pr.lengths = lengths, pr.gates = gates, pr.drh = drh;
+  pr.ldwt = GH;
 
   const unsigned point_blocks = blocks_for(BH, 256, 1024);
   int cur = 0;
@@ -259,7 +271,7 @@ void rnn_backward(cudaStream_t stream, bool tf32, const RnnShape& s, const float
       // d(r*h) = dn·W_hn, then r's gradient, then the r,z blocks' product.
       ProductArgs q = pr;
       q.out_kind = ProductOut::Plain, q.M = H, q.lda = GH;
-      q.A = da + 2 * H, q.W = p.w_hh + 2 * static_cast<size_t>(H) * H, q.out = drh;
+      q.A = da + 2 * H, q.WT = w_hh_t + 2 * H, q.out = drh;
       launch_product(stream, q);
       gru_reset_backward_kernel<<<point_blocks, 256, 0, stream>>>(B, T, H, GH, step, s.reverse, lengths, gates,
                                                                    hprev, drh, da);
@@ -267,7 +279,7 @@ void rnn_backward(cudaStream_t stream, bool tf32, const RnnShape& s, const float
     }
     pr.out_kind = ProductOut::DhPrev;
     pr.M = before ? 2 * H : GH, pr.lda = GH;
-    pr.A = dah, pr.W = p.w_hh, pr.dh = dh[cur], pr.out = dh[cur ^ 1];
+    pr.A = dah, pr.WT = w_hh_t, pr.dh = dh[cur], pr.out = dh[cur ^ 1];
     launch_product(stream, pr);
     cur ^= 1;
   }

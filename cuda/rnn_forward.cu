@@ -10,6 +10,7 @@
 #include "cuda_check.cuh"
 #include "kernels.cuh"
 #include "rnn_layout.cuh"
+#include "step_product.cuh"
 
 namespace frnn::cuda {
 namespace {
@@ -40,11 +41,9 @@ struct StepArgs {
   int ldy;
 };
 
-constexpr int kRows = 16, kUnits = 32, kK = 32, kStepThreads = 128;
-constexpr int kRowsPerThread = kRows / (kStepThreads / kUnits);  // 4
-// 4 resident blocks per SM leaves up to 128 registers a thread: without the hint ptxas capped
-// the LSTM variant at 64 on sm_80 and spilled.
-constexpr int kStepMinBlocks = 4;
+// A block covers 8 units with all G of their gate blocks (C = 8·G columns of the product, so
+// the epilogue has every gate of a unit at hand) and R = 4·RPT batch rows.
+constexpr int kUnitsPerBlock = 8;
 
 __device__ __forceinline__ void epilogue(const StepArgs& a, int b, int k, const float* acc) {
   const long row = step_row(b, a.step, a.T, a.lengths, a.reverse);
@@ -117,61 +116,48 @@ __device__ __forceinline__ void epilogue(const StepArgs& a, int b, int k, const 
   if (a.y) a.y[static_cast<size_t>(row) * a.ldy + k] = hnew;
 }
 
-// One step for a tile of 16 batch rows x 32 units, all G gate blocks of those units: each thread
-// owns one unit and 4 rows, G x 4 accumulators. W_hh rows are contiguous in k, so tiles load
-// coalesced; the stride-33 shared layout keeps the per-unit reads conflict-free.
-template <int G>
-__global__ void __launch_bounds__(kStepThreads, kStepMinBlocks) rnn_step_kernel(StepArgs a) {
-  __shared__ float hs[kRows][kK + 1];
-  __shared__ float ws[G][kUnits][kK + 1];
-  const int b0 = blockIdx.y * kRows, u0 = blockIdx.x * kUnits;
-  const int u = threadIdx.x % kUnits, rg = threadIdx.x / kUnits;
-  float acc[G][kRowsPerThread] = {};
-  for (int k0 = 0; k0 < a.H; k0 += kK) {
-    for (int idx = threadIdx.x; idx < kRows * kK; idx += kStepThreads) {
-      const int r = idx / kK, k = idx % kK, b = b0 + r, kk = k0 + k;
-      hs[r][k] = (b < a.B && kk < a.H) ? a.h_in[static_cast<size_t>(b) * a.H + kk] : 0.f;
-    }
-    for (int idx = threadIdx.x; idx < G * kUnits * kK; idx += kStepThreads) {
-      const int k = idx % kK, uu = (idx / kK) % kUnits, gate = idx / (kK * kUnits);
-      const int unit = u0 + uu, kk = k0 + k;
-      ws[gate][uu][k] = (unit < a.H && kk < a.H)
-                            ? a.W[(static_cast<size_t>(gate) * a.H + unit) * a.H + kk]
-                            : 0.f;
-    }
-    __syncthreads();
-#pragma unroll 8
-    for (int k = 0; k < kK; ++k) {
-      float hv[kRowsPerThread];
-#pragma unroll
-      for (int r = 0; r < kRowsPerThread; ++r) hv[r] = hs[rg * kRowsPerThread + r][k];
-#pragma unroll
-      for (int gate = 0; gate < G; ++gate) {
-        const float w = ws[gate][u][k];
-#pragma unroll
-        for (int r = 0; r < kRowsPerThread; ++r) acc[gate][r] = fmaf(hv[r], w, acc[gate][r]);
-      }
-    }
-    __syncthreads();
+// One step for a tile of R batch rows × 8 units: the split-K product of h_in with the G gate rows
+// of each unit, then the cell's epilogue per (row, unit) from the summed tile.
+template <int G, int RPT, bool kVec>
+__global__ void __launch_bounds__(kSplitThreads, 1) rnn_step_kernel(StepArgs a) {
+  constexpr int R = 4 * RPT, C = kUnitsPerBlock * G;
+  __shared__ __align__(16) float red[kSplitWarps * R * C];
+  __shared__ long xoff[R], yoff[C];
+  const int b0 = blockIdx.y * R, u0 = blockIdx.x * kUnitsPerBlock;
+  // Rows and units past the edge read a valid row (the last) and are never written.
+  if (threadIdx.x < R) xoff[threadIdx.x] = static_cast<long>(min(b0 + static_cast<int>(threadIdx.x), a.B - 1)) * a.H;
+  if (threadIdx.x < C) {
+    const int gate = threadIdx.x / kUnitsPerBlock, unit = min(u0 + static_cast<int>(threadIdx.x) % kUnitsPerBlock, a.H - 1);
+    yoff[threadIdx.x] = (static_cast<long>(gate) * a.H + unit) * a.H;
   }
-  const int unit = u0 + u;
-  if (unit >= a.H) return;
-#pragma unroll
-  for (int r = 0; r < kRowsPerThread; ++r) {
-    const int b = b0 + rg * kRowsPerThread + r;
-    if (b >= a.B) continue;
+  __syncthreads();
+  split_k_product<RPT, G, kVec>(a.h_in, xoff, a.W, yoff, a.H, red);
+  for (int e = threadIdx.x; e < R * kUnitsPerBlock; e += kSplitThreads) {
+    const int r = e / kUnitsPerBlock, uu = e % kUnitsPerBlock, b = b0 + r, unit = u0 + uu;
+    if (b >= a.B || unit >= a.H) continue;
     float col[G];
 #pragma unroll
-    for (int gate = 0; gate < G; ++gate) col[gate] = acc[gate][r];
+    for (int gate = 0; gate < G; ++gate) col[gate] = red[r * C + gate * kUnitsPerBlock + uu];
     epilogue(a, b, unit, col);
   }
 }
 
+template <int G, int RPT>
+void launch_step_rows(cudaStream_t stream, const StepArgs& a, bool vec) {
+  const dim3 grid((a.H + kUnitsPerBlock - 1) / kUnitsPerBlock, (a.B + 4 * RPT - 1) / (4 * RPT));
+  if (vec) rnn_step_kernel<G, RPT, true><<<grid, kSplitThreads, 0, stream>>>(a);
+  else rnn_step_kernel<G, RPT, false><<<grid, kSplitThreads, 0, stream>>>(a);
+  check_launch("rnn_step_kernel");
+}
+
 template <int G>
 void launch_step(cudaStream_t stream, const StepArgs& a) {
-  const dim3 grid((a.H + kUnits - 1) / kUnits, (a.B + kRows - 1) / kRows);
-  rnn_step_kernel<G><<<grid, kStepThreads, 0, stream>>>(a);
-  check_launch("rnn_step_kernel");
+  const bool vec = a.H % 4 == 0 && aligned16(a.h_in) && aligned16(a.W);
+  switch (split_k_rows_per_thread(a.B, (a.H + kUnitsPerBlock - 1) / kUnitsPerBlock)) {
+    case 8: launch_step_rows<G, 8>(stream, a, vec); break;
+    case 4: launch_step_rows<G, 4>(stream, a, vec); break;
+    default: launch_step_rows<G, 2>(stream, a, vec); break;
+  }
 }
 
 // Adds b_ih to the projection and clears what the steps never touch: y and gates of rows past
@@ -191,6 +177,18 @@ __global__ void finish_rows_kernel(int B, int T, int H, int GH, const int* lengt
 }
 
 }  // namespace
+
+int split_k_rows_per_thread(int B, int col_tiles) {
+  static int multiprocessors[64] = {};  // per device ordinal; a benign race writes the same value
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) device = 0;
+  int& sms = multiprocessors[device & 63];
+  if (sms <= 0 && (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || sms <= 0))
+    sms = 80;
+  for (const int rpt : {8, 4})
+    if (static_cast<long>(col_tiles) * ((B + 4 * rpt - 1) / (4 * rpt)) >= sms) return rpt;
+  return 2;
+}
 
 size_t rnn_workspace_elems(const RnnShape& s) { return rnn_layout(s).total; }
 

@@ -194,37 +194,38 @@ class NetworkImpl final : public Network {
     const bool resume = carry != nullptr && !carry->h.empty();
     if (resume) load_generation_state(*carry, B, h, c);
     const uint64_t first_draw = carry != nullptr ? static_cast<uint64_t>(carry->drawn) : 0;
-    int32_t* drawn = scratch.ints(B);
+    // Every draw stays on the device and feeds the next step directly; the host reads them all
+    // once at the end, so a call is one upload, one download and no per-character round trip.
+    int32_t* drawn = scratch.ints(static_cast<size_t>(B) * std::max(steps, 1));
     std::vector<int32_t> out(static_cast<size_t>(B) * steps);
 
-    Batch feed;
-    feed.B = B;
-    feed.T = P;
-    feed.tokens = prime;
     for (int s = 0; s < steps; ++s) {
-      Activations<Real>& a = shape_for(feed.B, feed.T);
-      ops_->upload(a.tokens, feed.tokens.data(), feed.tokens.size() * sizeof(int32_t));
+      const int T = s == 0 ? P : 1;
+      Activations<Real>& a = shape_for(B, T);
+      if (s == 0) ops_->upload(a.tokens, prime.data(), prime.size() * sizeof(int32_t));
+      else ops_->copy(a.tokens, drawn + static_cast<size_t>(s - 1) * B, B * sizeof(int32_t));
       run_input(a, false);
       const Real* x = a.x0;
       for (size_t l = 0; l < cfg_.layers.size(); ++l) {
         auto& L = a.layers[l];
-        const RnnShape shape = layer_shape(l, B, feed.T, false);
-        ops_->rnn_forward(shape, x, nullptr, h[l], c[l], rnn_params(l, 0), L.y, L.out_width,
-                          L.dir[0].hN, L.dir[0].cN, nullptr);
-        const size_t bytes = static_cast<size_t>(B) * cfg_.layers[l].hidden * sizeof(Real);
-        ops_->copy(h[l], L.dir[0].hN, bytes);
-        if (cfg_.layers[l].cell == Cell::LSTM) ops_->copy(c[l], L.dir[0].cN, bytes);
+        const RnnShape shape = layer_shape(l, B, T, false);
+        const bool lstm = cfg_.layers[l].cell == Cell::LSTM;
+        // The state is read first and written last (ops.h), so it is updated in place.
+        ops_->rnn_forward(shape, x, nullptr, h[l], lstm ? c[l] : nullptr, rnn_params(l, 0), L.y, L.out_width,
+                          h[l], lstm ? c[l] : nullptr, nullptr);
         x = L.y;
       }
       // The last step's output of a unidirectional stack is its final state.
       Activations<Real>& step1 = shape_for(B, 1);
       const Real* logits = run_head(step1, h.back(), B);
       // Draw s of row b uses counter s*B + b: a seed alone fixes the whole output.
-      ops_->sample(B, cfg_.output_width(), logits, sc, seed, (first_draw + s) * B, drawn);
-      feed.T = 1;
-      feed.tokens.assign(B, 0);
-      ops_->download(feed.tokens.data(), drawn, B * sizeof(int32_t));
-      for (int b = 0; b < B; ++b) out[static_cast<size_t>(b) * steps + s] = feed.tokens[b];
+      ops_->sample(B, cfg_.output_width(), logits, sc, seed, (first_draw + s) * B, drawn + static_cast<size_t>(s) * B);
+    }
+    if (steps > 0) {
+      std::vector<int32_t> by_step(static_cast<size_t>(B) * steps);
+      ops_->download(by_step.data(), drawn, by_step.size() * sizeof(int32_t));
+      for (int s = 0; s < steps; ++s)
+        for (int b = 0; b < B; ++b) out[static_cast<size_t>(b) * steps + s] = by_step[static_cast<size_t>(s) * B + b];
     }
     if (carry != nullptr) {
       carry->h.clear();

@@ -108,7 +108,8 @@ class Ops {
   // x [B,T,I]; lengths [B] int32 in [0,T], nullable = all T; h0, c0 [B,H] nullable (c0 LSTM only).
   // y: row (b,t) of H values at y + (b*T+t)*ldy (ldy >= H, so a direction can fill its half of
   //    a [B,T,2H] output); rows with t >= lengths[b] are set to 0.
-  // hN, cN [B,H]: the state after each sequence's last valid step (h0/c0 where lengths[b] == 0);
+  // hN, cN [B,H]: the state after each sequence's last valid step (h0/c0 where lengths[b] == 0;
+  // hN may be h0 and cN c0: both backends read the initial state first and write the final last);
   //    nullable. cN LSTM only.
   // workspace [rnn_workspace_elems]: written, read by rnn_backward; nullable for inference.
   virtual void rnn_forward(const RnnShape& s, const T* x, const int32_t* lengths, const T* h0,
