@@ -120,13 +120,13 @@ struct ProductArgs {
   float* out;          // [B,H]
 };
 
-constexpr int kProductCols = 32;
+constexpr int kProductCols = 16;  // 2 columns a lane: the fastest tile at W1 and W2 sizes (step_variants)
 
 // out[b, j] = Σ_m A[row(b), m] · W[m, j] for a tile of R batch rows × 32 columns (split-K over m).
 template <int RPT, bool kVec>
 __global__ void __launch_bounds__(kSplitThreads, 1) rnn_step_product_kernel(ProductArgs a) {
   constexpr int R = 4 * RPT;
-  __shared__ __align__(16) float red[kSplitWarps * R * kProductCols];
+  __shared__ __align__(16) float smem[split_k_smem_floats<R, kProductCols>()];
   __shared__ long rows[R], xoff[R], yoff[kProductCols];
   const int b0 = blockIdx.y * R, j0 = blockIdx.x * kProductCols;
   if (threadIdx.x < R) {
@@ -137,21 +137,21 @@ __global__ void __launch_bounds__(kSplitThreads, 1) rnn_step_product_kernel(Prod
   }
   if (threadIdx.x < kProductCols) yoff[threadIdx.x] = static_cast<long>(min(j0 + static_cast<int>(threadIdx.x), a.H - 1)) * a.ldwt;
   __syncthreads();
-  split_k_product<RPT, kProductCols / 8, kVec>(a.A, xoff, a.WT, yoff, a.M, red);
+  split_k_product<RPT, kProductCols / 8, kVec>(a.A, xoff, a.WT, yoff, a.M, smem);
   for (int e = threadIdx.x; e < R * kProductCols; e += kSplitThreads) {
     const int lr = e / kProductCols, j = j0 + e % kProductCols, b = b0 + lr;
     if (b >= a.B || j >= a.H) continue;
     const size_t bj = static_cast<size_t>(b) * a.H + j;
     const long row = rows[lr];
     if (a.out_kind == ProductOut::Plain) {
-      a.out[bj] = row >= 0 ? red[e] : 0.f;
+      a.out[bj] = row >= 0 ? smem[e] : 0.f;
       continue;
     }
     if (row < 0) {
       a.out[bj] = a.dh[bj];
       continue;
     }
-    float v = red[e];
+    float v = smem[e];
     if (a.gru) {
       const float* g = a.gates + static_cast<size_t>(row) * a.GH;
       v += a.dh[bj] * g[a.H + j];                  // h' = ... + z*h

@@ -121,7 +121,7 @@ __device__ __forceinline__ void epilogue(const StepArgs& a, int b, int k, const 
 template <int G, int RPT, bool kVec>
 __global__ void __launch_bounds__(kSplitThreads, 1) rnn_step_kernel(StepArgs a) {
   constexpr int R = 4 * RPT, C = kUnitsPerBlock * G;
-  __shared__ __align__(16) float red[kSplitWarps * R * C];
+  __shared__ __align__(16) float smem[split_k_smem_floats<R, C>()];
   __shared__ long xoff[R], yoff[C];
   const int b0 = blockIdx.y * R, u0 = blockIdx.x * kUnitsPerBlock;
   // Rows and units past the edge read a valid row (the last) and are never written.
@@ -131,13 +131,13 @@ __global__ void __launch_bounds__(kSplitThreads, 1) rnn_step_kernel(StepArgs a) 
     yoff[threadIdx.x] = (static_cast<long>(gate) * a.H + unit) * a.H;
   }
   __syncthreads();
-  split_k_product<RPT, G, kVec>(a.h_in, xoff, a.W, yoff, a.H, red);
+  split_k_product<RPT, G, kVec>(a.h_in, xoff, a.W, yoff, a.H, smem);
   for (int e = threadIdx.x; e < R * kUnitsPerBlock; e += kSplitThreads) {
     const int r = e / kUnitsPerBlock, uu = e % kUnitsPerBlock, b = b0 + r, unit = u0 + uu;
     if (b >= a.B || unit >= a.H) continue;
     float col[G];
 #pragma unroll
-    for (int gate = 0; gate < G; ++gate) col[gate] = red[r * C + gate * kUnitsPerBlock + uu];
+    for (int gate = 0; gate < G; ++gate) col[gate] = smem[r * C + gate * kUnitsPerBlock + uu];
     epilogue(a, b, unit, col);
   }
 }
