@@ -12,7 +12,6 @@ namespace frnn::cuda {
 namespace {
 
 constexpr int kTileM = 64, kTileN = 64, kTileK = 32, kGemmThreads = 128;
-constexpr int kFetchA = kTileM * kTileK / kGemmThreads, kFetchB = kTileN * kTileK / kGemmThreads;
 // +4 keeps rows 16-byte aligned and spreads the fragment loads over banks.
 constexpr int kPad = 4;
 
@@ -33,17 +32,20 @@ struct GemmArgs {
 // op(A)[m0.., k0..] and op(B)[k0.., n0..] into registers (zero outside the matrix), then into
 // k-major shared tiles. The thread -> element map follows the contiguous dimension of each
 // layout, so the loads coalesce.
+template <int TM, int TN, int THREADS>
 struct TileFetch {
-  float a[kFetchA], b[kFetchB];
+  static constexpr int kA = TM * kTileK / THREADS, kB = TN * kTileK / THREADS;
+  float a[kA], b[kB];
 };
 
-__device__ __forceinline__ void fetch_tiles(const GemmArgs& g, int m0, int n0, int k0, TileFetch& f) {
+template <int TM, int TN, int THREADS>
+__device__ __forceinline__ void fetch_tiles(const GemmArgs& g, int m0, int n0, int k0, TileFetch<TM, TN, THREADS>& f) {
   const int tid = threadIdx.x;
 #pragma unroll
-  for (int i = 0; i < kFetchA; ++i) {
-    const int idx = tid + i * kGemmThreads;
+  for (int i = 0; i < f.kA; ++i) {
+    const int idx = tid + i * THREADS;
     int m, k;
-    if (g.trans_a) k = idx / kTileM, m = idx % kTileM;
+    if (g.trans_a) k = idx / TM, m = idx % TM;
     else m = idx / kTileK, k = idx % kTileK;
     const int gm = m0 + m, gk = k0 + k;
     f.a[i] = 0.f;
@@ -51,11 +53,11 @@ __device__ __forceinline__ void fetch_tiles(const GemmArgs& g, int m0, int n0, i
       f.a[i] = g.trans_a ? g.A[static_cast<size_t>(gk) * g.lda + gm] : g.A[static_cast<size_t>(gm) * g.lda + gk];
   }
 #pragma unroll
-  for (int i = 0; i < kFetchB; ++i) {
-    const int idx = tid + i * kGemmThreads;
+  for (int i = 0; i < f.kB; ++i) {
+    const int idx = tid + i * THREADS;
     int n, k;
     if (g.trans_b) n = idx / kTileK, k = idx % kTileK;
-    else k = idx / kTileN, n = idx % kTileN;
+    else k = idx / TN, n = idx % TN;
     const int gn = n0 + n, gk = k0 + k;
     f.b[i] = 0.f;
     if (gn < g.N && gk < g.K)
@@ -63,20 +65,21 @@ __device__ __forceinline__ void fetch_tiles(const GemmArgs& g, int m0, int n0, i
   }
 }
 
-__device__ __forceinline__ void store_tiles(const GemmArgs& g, const TileFetch& f, float (*As)[kTileM + kPad],
-                                            float (*Bs)[kTileN + kPad]) {
+template <int TM, int TN, int THREADS>
+__device__ __forceinline__ void store_tiles(const GemmArgs& g, const TileFetch<TM, TN, THREADS>& f,
+                                            float (*As)[TM + kPad], float (*Bs)[TN + kPad]) {
   const int tid = threadIdx.x;
 #pragma unroll
-  for (int i = 0; i < kFetchA; ++i) {
-    const int idx = tid + i * kGemmThreads;
-    if (g.trans_a) As[idx / kTileM][idx % kTileM] = f.a[i];
+  for (int i = 0; i < f.kA; ++i) {
+    const int idx = tid + i * THREADS;
+    if (g.trans_a) As[idx / TM][idx % TM] = f.a[i];
     else As[idx % kTileK][idx / kTileK] = f.a[i];
   }
 #pragma unroll
-  for (int i = 0; i < kFetchB; ++i) {
-    const int idx = tid + i * kGemmThreads;
+  for (int i = 0; i < f.kB; ++i) {
+    const int idx = tid + i * THREADS;
     if (g.trans_b) Bs[idx % kTileK][idx / kTileK] = f.b[i];
-    else Bs[idx / kTileN][idx % kTileN] = f.b[i];
+    else Bs[idx / TN][idx % TN] = f.b[i];
   }
 }
 
@@ -97,7 +100,7 @@ __global__ void __launch_bounds__(kGemmThreads) gemm_fp32_kernel(GemmArgs g) {
   const int m0 = blockIdx.y * kTileM, n0 = blockIdx.x * kTileN;
   const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
   float acc[8][4] = {};
-  TileFetch f;
+  TileFetch<kTileM, kTileN, kGemmThreads> f;
   fetch_tiles(g, m0, n0, 0, f);
   for (int k0 = 0; k0 < g.K; k0 += kTileK) {
     store_tiles(g, f, As, Bs);
@@ -131,17 +134,21 @@ __device__ __forceinline__ uint32_t to_tf32(float x) {
 }
 #endif
 
-// TF32 tensor cores: 4 warps in 2x2, each a 32x32 warp tile of 2 (m16) x 4 (n8) mma tiles.
-__global__ void __launch_bounds__(kGemmThreads) gemm_tf32_kernel(GemmArgs g) {
+// TF32 tensor cores: WGM x WGN warps, each a (TM/WGM) x (TN/WGN) warp tile of m16n8 mma tiles.
+// 64x64 with 4 warps for small products; 128x128 with 8 warps (64x32 each) once there are enough
+// output tiles to fill the GPU (twice the mma work per shared load).
+template <int TM, int TN, int WGM, int WGN>
+__global__ void __launch_bounds__(32 * WGM * WGN) gemm_tf32_kernel(GemmArgs g) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  __shared__ __align__(16) float As[kTileK][kTileM + kPad];
-  __shared__ __align__(16) float Bs[kTileK][kTileN + kPad];
-  const int m0 = blockIdx.y * kTileM, n0 = blockIdx.x * kTileN;
+  constexpr int kThreads = 32 * WGM * WGN, MT = TM / WGM / 16, NT = TN / WGN / 8;
+  __shared__ __align__(16) float As[kTileK][TM + kPad];
+  __shared__ __align__(16) float Bs[kTileK][TN + kPad];
+  const int m0 = blockIdx.y * TM, n0 = blockIdx.x * TN;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int wm = (warp / 2) * 32, wn = (warp % 2) * 32;
+  const int wm = (warp / WGN) * (TM / WGM), wn = (warp % WGN) * (TN / WGN);
   const int grp = lane / 4, tig = lane % 4;  // PTX fragment layout: group id, thread in group
-  float acc[2][4][4] = {};
-  TileFetch f;
+  float acc[MT][NT][4] = {};
+  TileFetch<TM, TN, kThreads> f;
   fetch_tiles(g, m0, n0, 0, f);
   for (int k0 = 0; k0 < g.K; k0 += kTileK) {
     store_tiles(g, f, As, Bs);
@@ -149,9 +156,9 @@ __global__ void __launch_bounds__(kGemmThreads) gemm_tf32_kernel(GemmArgs g) {
     if (k0 + kTileK < g.K) fetch_tiles(g, m0, n0, k0 + kTileK, f);  // in flight during the products
 #pragma unroll
     for (int kk = 0; kk < kTileK; kk += 8) {
-      uint32_t a[2][4], b[4][2];
+      uint32_t a[MT][4], b[NT][2];
 #pragma unroll
-      for (int mt = 0; mt < 2; ++mt) {
+      for (int mt = 0; mt < MT; ++mt) {
         const int r = wm + mt * 16 + grp;
         a[mt][0] = to_tf32(As[kk + tig][r]);
         a[mt][1] = to_tf32(As[kk + tig][r + 8]);
@@ -159,15 +166,15 @@ __global__ void __launch_bounds__(kGemmThreads) gemm_tf32_kernel(GemmArgs g) {
         a[mt][3] = to_tf32(As[kk + tig + 4][r + 8]);
       }
 #pragma unroll
-      for (int nt = 0; nt < 4; ++nt) {
+      for (int nt = 0; nt < NT; ++nt) {
         const int c = wn + nt * 8 + grp;
         b[nt][0] = to_tf32(Bs[kk + tig][c]);
         b[nt][1] = to_tf32(Bs[kk + tig + 4][c]);
       }
 #pragma unroll
-      for (int mt = 0; mt < 2; ++mt)
+      for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-        for (int nt = 0; nt < 4; ++nt) {
+        for (int nt = 0; nt < NT; ++nt) {
           float* d = acc[mt][nt];
           asm volatile(
               "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
@@ -179,9 +186,9 @@ __global__ void __launch_bounds__(kGemmThreads) gemm_tf32_kernel(GemmArgs g) {
     __syncthreads();
   }
 #pragma unroll
-  for (int mt = 0; mt < 2; ++mt)
+  for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-    for (int nt = 0; nt < 4; ++nt) {
+    for (int nt = 0; nt < NT; ++nt) {
       const int r = m0 + wm + mt * 16 + grp, c = n0 + wn + nt * 8 + tig * 2;
       store(g, r, c, acc[mt][nt][0]);
       store(g, r, c + 1, acc[mt][nt][1]);
@@ -223,10 +230,13 @@ void gemm(cudaStream_t stream, bool tf32, bool trans_a, bool trans_b, int M, int
   if (M <= 0 || N <= 0) return;
   const GemmArgs g{trans_a, trans_b, M, N, K, alpha, beta, A, lda, B, ldb, C, ldc, bias, act};
   const dim3 grid((N + kTileN - 1) / kTileN, (M + kTileM - 1) / kTileM);
-  if (tf32)
-    gemm_tf32_kernel<<<grid, kGemmThreads, 0, stream>>>(g);
-  else
+  if (!tf32) {
     gemm_fp32_kernel<<<grid, kGemmThreads, 0, stream>>>(g);
+  } else if (static_cast<long>((N + 127) / 128) * ((M + 127) / 128) >= multiprocessor_count()) {
+    gemm_tf32_kernel<128, 128, 2, 4><<<dim3((N + 127) / 128, (M + 127) / 128), 256, 0, stream>>>(g);
+  } else {
+    gemm_tf32_kernel<64, 64, 2, 2><<<grid, 128, 0, stream>>>(g);
+  }
   check_launch(tf32 ? "gemm_tf32_kernel" : "gemm_fp32_kernel");
 }
 

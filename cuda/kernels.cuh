@@ -11,6 +11,9 @@
 
 namespace frnn::cuda {
 
+// Multiprocessors of the current device (cached per ordinal): tile choices fill the GPU with it.
+int multiprocessor_count();
+
 // C[M,N] = act(alpha * op(A)[M,K] · op(B)[K,N] + beta * C + bias[n]). op(A) = A [M,K] at lda or,
 // with trans_a, Aᵀ of A [K,M]; op(B) = B [K,N] at ldb or, with trans_b, Bᵀ of B [N,K].
 // beta == 0 never reads C (it may hold anything, NaN included). tf32: tensor cores (mma.sync

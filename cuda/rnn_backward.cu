@@ -36,13 +36,13 @@ struct PointArgs {
   float* dah;  // [N,GH] h-side ones (reset-after GRU only; else nullptr)
 };
 
-__global__ void rnn_point_backward_kernel(PointArgs a) {
-  const size_t total = static_cast<size_t>(a.B) * a.H;
-  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+// The pointwise backward of element i = b·H + k at a.step: reads and updates only dh[i], dc[i]
+// and the step's rows of da/dah, so the product of the step after it can run it in its epilogue.
+__device__ __forceinline__ void point_backward(const PointArgs& a, size_t i) {
+  {
     const int b = static_cast<int>(i / a.H), k = static_cast<int>(i % a.H), H = a.H;
     const long row = step_row(b, a.step, a.T, a.lengths, a.reverse);
-    if (row < 0) continue;  // ended: dh and dc pass through unchanged
+    if (row < 0) return;  // ended: dh and dc pass through unchanged
     float dh = a.dh[i];
     if (a.dy) dh += a.dy[static_cast<size_t>(row) * a.ldy + k];
     a.dh[i] = dh;
@@ -89,6 +89,13 @@ __global__ void rnn_point_backward_kernel(PointArgs a) {
   }
 }
 
+__global__ void rnn_point_backward_kernel(PointArgs a) {
+  const size_t total = static_cast<size_t>(a.B) * a.H;
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x)
+    point_backward(a, i);
+}
+
 // Reset-before GRU: dr = (dn·W_hn)[k] * h(t-1) * r(1-r), after the drh product.
 __global__ void gru_reset_backward_kernel(int B, int T, int H, int GH, int step, bool reverse, const int* lengths,
                                           const float* gates, const float* hprev, const float* drh, float* da) {
@@ -118,6 +125,10 @@ struct ProductArgs {
   int GH;
   const float* drh;    // DhPrev (reset-before): d(r*h) [B,H]
   float* out;          // [B,H]
+  // DhPrev: the previous step's pointwise backward, run on each element of `out` as it is written
+  // (next.dh == out): one kernel a step instead of two.
+  bool fuse_point;
+  PointArgs next;
 };
 
 constexpr int kProductCols = 16;  // 2 columns a lane: the fastest tile at W1 and W2 sizes (step_variants)
@@ -147,17 +158,19 @@ __global__ void __launch_bounds__(kSplitThreads, 1) rnn_step_product_kernel(Prod
       a.out[bj] = row >= 0 ? smem[e] : 0.f;
       continue;
     }
+    float v;
     if (row < 0) {
-      a.out[bj] = a.dh[bj];
-      continue;
-    }
-    float v = smem[e];
-    if (a.gru) {
-      const float* g = a.gates + static_cast<size_t>(row) * a.GH;
-      v += a.dh[bj] * g[a.H + j];                  // h' = ... + z*h
-      if (a.reset_before) v += a.drh[bj] * g[j];   // ... and n saw r*h
+      v = a.dh[bj];
+    } else {
+      v = smem[e];
+      if (a.gru) {
+        const float* g = a.gates + static_cast<size_t>(row) * a.GH;
+        v += a.dh[bj] * g[a.H + j];                  // h' = ... + z*h
+        if (a.reset_before) v += a.drh[bj] * g[j];   // ... and n saw r*h
+      }
     }
     a.out[bj] = v;
+    if (a.fuse_point) point_backward(a.next, bj);
   }
 }
 
@@ -263,10 +276,16 @@ void rnn_backward(cudaStream_t stream, bool tf32, const RnnShape& s, const float
   const unsigned point_blocks = blocks_for(BH, 256, 1024);
   int cur = 0;
   for (int step = T - 1; step >= 0; --step) {
-    pa.step = step, pa.dh = dh[cur];
-    rnn_point_backward_kernel<<<point_blocks, 256, 0, stream>>>(pa);
-    check_launch("rnn_point_backward_kernel");
+    // The reset-before GRU needs the drh product between the pointwise parts; every other cell had
+    // this step's pointwise part run by the previous product's epilogue (all but the first step).
+    if (before || step == T - 1) {
+      pa.step = step, pa.dh = dh[cur];
+      rnn_point_backward_kernel<<<point_blocks, 256, 0, stream>>>(pa);
+      check_launch("rnn_point_backward_kernel");
+    }
     pr.step = step;
+    pr.fuse_point = !before && step > 0;
+    if (pr.fuse_point) pr.next = pa, pr.next.step = step - 1, pr.next.dh = dh[cur ^ 1];
     if (before) {
       // d(r*h) = dn·W_hn, then r's gradient, then the r,z blocks' product.
       ProductArgs q = pr;

@@ -178,13 +178,18 @@ __global__ void finish_rows_kernel(int B, int T, int H, int GH, const int* lengt
 
 }  // namespace
 
-int split_k_rows_per_thread(int B, int col_tiles) {
-  static int multiprocessors[64] = {};  // per device ordinal; a benign race writes the same value
+int multiprocessor_count() {
+  static int counts[64] = {};  // per device ordinal; a benign race writes the same value
   int device = 0;
   if (cudaGetDevice(&device) != cudaSuccess) device = 0;
-  int& sms = multiprocessors[device & 63];
+  int& sms = counts[device & 63];
   if (sms <= 0 && (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || sms <= 0))
     sms = 80;
+  return sms;
+}
+
+int split_k_rows_per_thread(int B, int col_tiles) {
+  const int sms = multiprocessor_count();
   for (const int rpt : {8, 4})
     if (static_cast<long>(col_tiles) * ((B + 4 * rpt - 1) / (4 * rpt)) >= sms) return rpt;
   return 2;

@@ -143,7 +143,8 @@ suite(`CUDA parity with the CPU fp64 reference${gpu ? '' : ` (skipped: ${cudaRea
 
       it('dense forward/backward (linear, tanh) and copyRows', () => {
         const r = rng(7);
-        for (const [N, I, O] of [[1, 3, 5], [37, 33, 65], [130, 70, 9]]) {
+        // The last two are big enough for the 128x128 TF32 tiles (forward, then dx), with K = 37.
+        for (const [N, I, O] of [[1, 3, 5], [37, 33, 65], [130, 70, 9], [2051, 37, 1029], [2051, 1029, 37]]) {
           for (const act of ['linear', 'tanh']) {
             const x = randn(N * I, r);
             const W = randn(O * I, r, 1 / Math.sqrt(I));
