@@ -114,6 +114,7 @@ enum class ProductOut : int { Plain, DhPrev };
 
 struct ProductArgs {
   ProductOut out_kind;
+  bool tf32;           // tensor cores for the product where the tile allows (16 or 32 rows)
   int B, T, H, step, M, lda;
   bool reverse, gru, reset_before;
   const int* lengths;
@@ -134,7 +135,7 @@ struct ProductArgs {
 constexpr int kProductCols = 16;  // 2 columns a lane: the fastest tile at W1 and W2 sizes (step_variants)
 
 // out[b, j] = Σ_m A[row(b), m] · W[m, j] for a tile of R batch rows × 32 columns (split-K over m).
-template <int RPT, bool kVec>
+template <int RPT, bool kVec, bool kMma>
 __global__ void __launch_bounds__(kSplitThreads, 1) rnn_step_product_kernel(ProductArgs a) {
   constexpr int R = 4 * RPT;
   __shared__ __align__(16) float smem[split_k_smem_floats<R, kProductCols>()];
@@ -148,7 +149,8 @@ __global__ void __launch_bounds__(kSplitThreads, 1) rnn_step_product_kernel(Prod
   }
   if (threadIdx.x < kProductCols) yoff[threadIdx.x] = static_cast<long>(min(j0 + static_cast<int>(threadIdx.x), a.H - 1)) * a.ldwt;
   __syncthreads();
-  split_k_product<RPT, kProductCols / 8, kVec>(a.A, xoff, a.WT, yoff, a.M, smem);
+  if constexpr (kMma) split_k_product_tf32<RPT, kProductCols / 8, kVec>(a.A, xoff, a.WT, yoff, a.M, smem);
+  else split_k_product<RPT, kProductCols / 8, kVec>(a.A, xoff, a.WT, yoff, a.M, smem);
   for (int e = threadIdx.x; e < R * kProductCols; e += kSplitThreads) {
     const int lr = e / kProductCols, j = j0 + e % kProductCols, b = b0 + lr;
     if (b >= a.B || j >= a.H) continue;
@@ -177,8 +179,16 @@ __global__ void __launch_bounds__(kSplitThreads, 1) rnn_step_product_kernel(Prod
 template <int RPT>
 void launch_product_rows(cudaStream_t stream, const ProductArgs& a, bool vec) {
   const dim3 grid((a.H + kProductCols - 1) / kProductCols, (a.B + 4 * RPT - 1) / (4 * RPT));
-  if (vec) rnn_step_product_kernel<RPT, true><<<grid, kSplitThreads, 0, stream>>>(a);
-  else rnn_step_product_kernel<RPT, false><<<grid, kSplitThreads, 0, stream>>>(a);
+  if constexpr (RPT >= 4) {
+    if (a.tf32) {
+      if (vec) rnn_step_product_kernel<RPT, true, true><<<grid, kSplitThreads, 0, stream>>>(a);
+      else rnn_step_product_kernel<RPT, false, true><<<grid, kSplitThreads, 0, stream>>>(a);
+      check_launch("rnn_step_product_kernel");
+      return;
+    }
+  }
+  if (vec) rnn_step_product_kernel<RPT, true, false><<<grid, kSplitThreads, 0, stream>>>(a);
+  else rnn_step_product_kernel<RPT, false, false><<<grid, kSplitThreads, 0, stream>>>(a);
   check_launch("rnn_step_product_kernel");
 }
 
@@ -268,6 +278,7 @@ void rnn_backward(cudaStream_t stream, bool tf32, const RnnShape& s, const float
   pa.dc = dc, pa.da = da, pa.dah = after ? dah : nullptr;
 
   ProductArgs pr{};
+  pr.tf32 = tf32;
   pr.B = B, pr.T = T, pr.H = H, pr.GH = GH;
   pr.reverse = s.reverse, pr.gru = gru, pr.reset_before = before;
   pr.lengths = lengths, pr.gates = gates, pr.drh = drh;

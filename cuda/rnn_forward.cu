@@ -20,6 +20,7 @@ enum class StepMode : int { Lstm, GruAfter, GruRz, GruN, Rnn };
 
 struct StepArgs {
   StepMode mode;
+  bool tf32;            // tensor cores for the product where the tile allows (16 or 32 rows)
   int B, T, H, GH, step;
   bool reverse, relu;
   const int* lengths;
@@ -118,7 +119,7 @@ __device__ __forceinline__ void epilogue(const StepArgs& a, int b, int k, const 
 
 // One step for a tile of R batch rows × 8 units: the split-K product of h_in with the G gate rows
 // of each unit, then the cell's epilogue per (row, unit) from the summed tile.
-template <int G, int RPT, bool kVec>
+template <int G, int RPT, bool kVec, bool kMma>
 __global__ void __launch_bounds__(kSplitThreads, 1) rnn_step_kernel(StepArgs a) {
   constexpr int R = 4 * RPT, C = kUnitsPerBlock * G;
   __shared__ __align__(16) float smem[split_k_smem_floats<R, C>()];
@@ -131,7 +132,8 @@ __global__ void __launch_bounds__(kSplitThreads, 1) rnn_step_kernel(StepArgs a) 
     yoff[threadIdx.x] = (static_cast<long>(gate) * a.H + unit) * a.H;
   }
   __syncthreads();
-  split_k_product<RPT, G, kVec>(a.h_in, xoff, a.W, yoff, a.H, smem);
+  if constexpr (kMma) split_k_product_tf32<RPT, G, kVec>(a.h_in, xoff, a.W, yoff, a.H, smem);
+  else split_k_product<RPT, G, kVec>(a.h_in, xoff, a.W, yoff, a.H, smem);
   for (int e = threadIdx.x; e < R * kUnitsPerBlock; e += kSplitThreads) {
     const int r = e / kUnitsPerBlock, uu = e % kUnitsPerBlock, b = b0 + r, unit = u0 + uu;
     if (b >= a.B || unit >= a.H) continue;
@@ -145,8 +147,16 @@ __global__ void __launch_bounds__(kSplitThreads, 1) rnn_step_kernel(StepArgs a) 
 template <int G, int RPT>
 void launch_step_rows(cudaStream_t stream, const StepArgs& a, bool vec) {
   const dim3 grid((a.H + kUnitsPerBlock - 1) / kUnitsPerBlock, (a.B + 4 * RPT - 1) / (4 * RPT));
-  if (vec) rnn_step_kernel<G, RPT, true><<<grid, kSplitThreads, 0, stream>>>(a);
-  else rnn_step_kernel<G, RPT, false><<<grid, kSplitThreads, 0, stream>>>(a);
+  if constexpr (RPT >= 4) {
+    if (a.tf32) {
+      if (vec) rnn_step_kernel<G, RPT, true, true><<<grid, kSplitThreads, 0, stream>>>(a);
+      else rnn_step_kernel<G, RPT, false, true><<<grid, kSplitThreads, 0, stream>>>(a);
+      check_launch("rnn_step_kernel");
+      return;
+    }
+  }
+  if (vec) rnn_step_kernel<G, RPT, true, false><<<grid, kSplitThreads, 0, stream>>>(a);
+  else rnn_step_kernel<G, RPT, false, false><<<grid, kSplitThreads, 0, stream>>>(a);
   check_launch("rnn_step_kernel");
 }
 
@@ -234,6 +244,7 @@ void rnn_forward(cudaStream_t stream, bool tf32, const RnnShape& s, const float*
        p.b_ih, Activation::Linear);
 
   StepArgs a{};
+  a.tf32 = tf32;
   a.B = B, a.T = T, a.H = H, a.GH = GH;
   a.reverse = s.reverse, a.relu = s.cell == Cell::RNN_RELU;
   a.lengths = lengths;

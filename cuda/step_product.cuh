@@ -8,7 +8,8 @@
 // and the partial tiles are summed through shared memory in warp order (deterministic, no
 // atomics). Measured against the alternatives by bench/kernels/cuda/step_variants.cu (H100,
 // bench/results/step-variants-*.txt): lanes loading their own pieces from global memory were
-// 1.5–2.7× slower; TF32 mma.sync on the same staging was 10–20% faster at W2 sizes only.
+// 1.5–2.7× slower. In the 'tf32' mode, tiles of 16 or 32 rows multiply the staged tiles on the
+// tensor cores (mma.sync m16n8k8, fp32 accumulation): 10–20% faster at W2 sizes.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -51,6 +52,59 @@ __device__ __forceinline__ void stage_chunk(const float* __restrict__ X, const l
 #pragma unroll
   for (int c = sub; c < C; c += 8) *reinterpret_cast<float4*>(ys + c * kStageStride + 4 * piece) = load(Y + yoff[c]);
 }
+
+// The partial tiles of the 8 warps (smem[w·R·C ..]) summed in warp order into smem[0 .. R·C).
+template <int R, int C>
+__device__ __forceinline__ void sum_partials(float* smem) {
+  __syncthreads();
+  for (int e = threadIdx.x; e < R * C; e += kSplitThreads) {
+    float sum = smem[e];
+#pragma unroll
+    for (int w = 1; w < kSplitWarps; ++w) sum += smem[w * R * C + e];
+    smem[e] = sum;
+  }
+  __syncthreads();
+}
+
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+#define FRNN_STEP_MMA 1
+__device__ __forceinline__ unsigned tf32_bits(float x) {
+  unsigned r;
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
+  return r;
+}
+
+// The warp's staged chunk on the tensor cores: acc[m][n] is the m16n8 tile (16m.., 8n..) in the
+// PTX accumulator layout (rows g and g + 8, columns 2t and 2t + 1).
+template <int MT, int NT>
+__device__ __forceinline__ void mma_chunk(const float* xs, const float* ys, float (&acc)[MT][NT][4]) {
+  const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+#pragma unroll
+  for (int k = 0; k < kStageChunk; k += 8) {
+    unsigned a[MT][4], b[NT][2];
+#pragma unroll
+    for (int m = 0; m < MT; ++m) {
+      const float* p = xs + (16 * m + g) * kStageStride + k + t;
+      a[m][0] = tf32_bits(p[0]), a[m][1] = tf32_bits(p[8 * kStageStride]);
+      a[m][2] = tf32_bits(p[4]), a[m][3] = tf32_bits(p[8 * kStageStride + 4]);
+    }
+#pragma unroll
+    for (int n = 0; n < NT; ++n) {
+      const float* p = ys + (8 * n + g) * kStageStride + k + t;
+      b[n][0] = tf32_bits(p[0]), b[n][1] = tf32_bits(p[4]);
+    }
+#pragma unroll
+    for (int m = 0; m < MT; ++m)
+#pragma unroll
+      for (int n = 0; n < NT; ++n)
+        asm volatile(
+            "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+            "{%0,%1,%2,%3};"
+            : "+f"(acc[m][n][0]), "+f"(acc[m][n][1]), "+f"(acc[m][n][2]), "+f"(acc[m][n][3])
+            : "r"(a[m][0]), "r"(a[m][1]), "r"(a[m][2]), "r"(a[m][3]), "r"(b[n][0]), "r"(b[n][1]));
+  }
+}
+#endif
 
 // out[r][c] = Σ_k X[xoff[r] + k]·Y[yoff[c] + k] for the tile R = 4·RPT rows × C = 8·CPT columns.
 // Lane (rg = lane / 8, cg = lane % 8) owns rows rg + 4i and columns cg + 8j (interleaved, so its
@@ -95,14 +149,45 @@ __device__ __forceinline__ void split_k_product(const float* __restrict__ X, con
   for (int i = 0; i < RPT; ++i)
 #pragma unroll
     for (int j = 0; j < CPT; ++j) mine[(rg + 4 * i) * C + cg + 8 * j] = acc[i][j];
-  __syncthreads();
-  for (int e = threadIdx.x; e < R * C; e += kSplitThreads) {
-    float sum = smem[e];
-#pragma unroll
-    for (int w = 1; w < kSplitWarps; ++w) sum += smem[w * R * C + e];
-    smem[e] = sum;
+  sum_partials<R, C>(smem);
+}
+
+
+// The tensor-core form of split_k_product (same contract) for the 'tf32' mode, R = 4·RPT a
+// multiple of 16; built for sm_80+, elsewhere it is split_k_product.
+template <int RPT, int CPT, bool kVec>
+__device__ __forceinline__ void split_k_product_tf32(const float* __restrict__ X, const long* xoff,
+                                                     const float* __restrict__ Y, const long* yoff, int K,
+                                                     float* smem) {
+#ifdef FRNN_STEP_MMA
+  constexpr int R = 4 * RPT, C = 8 * CPT, MT = R / 16, NT = CPT, kTile = (R + C) * kStageStride;
+  static_assert(R % 16 == 0, "the mma form needs tiles of 16 or 32 rows");
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const int slice = ((K + kSplitWarps - 1) / kSplitWarps + 3) & ~3;
+  const int kb = warp * slice, ke = min(K, kb + slice);
+  float* xs = smem + warp * kTile;
+  float* ys = xs + R * kStageStride;
+  float acc[MT][NT][4] = {};
+  for (int k0 = kb; k0 < ke; k0 += kStageChunk) {
+    stage_chunk<R, C, kVec>(X, xoff, Y, yoff, k0, ke, xs, ys);
+    __syncwarp();
+    mma_chunk<MT, NT>(xs, ys, acc);
+    __syncwarp();
   }
-  __syncthreads();
+  __syncthreads();  // every warp is done with its staging tile: the space now holds the partial sums
+  float* mine = smem + warp * R * C;
+#pragma unroll
+  for (int m = 0; m < MT; ++m)
+#pragma unroll
+    for (int n = 0; n < NT; ++n) {
+      const int r = 16 * m + g, c = 8 * n + 2 * t;
+      mine[r * C + c] = acc[m][n][0], mine[r * C + c + 1] = acc[m][n][1];
+      mine[(r + 8) * C + c] = acc[m][n][2], mine[(r + 8) * C + c + 1] = acc[m][n][3];
+    }
+  sum_partials<R, C>(smem);
+#else
+  split_k_product<RPT, CPT, kVec>(X, xoff, Y, yoff, K, smem);
+#endif
 }
 
 __host__ __device__ inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }

@@ -141,6 +141,22 @@ suite(`CUDA parity with the CPU fp64 reference${gpu ? '' : ` (skipped: ${cudaRea
         });
       }
 
+      // Big enough for the 16- and 32-row step tiles, which run on the tensor cores in TF32 mode
+      // (small shapes only ever get 8-row tiles): H = 520 with 16-byte loads, H = 258 without.
+      it('lstm, gru and reset-before gru with large step tiles', () => {
+        const shapes: RnnCase[] = [
+          { B: 65, T: 3, I: 7, H: 520 },
+          { B: 129, T: 2, I: 5, H: 258 },
+        ];
+        let seed = 900;
+        for (const v of VARIANTS.filter((x) => x.name === 'lstm' || x.name.startsWith('gru'))) {
+          for (const shape of shapes) {
+            const args = rnnArgs(v, shape, seed++, false);
+            expectParity(`${v.name} ${JSON.stringify(shape)}`, 'rnnBackward', args, precision);
+          }
+        }
+      });
+
       it('dense forward/backward (linear, tanh) and copyRows', () => {
         const r = rng(7);
         // The last two are big enough for the 128x128 TF32 tiles (forward, then dx), with K = 37.
