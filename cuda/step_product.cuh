@@ -4,7 +4,7 @@
 // Why this shape: a step is a small matrix product (B ≤ a few hundred rows) behind a serial
 // dependency, so it is bound by latency and by load instructions, not by FLOPs. 8 warps split k;
 // each warp stages its k-slice through its own shared tile in chunks of 16 (coalesced 16-byte
-// loads, 4 lanes per row), every lane keeps an RPT×CPT register tile fed by broadcast shared reads,
+// loads, 4 lanes per row, the next chunk in flight during the current one's products), every lane keeps an RPT×CPT register tile fed by broadcast shared reads,
 // and the partial tiles are summed through shared memory in warp order (deterministic, no
 // atomics). Measured against the alternatives by bench/kernels/cuda/step_variants.cu (H100,
 // bench/results/step-variants-*.txt): lanes loading their own pieces from global memory were
@@ -28,12 +28,19 @@ __host__ __device__ constexpr int split_k_smem_floats() {
                                                                    : kSplitWarps * R * C;
 }
 
-// Copies rows xoff[0..R) and yoff[0..C), k in [k, k + 16) ∩ [.., kend), into the warp's tiles
-// (zeros past kend): 4 lanes per row, 8 rows per instruction.
+// A warp's chunk of its k-slice in flight: rows xoff[0..R) and yoff[0..C), k in [k, k + 16) ∩
+// [.., kend) (zeros past kend), 4 lanes per row, 8 rows per 16-byte load. Fetched into registers
+// one chunk ahead and stored to the warp's shared tile when the previous chunk is done, so the
+// loads overlap the products (ncu: without it, waits on those loads were ~57% of a step).
+template <int R, int C>
+struct StagedChunk {
+  float4 x[R / 8], y[C / 8];
+};
+
 template <int R, int C, bool kVec>
-__device__ __forceinline__ void stage_chunk(const float* __restrict__ X, const long* xoff,
+__device__ __forceinline__ void fetch_chunk(const float* __restrict__ X, const long* xoff,
                                             const float* __restrict__ Y, const long* yoff, int k, int kend,
-                                            float* xs, float* ys) {
+                                            StagedChunk<R, C>& f) {
   const int lane = threadIdx.x % 32, piece = lane % 4, sub = lane / 4, kk = k + 4 * piece;
   const auto load = [&](const float* p) {
     if constexpr (kVec) {
@@ -48,9 +55,18 @@ __device__ __forceinline__ void stage_chunk(const float* __restrict__ X, const l
     }
   };
 #pragma unroll
-  for (int r = sub; r < R; r += 8) *reinterpret_cast<float4*>(xs + r * kStageStride + 4 * piece) = load(X + xoff[r]);
+  for (int i = 0; i < R / 8; ++i) f.x[i] = load(X + xoff[sub + 8 * i]);
 #pragma unroll
-  for (int c = sub; c < C; c += 8) *reinterpret_cast<float4*>(ys + c * kStageStride + 4 * piece) = load(Y + yoff[c]);
+  for (int i = 0; i < C / 8; ++i) f.y[i] = load(Y + yoff[sub + 8 * i]);
+}
+
+template <int R, int C>
+__device__ __forceinline__ void store_chunk(const StagedChunk<R, C>& f, float* xs, float* ys) {
+  const int lane = threadIdx.x % 32, piece = lane % 4, sub = lane / 4;
+#pragma unroll
+  for (int i = 0; i < R / 8; ++i) *reinterpret_cast<float4*>(xs + (sub + 8 * i) * kStageStride + 4 * piece) = f.x[i];
+#pragma unroll
+  for (int i = 0; i < C / 8; ++i) *reinterpret_cast<float4*>(ys + (sub + 8 * i) * kStageStride + 4 * piece) = f.y[i];
 }
 
 // The partial tiles of the 8 warps (smem[w·R·C ..]) summed in warp order into smem[0 .. R·C).
@@ -121,9 +137,12 @@ __device__ __forceinline__ void split_k_product(const float* __restrict__ X, con
   float* xs = smem + warp * kTile;
   float* ys = xs + R * kStageStride;
   float acc[RPT][CPT] = {};
+  StagedChunk<R, C> next;
+  if (kb < ke) fetch_chunk<R, C, kVec>(X, xoff, Y, yoff, kb, ke, next);
   for (int k0 = kb; k0 < ke; k0 += kStageChunk) {
-    stage_chunk<R, C, kVec>(X, xoff, Y, yoff, k0, ke, xs, ys);
+    store_chunk<R, C>(next, xs, ys);
     __syncwarp();
+    if (k0 + kStageChunk < ke) fetch_chunk<R, C, kVec>(X, xoff, Y, yoff, k0 + kStageChunk, ke, next);
 #pragma unroll
     for (int k = 0; k < kStageChunk; k += 4) {
       float4 xv[RPT], yv[CPT];
@@ -168,9 +187,12 @@ __device__ __forceinline__ void split_k_product_tf32(const float* __restrict__ X
   float* xs = smem + warp * kTile;
   float* ys = xs + R * kStageStride;
   float acc[MT][NT][4] = {};
+  StagedChunk<R, C> next;
+  if (kb < ke) fetch_chunk<R, C, kVec>(X, xoff, Y, yoff, kb, ke, next);
   for (int k0 = kb; k0 < ke; k0 += kStageChunk) {
-    stage_chunk<R, C, kVec>(X, xoff, Y, yoff, k0, ke, xs, ys);
+    store_chunk<R, C>(next, xs, ys);
     __syncwarp();
+    if (k0 + kStageChunk < ke) fetch_chunk<R, C, kVec>(X, xoff, Y, yoff, k0 + kStageChunk, ke, next);
     mma_chunk<MT, NT>(xs, ys, acc);
     __syncwarp();
   }

@@ -4,7 +4,8 @@
 //   direct : split-K, each lane loading its own 16-byte pieces from global memory (the first version)
 //   staged : the mainline (split_k_product): split-K, each warp staging its k-slice through its own
 //            shared tile (coalesced loads, broadcast shared reads), FMA
-//   mma    : the same staging, TF32 tensor cores (mma.sync m16n8k8), for the 'tf32' precision mode
+//   mma    : the mainline's 'tf32' form (split_k_product_tf32): the same staging, TF32 tensor
+//            cores (mma.sync m16n8k8)
 // Prints one line per (shape, variant): median µs of 200 launches by CUDA events, and the largest
 // error against an fp64 reference relative to the largest |reference|.
 #include <cuda_runtime.h>
@@ -32,7 +33,7 @@ using namespace frnn::cuda;
     }                                                                                        \
   } while (0)
 
-constexpr int kWarps = kSplitWarps, kThreads = kSplitThreads, kChunk = kStageChunk, kStride = kStageStride;
+constexpr int kWarps = kSplitWarps, kThreads = kSplitThreads;
 
 // Rows of the tile -> offsets, clamped to the matrix (edge rows/cols read valid memory, unwritten).
 template <int R, int C>
@@ -100,71 +101,13 @@ __global__ void __launch_bounds__(kThreads, 1) staged_kernel(int rows, int cols,
   store_tile<R, C>(smem, rows, cols, out);
 }
 
-__device__ __forceinline__ unsigned to_tf32(float x) {
-  unsigned r;
-  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
-  return r;
-}
-
-// Warp tile R = 16·MT rows × C = 8·NT cols of mma.sync m16n8k8 tiles over the warp's k-slice.
-template <int MT, int NT>
+template <int RPT, int CPT>
 __global__ void __launch_bounds__(kThreads, 1) mma_kernel(int rows, int cols, int K, const float* X, const float* Y, float* out) {
-  constexpr int R = 16 * MT, C = 8 * NT, kTile = (R + C) * kStride;
-  constexpr int kRed = kWarps * R * C, kStage = kWarps * kTile;
-  __shared__ __align__(16) float smem[kRed > kStage ? kRed : kStage];
+  constexpr int R = 4 * RPT, C = 8 * CPT;
+  __shared__ __align__(16) float smem[split_k_smem_floats<R, C>()];
   __shared__ long xoff[R], yoff[C];
   tile_offsets<R, C>(rows, cols, K, xoff, yoff);
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
-  const int slice = ((K + kWarps - 1) / kWarps + 3) & ~3;
-  const int kb = warp * slice, ke = min(K, kb + slice);
-  float* xs = smem + warp * kTile;
-  float* ys = xs + R * kStride;
-  float acc[MT][NT][4] = {};
-  for (int k0 = kb; k0 < ke; k0 += kChunk) {
-    stage_chunk<R, C, true>(X, xoff, Y, yoff, k0, ke, xs, ys);
-    __syncwarp();
-#pragma unroll
-    for (int k = 0; k < kChunk; k += 8) {
-      unsigned a[MT][4], b[NT][2];
-#pragma unroll
-      for (int m = 0; m < MT; ++m) {
-        const float* p = xs + (16 * m + g) * kStride + k + t;
-        a[m][0] = to_tf32(p[0]), a[m][1] = to_tf32(p[8 * kStride]), a[m][2] = to_tf32(p[4]), a[m][3] = to_tf32(p[8 * kStride + 4]);
-      }
-#pragma unroll
-      for (int n = 0; n < NT; ++n) {
-        const float* p = ys + (8 * n + g) * kStride + k + t;
-        b[n][0] = to_tf32(p[0]), b[n][1] = to_tf32(p[4]);
-      }
-#pragma unroll
-      for (int m = 0; m < MT; ++m)
-#pragma unroll
-        for (int n = 0; n < NT; ++n)
-          asm volatile(
-              "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-              "{%0,%1,%2,%3};"
-              : "+f"(acc[m][n][0]), "+f"(acc[m][n][1]), "+f"(acc[m][n][2]), "+f"(acc[m][n][3])
-              : "r"(a[m][0]), "r"(a[m][1]), "r"(a[m][2]), "r"(a[m][3]), "r"(b[n][0]), "r"(b[n][1]));
-    }
-    __syncwarp();
-  }
-  __syncthreads();
-  float* mine = smem + warp * R * C;
-#pragma unroll
-  for (int m = 0; m < MT; ++m)
-#pragma unroll
-    for (int n = 0; n < NT; ++n) {
-      const int r = 16 * m + g, c = 8 * n + 2 * t;
-      mine[r * C + c] = acc[m][n][0], mine[r * C + c + 1] = acc[m][n][1];
-      mine[(r + 8) * C + c] = acc[m][n][2], mine[(r + 8) * C + c + 1] = acc[m][n][3];
-    }
-  __syncthreads();
-  for (int e = threadIdx.x; e < R * C; e += kThreads) {
-    float s = smem[e];
-    for (int w = 1; w < kWarps; ++w) s += smem[w * R * C + e];
-    smem[e] = s;
-  }
-  __syncthreads();
+  split_k_product_tf32<RPT, CPT, true>(X, xoff, Y, yoff, K, smem);
   store_tile<R, C>(smem, rows, cols, out);
 }
 
@@ -244,9 +187,9 @@ int main() {
     report("staged 8x4", 32, 32, [&] { staged_kernel<8, 4><<<grid(32, 32), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
     report("staged 2x2", 8, 16, [&] { staged_kernel<2, 2><<<grid(8, 16), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
     report("staged 4x2", 16, 16, [&] { staged_kernel<4, 2><<<grid(16, 16), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
-    report("mma 1x4", 16, 32, [&] { mma_kernel<1, 4><<<grid(16, 32), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
-    report("mma 2x4", 32, 32, [&] { mma_kernel<2, 4><<<grid(32, 32), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
-    report("mma 1x2", 16, 16, [&] { mma_kernel<1, 2><<<grid(16, 16), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
+    report("mma 1x4", 16, 32, [&] { mma_kernel<4, 4><<<grid(16, 32), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
+    report("mma 2x4", 32, 32, [&] { mma_kernel<8, 4><<<grid(32, 32), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
+    report("mma 1x2", 16, 16, [&] { mma_kernel<4, 2><<<grid(16, 16), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
     CHECK(cudaFree(X));
     CHECK(cudaFree(Y));
     CHECK(cudaFree(out));
