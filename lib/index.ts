@@ -76,6 +76,8 @@ export type {
   SeriesWindows,
   TextFileOptions,
 } from './data/index.js';
+export { beamSearch } from './decode.js';
+export type { BeamSearchOptions, Hypothesis } from './decode.js';
 export { generateSeries, streamSeries } from './series.js';
 export type { SeriesOptions } from './series.js';
 export { DEFAULT_RESERVED, WordVocabulary, tokenizeWords } from './word-vocab.js';
