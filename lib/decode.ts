@@ -25,6 +25,8 @@ export interface BeamSearchOptions {
    * encoder's final state, say); default: the zero state.
    */
   initialState?: { batchSize: number; blocks: (Float32Array | Float64Array)[] };
+  /** Conditioned models: the [conditionSize] features the decode starts from (see ModelConfig.conditionSize). */
+  condition?: Float32Array | Float64Array;
 }
 
 export interface Hypothesis {
@@ -58,7 +60,10 @@ export async function beamSearch(model: Model, prime: Int32Array, options: BeamS
   try {
     if (opts.initialState) model.setState(opts.initialState);
     let logits = lastRows(
-      await model.predict({ inputs: prime, batchSize: 1, steps: prime.length }, { useState: opts.initialState !== undefined, carryState: true }),
+      await model.predict(
+        { inputs: prime, batchSize: 1, steps: prime.length, ...(opts.condition ? { condition: opts.condition } : {}) },
+        { useState: opts.initialState !== undefined, carryState: true },
+      ),
       model.config.output === 'last' ? 1 : prime.length,
       V,
     );
@@ -88,10 +93,8 @@ export async function beamSearch(model: Model, prime: Int32Array, options: BeamS
       live = next.map((n) => n.beam);
       if (live.length === 0 || step + 1 === opts.maxLength) break;
       gatherState(model, next.map((n) => n.parent));
-      logits = await model.predict(
-        { inputs: Int32Array.from(live, (b) => b.tokens[b.tokens.length - 1]), batchSize: live.length, steps: 1 },
-        { carryState: true },
-      );
+      const inputs = Int32Array.from(live, (b) => b.tokens[b.tokens.length - 1]);
+      logits = await model.predict({ inputs, batchSize: live.length, steps: 1 }, { carryState: true });
     }
     const all = [...done, ...live.map((b) => hypothesis(b, false))];
     all.sort((a, b) => b.score - a.score);
@@ -129,7 +132,7 @@ function logSoftmax(logits: Float64Array): Float64Array {
 
 function checkBeamArgs(model: Model, prime: Int32Array, options: BeamSearchOptions) {
   checkObject(options, 'options');
-  checkKeys(options, ['maxLength', 'beamWidth', 'eos', 'lengthPenalty', 'results', 'initialState'], 'beam search options');
+  checkKeys(options, ['maxLength', 'beamWidth', 'eos', 'lengthPenalty', 'results', 'initialState', 'condition'], 'beam search options');
   const vocab = model.vocabSize;
   if (vocab === undefined || (model.config.loss ?? 'softmaxCrossEntropy') !== 'softmaxCrossEntropy') {
     throw new TypeError('beamSearch needs a model with token inputs and a softmax output');
@@ -151,5 +154,7 @@ function checkBeamArgs(model: Model, prime: Int32Array, options: BeamSearchOptio
     options.initialState.blocks.forEach((b, i) => checkFloatArray(b, `options.initialState.blocks[${i}]`));
     initialState = options.initialState;
   }
-  return { maxLength, beamWidth, eos, lengthPenalty, results, initialState };
+  // The model checks the condition's size and values on the first predict.
+  const condition = options.condition === undefined ? undefined : checkFloatArray(options.condition, 'options.condition');
+  return { maxLength, beamWidth, eos, lengthPenalty, results, initialState, condition };
 }

@@ -69,6 +69,13 @@ export interface ModelConfig {
   /** Seeds initialisation and dropout; default 0. */
   seed?: number;
   /**
+   * Conditioned models (the image-captioning pattern): features per sequence, passed as
+   * `batch.condition` (and to generate() as `options.condition`), from which every recurrent
+   * layer starts: h0 = tanh(W·condition + b), c0 = 0, trained end to end. A carried state, when
+   * used, wins over the condition. Parameters `condition.weight_l{k}` and `condition.bias_l{k}`.
+   */
+  conditionSize?: number;
+  /**
    * Default 'cpu'. 'cuda': the GPU (throws the probe's one-line reason when it cannot be used);
    * 'auto': the GPU when the CUDA build loaded, a driver answers, the device has code in the
    * build and the probe kernel ran, else the CPU (info().fallbackReason says why).
@@ -96,6 +103,8 @@ export interface Batch {
   lengths?: Int32Array;
   /** Per-row loss weights (masks); default 1 (0 past a sequence's length). */
   weights?: Float32Array | Float64Array;
+  /** Conditioned models: [batchSize * conditionSize] features that set the initial states. */
+  condition?: Float32Array | Float64Array;
 }
 
 export interface TrainStepOptions {
@@ -142,6 +151,8 @@ export interface SampleOptions {
   greedy?: boolean;
   /** Makes the draws reproducible. */
   seed?: number;
+  /** Conditioned models: [rows * conditionSize] features that set the initial states. */
+  condition?: Float32Array | Float64Array;
 }
 
 /** Carried between generateChunk() calls: h per layer, c per LSTM layer ([B,H] each), draws so far. */
@@ -160,10 +171,10 @@ export interface ParamInfo {
   trainable: boolean;
 }
 
-const MODEL_KEYS = ['input', 'layers', 'output', 'dense', 'loss', 'init', 'forgetBias', 'seed', 'backend', 'device', 'precision', 'dtype'] as const;
+const MODEL_KEYS = ['input', 'layers', 'output', 'dense', 'loss', 'init', 'forgetBias', 'seed', 'conditionSize', 'backend', 'device', 'precision', 'dtype'] as const;
 const LAYER_KEYS = ['cell', 'units', 'activation', 'bidirectional', 'peephole', 'resetBefore', 'dropoutInput', 'dropoutOutput'] as const;
 const DENSE_KEYS = ['units', 'activation'] as const;
-const BATCH_KEYS = ['inputs', 'targets', 'batchSize', 'steps', 'lengths', 'weights'] as const;
+const BATCH_KEYS = ['inputs', 'targets', 'batchSize', 'steps', 'lengths', 'weights', 'condition'] as const;
 const TRAIN_KEYS = [
   'learningRate',
   'beta1',
@@ -175,7 +186,7 @@ const TRAIN_KEYS = [
   'carryState',
   'nonFinite',
 ] as const;
-const SAMPLE_KEYS = ['temperature', 'topK', 'topP', 'greedy', 'seed'] as const;
+const SAMPLE_KEYS = ['temperature', 'topK', 'topP', 'greedy', 'seed', 'condition'] as const;
 const MAX_SIZE = 1 << 24;
 
 export class Model {
@@ -272,6 +283,8 @@ export class Model {
     const { flat, rows } = this.checkPrime(prime);
     checkInt(length, 'length', 0, MAX_SIZE);
     const sample = checkSampleOptions(options);
+    const condition = this.checkCondition(options.condition, rows, 'options.condition');
+    if (condition !== undefined) sample.condition = condition;
     return this.enqueue((m) => m.generate(flat, rows, length, sample));
   }
 
@@ -307,6 +320,11 @@ export class Model {
       checkInt(length, 'length', 0, MAX_SIZE);
       const sample = checkSampleOptions(options);
       if (state !== null) checkObject(state, 'state');
+      // A conditioned model needs its condition for the first chunk only; later ones carry the state.
+      if (state === null || options.condition !== undefined) {
+        const condition = this.checkCondition(options.condition, rows, 'options.condition');
+        if (condition !== undefined) sample.condition = condition;
+      }
       return this.enqueue((m) => m.generateChunk(flat, rows, length, sample, state));
     });
   }
@@ -448,7 +466,24 @@ export class Model {
     else nb.targets = this.placeholderTargets(rows);
     if (batch.lengths !== undefined) nb.lengths = batch.lengths;
     if (batch.weights !== undefined) nb.weights = batch.weights;
+    // Optional here: a batch that starts from the carried state needs none (the native side checks).
+    if (batch.condition !== undefined) nb.condition = this.checkCondition(batch.condition, B, 'batch.condition');
     return nb;
+  }
+
+  // A conditioned model needs [rows * conditionSize] finite values; any other model none.
+  private checkCondition(condition: unknown, rows: number, where: string): Float32Array | Float64Array | undefined {
+    const size = this.config.conditionSize ?? 0;
+    if (size === 0) {
+      if (condition !== undefined) throw new TypeError(`${where} is only for a model with conditionSize > 0`);
+      return undefined;
+    }
+    if (condition === undefined) throw new TypeError(`${where} is required: the model has conditionSize ${size}`);
+    const c = checkFloatArray(condition, where, rows * size);
+    c.forEach((x, i) => {
+      if (!Number.isFinite(x)) throw new RangeError(`${where}[${i}] must be finite`);
+    });
+    return c;
   }
 
   // predict() runs the same batch path, which wants targets of the right size.
@@ -588,6 +623,7 @@ function toNativeConfig(config: ModelConfig): NativeModelConfig {
   out.init = checkOneOf(config.init ?? 'keras', 'config.init', ['keras', 'pytorch'] as const);
   out.forgetBias = checkNumber(config.forgetBias ?? 1, 'config.forgetBias', -1e6, 1e6);
   out.seed = checkInt(config.seed ?? 0, 'config.seed', 0, Number.MAX_SAFE_INTEGER);
+  out.condition = checkInt(config.conditionSize ?? 0, 'config.conditionSize', 0, MAX_SIZE);
   checkOneOf(config.backend ?? 'cpu', 'config.backend', ['auto', 'cpu', 'cuda'] as const);
   if (config.device !== undefined) checkInt(config.device, 'config.device', 0, 1024);
   if (config.precision !== undefined) checkOneOf(config.precision, 'config.precision', ['tf32', 'fp32'] as const);

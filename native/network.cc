@@ -56,6 +56,8 @@ struct Activations {
     Real* hN = nullptr;
     Real* cN = nullptr;
     Real* dhN = nullptr;  // last-step mode: the head's gradient for this direction's final state
+    Real* h0 = nullptr;   // conditioned networks: tanh(W_c·condition + b_c) [B,H]
+    Real* dh0 = nullptr;  // and its gradient
   };
   struct Layer {
     int in_width = 0, out_width = 0;
@@ -82,6 +84,7 @@ struct Activations {
   Real* dhead_in = nullptr;         // [rows, D*H]
   std::vector<Real*> z, dz;         // per dense layer [rows, units]
   Real* zero_state = nullptr;       // [B, max H]: the initial state when none is carried
+  Real* condition = nullptr;        // [B, condition] (conditioned networks)
   uint64_t head_dropout_offset = 0;
 };
 
@@ -176,7 +179,8 @@ class NetworkImpl final : public Network {
   }
 
   std::vector<int32_t> generate(const std::vector<int32_t>& prime, int B, int P, int steps,
-                                const SampleConfig& sc, uint64_t seed, GenerationState* carry) override {
+                                const SampleConfig& sc, uint64_t seed, GenerationState* carry,
+                                const std::vector<double>& condition) override {
     if (cfg_.input == InputKind::Features || cfg_.loss != LossKind::SoftmaxXent)
       range_error("generate needs a model with token inputs and a softmax output");
     for (const RecurrentSpec& l : cfg_.layers)
@@ -192,6 +196,19 @@ class NetworkImpl final : public Network {
       c[l] = scratch.floats(static_cast<size_t>(B) * cfg_.layers[l].hidden);
     }
     const bool resume = carry != nullptr && !carry->h.empty();
+    if (!resume && cfg_.condition > 0) {
+      check_condition(condition, B);
+      Activations<Real>& a = shape_for(B, 1);
+      upload_floats(a.condition, condition);
+      run_condition(a);
+      for (size_t l = 0; l < cfg_.layers.size(); ++l) {
+        const size_t bytes = static_cast<size_t>(B) * cfg_.layers[l].hidden * sizeof(Real);
+        ops_->copy(h[l], a.layers[l].dir[0].h0, bytes);
+        ops_->zero(c[l], bytes);
+      }
+    } else if (!condition.empty()) {
+      check_condition(condition, B);  // a resumed chunk has its state already; only the size is checked
+    }
     if (resume) load_generation_state(*carry, B, h, c);
     const uint64_t first_draw = carry != nullptr ? static_cast<uint64_t>(carry->drawn) : 0;
     // Every draw stays on the device and feeds the next step directly; the host reads them all
@@ -432,12 +449,16 @@ class NetworkImpl final : public Network {
       if (!std::isfinite(x)) range_error("inputs must be finite");
     for (double x : batch.value_targets)
       if (!std::isfinite(x)) range_error("targets must be finite");
+    // A condition may be left out when the batch starts from the carried state (forward checks).
+    has_condition_ = !batch.condition.empty();
+    if (has_condition_ || cfg_.condition == 0) check_condition(batch.condition, B);
 
     Activations<Real>& a = shape_for(B, T);
     if (cfg_.input == InputKind::Features)
       upload_floats(a.x0, batch.features);
     else
       ops_->upload(a.tokens, batch.tokens.data(), BT * sizeof(int32_t));
+    if (has_condition_) upload_floats(a.condition, batch.condition);
     has_lengths_ = !batch.lengths.empty();
     if (has_lengths_) ops_->upload(a.lengths, batch.lengths.data(), B * sizeof(int32_t));
     if (cfg_.loss == LossKind::SoftmaxXent)
@@ -483,6 +504,7 @@ class NetworkImpl final : public Network {
     a.weights = m.floats(a.rows);
     a.x0 = m.floats(BT * cfg_.input_width());
     a.zero_state = m.floats(static_cast<size_t>(B) * std::max(max_hidden_, 1));
+    if (cfg_.condition > 0) a.condition = m.floats(static_cast<size_t>(B) * cfg_.condition);
     a.layers.resize(cfg_.layers.size());
     for (size_t l = 0; l < cfg_.layers.size(); ++l) {
       auto& L = a.layers[l];
@@ -500,6 +522,10 @@ class NetworkImpl final : public Network {
         D.hN = m.floats(static_cast<size_t>(B) * spec.hidden);
         D.cN = m.floats(static_cast<size_t>(B) * spec.hidden);
         D.dhN = m.floats(static_cast<size_t>(B) * spec.hidden);
+        if (cfg_.condition > 0) {
+          D.h0 = m.floats(static_cast<size_t>(B) * spec.hidden);
+          D.dh0 = m.floats(static_cast<size_t>(B) * spec.hidden);
+        }
       }
     }
     const int head_width = a.layers.back().out_width;
@@ -557,6 +583,10 @@ class NetworkImpl final : public Network {
     if (use_state) allocate_state(B);
     state_used_ = use_state;
     run_input(a, training);
+    if (cfg_.condition > 0 && !use_state) {
+      if (!has_condition_) range_error("batch.condition is required: the model is conditioned and the batch does not start from the carried state");
+      run_condition(a);
+    }
     const Real* x = a.x0;
     const int32_t* lengths = has_lengths_ ? a.lengths : nullptr;
     for (size_t l = 0; l < cfg_.layers.size(); ++l) {
@@ -601,9 +631,32 @@ class NetworkImpl final : public Network {
     run_head(a, x, a.rows);
   }
 
+  // A carried state wins over the condition: the condition starts sequences, the carried state
+  // continues them.
   std::pair<const Real*, const Real*> initial_state(Activations<Real>& a, size_t l, int d, bool use_state) {
-    if (!use_state) return {a.zero_state, cfg_.layers[l].cell == Cell::LSTM ? a.zero_state : nullptr};
-    return state_of(l, d);
+    if (use_state) return state_of(l, d);
+    const Real* h0 = cfg_.condition > 0 ? a.layers[l].dir[d].h0 : a.zero_state;
+    return {h0, cfg_.layers[l].cell == Cell::LSTM ? a.zero_state : nullptr};
+  }
+
+  // h0 of every layer-direction from the batch's condition [B, condition].
+  void run_condition(Activations<Real>& a) {
+    for (size_t l = 0; l < cfg_.layers.size(); ++l)
+      for (int d = 0; d < directions(l); ++d) {
+        const DenseOffsets& o = layout_.condition[l][d];
+        ops_->dense_forward(a.B, cfg_.condition, cfg_.layers[l].hidden, Activation::Tanh, a.condition,
+                            params_ + o.weight, params_ + o.bias, a.layers[l].dir[d].h0);
+      }
+  }
+
+  void check_condition(const std::vector<double>& condition, int B) const {
+    const size_t want = static_cast<size_t>(B) * cfg_.condition;
+    if (condition.size() != want)
+      range_error(cfg_.condition > 0 ? "condition must have batchSize * conditionSize = " + std::to_string(want) +
+                                           " values, got " + std::to_string(condition.size())
+                                     : std::string("condition is only for a model with conditionSize > 0"));
+    for (double x : condition)
+      if (!std::isfinite(x)) range_error("condition must be finite");
   }
 
   const Real* run_head(Activations<Real>& a, const Real* x, int rows) {
@@ -671,13 +724,19 @@ class NetworkImpl final : public Network {
       const bool need_dx = l > 0 || (cfg_.input == InputKind::Embedding && !cfg_.freeze_embedding);
       if (need_dx) ops_->zero(L.dx, BT * L.in_width * sizeof(Real));
       for (int d = 0; d < directions(l); ++d) {
-        // Truncated BPTT: the gradient stops at this batch's initial state.
-        const Real* h0 = state_used_ ? state_of(l, d).first : a.zero_state;
-        const Real* c0 = spec.cell == Cell::LSTM ? (state_used_ ? state_of(l, d).second : a.zero_state) : nullptr;
+        // Truncated BPTT: the gradient stops at a carried initial state; a conditioned one passes
+        // it on to the conditioning layer.
+        const auto [h0, c0] = initial_state(a, l, d, state_used_);
+        const bool conditioned = cfg_.condition > 0 && !state_used_;
         ops_->rnn_backward(layer_shape(l, B, T, d == 1), x, lengths, h0, c0, rnn_params(l, d), L.dir[d].workspace,
                            sequence_grad ? L.dy + d * spec.hidden : nullptr, L.out_width,
-                           sequence_grad ? nullptr : L.dir[d].dhN, nullptr, need_dx ? L.dx : nullptr, nullptr,
-                           nullptr, rnn_grads(l, d));
+                           sequence_grad ? nullptr : L.dir[d].dhN, nullptr, need_dx ? L.dx : nullptr,
+                           conditioned ? L.dir[d].dh0 : nullptr, nullptr, rnn_grads(l, d));
+        if (conditioned) {
+          const DenseOffsets& o = layout_.condition[l][d];
+          ops_->dense_backward(B, cfg_.condition, spec.hidden, Activation::Tanh, a.condition, params_ + o.weight,
+                               L.dir[d].h0, L.dir[d].dh0, nullptr, grads_ + o.weight, grads_ + o.bias);
+        }
       }
       if (!need_dx) continue;
       if (spec.dropout_input > 0)
@@ -738,7 +797,7 @@ class NetworkImpl final : public Network {
   std::vector<StateBlock> state_;
   std::unique_ptr<Memory<Real>> state_mem_;
   int state_batch_ = 0;
-  bool has_lengths_ = false, has_weights_ = false, state_used_ = false;
+  bool has_lengths_ = false, has_weights_ = false, state_used_ = false, has_condition_ = false;
   double weight_sum_ = 0;
   const Real* head_input_ = nullptr;
   int64_t step_ = 0;

@@ -48,6 +48,9 @@ struct NetworkConfig {
   int embedding_dim = 0;  // embedding only
   bool freeze_embedding = false;
   int features = 0;       // float features per step
+  // Conditioning features per sequence (0: none): every recurrent layer-direction starts from
+  // h0 = tanh(W_c·condition + b_c) (c0 = 0) instead of zeros, trained end to end (captioning).
+  int condition = 0;
   std::vector<RecurrentSpec> layers;
   bool return_sequences = true;  // false: the head sees the last valid step only
   std::vector<DenseSpec> dense;  // the last one produces the model output
@@ -70,6 +73,7 @@ struct Batch {
   std::vector<int32_t> class_targets;  // softmax: [rows]
   std::vector<double> value_targets;   // mse: [rows*output_width]
   std::vector<double> weights;         // [rows] or empty; rows = B*T (sequences) or B (last step)
+  std::vector<double> condition;       // [B*condition] for a conditioned network, else empty
 };
 
 struct TrainOptions {
@@ -134,12 +138,14 @@ class Network {
     std::vector<std::vector<double>> h, c;
     int64_t drawn = 0;
   };
-  // Feeds prime [B, P] from a zero state (or from *carry), then draws `steps` tokens per row:
-  // [B, steps]. With carry, its state afterwards is written back: the next chunk passes the last
-  // drawn tokens as its prime [B, 1].
+  // Feeds prime [B, P] from a zero state (the conditioned state of `condition` [B*condition] for a
+  // conditioned network; or from *carry), then draws `steps` tokens per row: [B, steps]. With
+  // carry, its state afterwards is written back: the next chunk passes the last drawn tokens as
+  // its prime [B, 1].
   virtual std::vector<int32_t> generate(const std::vector<int32_t>& prime, int B, int P, int steps,
                                         const SampleConfig& cfg, uint64_t seed,
-                                        GenerationState* carry = nullptr) = 0;
+                                        GenerationState* carry = nullptr,
+                                        const std::vector<double>& condition = {}) = 0;
 
   virtual const std::vector<ParamInfo>& params() const = 0;
   virtual std::vector<double> get_param(const std::string& name) = 0;

@@ -60,6 +60,7 @@ void NetworkConfig::validate() const {
     for (double p : {s.dropout_input, s.dropout_output})
       if (!(p >= 0 && p < 1)) range_error(at + " dropout must be in [0, 1)");
   }
+  if (condition < 0 || condition > (1 << 24)) range_error("conditionSize must be an integer in [0, 16777216]");
   if (dense.empty()) range_error("dense must hold at least the output layer");
   for (size_t k = 0; k < dense.size(); ++k) positive(dense[k].units, ("dense[" + std::to_string(k) + "].units").c_str());
   if (loss != LossKind::SoftmaxXent && loss != LossKind::Mse) range_error("loss must be 'softmaxCrossEntropy' or 'mse'");
@@ -96,6 +97,15 @@ ParamLayout plan_parameters(const NetworkConfig& cfg) {
     }
     layout.recurrent.push_back(dirs);
     in = H * D;
+  }
+  for (size_t l = 0; cfg.condition > 0 && l < cfg.layers.size(); ++l) {
+    std::array<DenseOffsets, 2> dirs{};
+    for (int d = 0; d < (cfg.layers[l].bidirectional ? 2 : 1); ++d) {
+      const std::string sfx = "_l" + std::to_string(l) + (d == 1 ? "_reverse" : "");
+      dirs[d].weight = add(layout, "condition.weight" + sfx, {cfg.layers[l].hidden, cfg.condition});
+      dirs[d].bias = add(layout, "condition.bias" + sfx, {cfg.layers[l].hidden});
+    }
+    layout.condition.push_back(dirs);
   }
   for (size_t k = 0; k < cfg.dense.size(); ++k) {
     const std::string prefix = cfg.dense.size() == 1 ? "dense" : "dense" + std::to_string(k);
@@ -148,6 +158,13 @@ std::vector<double> initial_parameters(const NetworkConfig& cfg, const ParamLayo
     }
     in = H * D;
   }
+  // Conditioning layers: glorot-uniform weights, zero biases, under either scheme.
+  for (size_t l = 0; l < layout.condition.size(); ++l)
+    for (int d = 0; d < (cfg.layers[l].bidirectional ? 2 : 1); ++d) {
+      const size_t w = layout.condition[l][d].weight;
+      init::glorot_uniform(values.data() + w, static_cast<size_t>(cfg.layers[l].hidden) * cfg.condition, cfg.condition,
+                           cfg.layers[l].hidden, 1.0, cfg.seed, w);
+    }
   for (size_t k = 0; k < cfg.dense.size(); ++k) {
     const DenseOffsets& o = layout.dense[k];
     const size_t n = static_cast<size_t>(cfg.dense[k].units) * in;

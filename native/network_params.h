@@ -20,6 +20,7 @@ struct ParamLayout {
   std::vector<ParamInfo> params;
   std::vector<std::array<RecurrentOffsets, 2>> recurrent;  // [layer][direction]
   std::vector<DenseOffsets> dense;
+  std::vector<std::array<DenseOffsets, 2>> condition;  // [layer][direction], conditioned networks
   size_t embedding = 0;
   size_t trainable = 0;  // the arena's first `trainable` elements get gradients and Adam
   size_t total = 0;

@@ -76,6 +76,27 @@ const cases: Case[] = [
     },
     batch: (r) => ({ inputs: randInts(4, 6, r), targets: randInts(4, 6, r), batchSize: 4, steps: 1 }),
   },
+  {
+    name: 'conditioned: condition -> tanh dense -> h0 of LSTM and bidirectional GRU, ragged lengths',
+    config: {
+      input: { type: 'embedding', vocabSize: 6, dim: 3 },
+      layers: [
+        { cell: 'lstm', units: 4 },
+        { cell: 'gru', units: 3, bidirectional: true },
+      ],
+      dense: [{ units: 6 }],
+      conditionSize: 5,
+      seed: 4,
+    },
+    batch: (r) => ({
+      inputs: randInts(9, 6, r),
+      targets: randInts(9, 6, r),
+      lengths: Int32Array.from([3, 2, 1]),
+      condition: randn(15, r),
+      batchSize: 3,
+      steps: 3,
+    }),
+  },
 ];
 
 describe('whole-network gradients vs finite differences (float64)', () => {

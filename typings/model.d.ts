@@ -24,6 +24,8 @@ export interface NativeModelConfig {
   init?: 'keras' | 'pytorch';
   forgetBias?: number;
   seed?: number;
+  /** Conditioning features per sequence (0 or absent: none). */
+  condition?: number;
 }
 
 export interface NativeBatch {
@@ -35,6 +37,8 @@ export interface NativeBatch {
   /** Int32Array class ids (softmax) or float values (mse); rows = B*T or B (last step). */
   targets?: Int32Array | Float32Array | Float64Array;
   weights?: Float32Array | Float64Array;
+  /** Conditioned models: [B*condition]. */
+  condition?: Float32Array | Float64Array;
 }
 
 export interface NativeTrainOptions {
@@ -64,6 +68,8 @@ export interface NativeSampleOptions {
   topP?: number;
   greedy?: boolean;
   seed?: number;
+  /** Conditioned models: [B*condition], for a generation that starts from the condition. */
+  condition?: Float32Array | Float64Array;
 }
 
 export interface NativeParamInfo {

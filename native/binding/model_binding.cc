@@ -77,6 +77,7 @@ NetworkConfig parse_config(const Napi::Object& o) {
   c.embedding_dim = int_or(o, "embeddingDim", w, 0, kMax, 0);
   c.freeze_embedding = bool_or(o, "freezeEmbedding", w, false);
   c.features = int_or(o, "features", w, 0, kMax, 0);
+  c.condition = int_or(o, "condition", w, 0, kMax, 0);
   const Napi::Value layers = o.Get("layers");
   if (!layers.IsArray()) type_error("config.layers must be an array");
   const auto arr = layers.As<Napi::Array>();
@@ -143,6 +144,7 @@ Batch parse_batch(const Napi::Value& v, const NetworkConfig& cfg) {
       b.value_targets = floats(o.Get("targets"), "batch.targets");
   }
   if (present(o, "weights")) b.weights = floats(o.Get("weights"), "batch.weights");
+  if (present(o, "condition")) b.condition = floats(o.Get("condition"), "batch.condition");
   return b;
 }
 
@@ -324,6 +326,7 @@ class Model : public Napi::ObjectWrap<Model> {
     int B = 0, P = 0, steps = 0;
     SampleConfig sample;
     uint64_t seed = 0;
+    std::vector<double> condition;
   };
 
   static GenerateArgs parse_generate_args(const Napi::CallbackInfo& info, const char* usage) {
@@ -340,6 +343,7 @@ class Model : public Napi::ObjectWrap<Model> {
     const auto o = info[3].As<Napi::Object>();
     a.sample = parse_sample_config(o);
     a.seed = seed_or(o, "seed", "options", 0);
+    if (present(o, "condition")) a.condition = floats(o.Get("condition"), "options.condition");
     return a;
   }
 
@@ -358,7 +362,7 @@ class Model : public Napi::ObjectWrap<Model> {
     auto out = std::make_shared<std::vector<int32_t>>();
     return run_async(
         info.Env(),
-        [net, args, out] { *out = net->generate(args->prime, args->B, args->P, args->steps, args->sample, args->seed); },
+        [net, args, out] { *out = net->generate(args->prime, args->B, args->P, args->steps, args->sample, args->seed, nullptr, args->condition); },
         [out](Napi::Env env) -> Napi::Value { return to_int32(env, *out); });
   }
 
@@ -402,7 +406,7 @@ class Model : public Napi::ObjectWrap<Model> {
         info.Env(),
         [net, job] {
           const GenerateArgs& a = job->args;
-          job->tokens = net->generate(a.prime, a.B, a.P, a.steps, a.sample, a.seed, &job->state);
+          job->tokens = net->generate(a.prime, a.B, a.P, a.steps, a.sample, a.seed, &job->state, a.condition);
         },
         [job](Napi::Env env) -> Napi::Value {
           auto result = Napi::Object::New(env);
