@@ -44,6 +44,13 @@ describe('examples --quick', { timeout: 180_000 }, () => {
     },
   );
 
+  it('captions (conditioned LSTM, 1x64, 400 steps of 32): beam-search captions of held-out images, exact match > 90%', async () => {
+    const { result, stdout } = await example('captions.mjs', ['--quick', '--backend', 'cpu']);
+    console.log(`captions --quick: ${JSON.stringify(result)}`);
+    expect(result.exactMatch as number).toBeGreaterThan(0.9);
+    expect(stdout).toMatch(/-> "a (red|green|blue|yellow) (circle|square|triangle)/);
+  });
+
   it('image-rows without the dataset reports itself skipped, with the reason; generated data trains (smoke test)', async () => {
     const missing = await example('image-rows.mjs', ['--quick', '--dir', join(tmpdir(), 'no-such-dataset')]);
     expect(String(missing.result.skipped)).toMatch(/not found.*apt install dataset-fashion-mnist/);
