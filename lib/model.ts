@@ -125,6 +125,12 @@ export interface TrainStepOptions {
    * step; 'skip': it resolves with `skipped: true`.
    */
   nonFinite?: 'error' | 'skip';
+  /**
+   * With carryState: also return, as `stateGrad`, the gradient of this step's loss with respect
+   * to the carried state it started from (getState's blocks): what a decoder hands back to the
+   * encoder whose final state it started from (see encode and trainFromStateGrad).
+   */
+  stateGrad?: boolean;
 }
 
 export interface StepResult {
@@ -138,6 +144,8 @@ export interface StepResult {
   weightSum: number;
   /** Train steps: the gradient norm was not finite and the step was skipped (nonFinite: 'skip'). */
   skipped: boolean;
+  /** With options.stateGrad: d loss / d (starting state), one block per getState block. */
+  stateGrad?: Float64Array[];
 }
 
 export interface SampleOptions {
@@ -185,6 +193,7 @@ const TRAIN_KEYS = [
   'clipNorm',
   'carryState',
   'nonFinite',
+  'stateGrad',
 ] as const;
 const SAMPLE_KEYS = ['temperature', 'topK', 'topP', 'greedy', 'seed', 'condition'] as const;
 const MAX_SIZE = 1 << 24;
@@ -268,6 +277,38 @@ export class Model {
       const nb = this.checkBatch(batch as Batch, false);
       const { useState, keepState } = checkEvaluateOptions(options);
       return this.enqueue((m) => m.predict(nb, useState, keepState));
+    });
+  }
+
+  /**
+   * The encoder half of an encoder–decoder: runs the recurrent stack over the batch (targets not
+   * needed) from a zero state (or the condition's) and resolves with every layer's final state,
+   * as getState() gives it: `decoder.setState(encoded)` starts the decoder there. training: with
+   * dropout, and the activations are kept for trainFromStateGrad (until any other call on this
+   * model). The carried state is not touched.
+   */
+  encode(batch: Omit<Batch, 'targets'> & { targets?: Batch['targets'] }, options: { training?: boolean } = {}): Promise<{ batchSize: number; blocks: Float64Array[] }> {
+    return settle(() => {
+      const nb = this.checkBatch(batch as Batch, false);
+      checkObject(options, 'options');
+      checkKeys(options, ['training'], 'encode options');
+      const training = checkBoolean(options.training ?? false, 'options.training');
+      return this.enqueue((m) => m.encode(nb, training)).then((blocks) => ({ batchSize: nb.batchSize, blocks }));
+    });
+  }
+
+  /**
+   * The encoder's training step: backward from `stateGrad` (the decoder's trainStep stateGrad,
+   * d loss / d final states of the last `encode(batch, { training: true })`), then clipping and
+   * Adam with `options` as trainStep's. Clipping sees this model's gradient only.
+   */
+  trainFromStateGrad(stateGrad: (Float32Array | Float64Array)[], options: TrainStepOptions = {}): Promise<StepResult> {
+    return settle(() => {
+      if (!Array.isArray(stateGrad)) throw new TypeError('stateGrad must be an array of Float32Array/Float64Array blocks');
+      stateGrad.forEach((b, i) => checkFloatArray(b, `stateGrad[${i}]`));
+      const o = checkTrainOptions(options);
+      if (o.carryState) throw new TypeError('options.carryState does not apply to trainFromStateGrad');
+      return this.enqueue((m) => m.trainFromStateGrad(stateGrad, o)).then(toStepResult);
     });
   }
 
@@ -504,13 +545,15 @@ function settle<T>(start: () => Promise<T>): Promise<T> {
 }
 
 function toStepResult(r: NativeStepResult): StepResult {
-  return {
+  const out: StepResult = {
     loss: r.loss,
     gradNorm: r.gradNorm,
     accuracy: r.weightSum > 0 ? r.correct / r.weightSum : 0,
     weightSum: r.weightSum,
     skipped: r.skipped ?? false,
   };
+  if (r.stateGrad !== undefined) out.stateGrad = r.stateGrad;
+  return out;
 }
 
 function checkEvaluateOptions(options: EvaluateOptions): { useState: boolean; keepState: boolean } {
@@ -534,7 +577,9 @@ function checkTrainOptions(options: TrainStepOptions): TrainStepOptions {
     clipNorm: checkNumber(options.clipNorm ?? 5, 'options.clipNorm', 0, 1e12),
     carryState: checkBoolean(options.carryState ?? false, 'options.carryState'),
     nonFinite: checkOneOf(options.nonFinite ?? 'error', 'options.nonFinite', ['error', 'skip'] as const),
+    stateGrad: checkBoolean(options.stateGrad ?? false, 'options.stateGrad'),
   };
+  if (o.stateGrad && !o.carryState) throw new TypeError('options.stateGrad needs options.carryState: true (the state it is the gradient of)');
   return o;
 }
 

@@ -57,7 +57,9 @@ struct Activations {
     Real* cN = nullptr;
     Real* dhN = nullptr;  // last-step mode: the head's gradient for this direction's final state
     Real* h0 = nullptr;   // conditioned networks: tanh(W_c·condition + b_c) [B,H]
-    Real* dh0 = nullptr;  // and its gradient
+    Real* dh0 = nullptr;  // the gradient of the initial h (conditioned networks, state gradients)
+    Real* dc0 = nullptr;  // and of the initial c (LSTM)
+    Real* dcN = nullptr;  // an injected gradient of the final c (train_from_state_grad, LSTM)
   };
   struct Layer {
     int in_width = 0, out_width = 0;
@@ -135,15 +137,45 @@ class NetworkImpl final : public Network {
   uint64_t rng_counter() const override { return rng_counter_; }
 
   StepResult train_step(const Batch& batch, const TrainOptions& opts) override {
+    if (opts.state_grad && !opts.carry_state) range_error("options.stateGrad needs options.carryState (the state it is the gradient of)");
     Activations<Real>& a = prepare(batch);
     ops_->zero(grads_, layout_.trainable * sizeof(Real));
     forward(a, /*training=*/true, opts.carry_state);
     loss(a, /*with_grad=*/true);
+    state_grad_wanted_ = opts.state_grad;
     backward(a);
+    state_grad_wanted_ = false;
+    StepResult grads_of_state;
+    if (opts.state_grad) grads_of_state.state_grad = download_state_blocks(a, /*gradients=*/true);
+    return finish_step(a, batch, opts, opts.carry_state, std::move(grads_of_state.state_grad));
+  }
+
+  std::vector<std::vector<double>> encode(const Batch& batch, bool training) override {
+    Activations<Real>& a = prepare(batch);
+    forward(a, training, /*use_state=*/false);
+    if (training) encoded_ = &a;
+    return download_state_blocks(a, /*gradients=*/false);
+  }
+
+  StepResult train_from_state_grad(const std::vector<std::vector<double>>& grad, const TrainOptions& opts) override {
+    if (encoded_ == nullptr) range_error("trainFromStateGrad needs a preceding encode(batch, { training: true }) with no other call in between");
+    Activations<Real>& a = *encoded_;
+    encoded_ = nullptr;
+    upload_state_grad(a, grad);
+    ops_->zero(grads_, layout_.trainable * sizeof(Real));
+    ops_->zero(scalars_, 4 * sizeof(Real));  // no loss: the gradient comes from outside
+    backward_layers(a, /*top_dy=*/false, /*inject_final=*/true);
+    return finish_step(a, Batch{}, opts, /*keep_state=*/false, {});
+  }
+
+  // Clip, Adam, step count, carried state: the end of every training step.
+  StepResult finish_step(Activations<Real>& a, const Batch& batch, const TrainOptions& opts, bool keep_state,
+                         std::vector<std::vector<double>> state_grad) {
     ops_->global_norm_clip(layout_.trainable, grads_, opts.clip_norm, scalars_ + 1, scalars_ + 2);
     // Adam reads the clip scale on the device; a NaN scale (non-finite norm) makes it skip.
     ops_->adam(layout_.trainable, params_, grads_, m_, v_, opts.adam, step_ + 1, scalars_ + 2);
     StepResult r = read_result(batch);
+    r.state_grad = std::move(state_grad);
     r.skipped = !std::isfinite(r.grad_norm);
     if (r.skipped) {
       if (opts.error_on_non_finite)
@@ -153,7 +185,7 @@ class NetworkImpl final : public Network {
       return r;
     }
     step_ += 1;
-    if (opts.carry_state) keep_final_state(a);
+    if (keep_state) keep_final_state(a);
     return r;
   }
 
@@ -481,6 +513,7 @@ class NetworkImpl final : public Network {
   }
 
   Activations<Real>& shape_for(int B, int T) {
+    encoded_ = nullptr;  // any other use of the activations ends a pending encode
     auto key = std::make_pair(B, T);
     auto it = acts_.find(key);
     if (it != acts_.end()) return *it->second;
@@ -522,9 +555,11 @@ class NetworkImpl final : public Network {
         D.hN = m.floats(static_cast<size_t>(B) * spec.hidden);
         D.cN = m.floats(static_cast<size_t>(B) * spec.hidden);
         D.dhN = m.floats(static_cast<size_t>(B) * spec.hidden);
-        if (cfg_.condition > 0) {
-          D.h0 = m.floats(static_cast<size_t>(B) * spec.hidden);
-          D.dh0 = m.floats(static_cast<size_t>(B) * spec.hidden);
+        D.dh0 = m.floats(static_cast<size_t>(B) * spec.hidden);
+        if (cfg_.condition > 0) D.h0 = m.floats(static_cast<size_t>(B) * spec.hidden);
+        if (spec.cell == Cell::LSTM) {
+          D.dc0 = m.floats(static_cast<size_t>(B) * spec.hidden);
+          D.dcN = m.floats(static_cast<size_t>(B) * spec.hidden);
         }
       }
     }
@@ -696,7 +731,6 @@ class NetworkImpl final : public Network {
       ops_->dense_backward(a.rows, in_width, cfg_.dense[k].units, cfg_.dense[k].activation, x, params_ + o.weight,
                            a.z[k], a.dz[k], dx, grads_ + o.weight, grads_ + o.bias);
     }
-    const int32_t* lengths = has_lengths_ ? a.lengths : nullptr;
     const size_t last = cfg_.layers.size() - 1;
     // Gradient arriving at the last layer's output: per step (dy) or at its final states (dhN).
     if (cfg_.return_sequences) {
@@ -715,10 +749,21 @@ class NetworkImpl final : public Network {
         ops_->copy_rows(B, cfg_.layers[last].hidden, a.dhead_in + d * cfg_.layers[last].hidden, L.out_width,
                         L.dir[d].dhN, cfg_.layers[last].hidden, false);
     }
+    backward_layers(a, cfg_.return_sequences, /*inject_final=*/false);
+  }
+
+  // Backward through the recurrent stack, top layer first. top_dy: the top layer has per-step
+  // gradients in its dy (else only a final-state one, in dhN). inject_final: every layer-direction
+  // also gets the gradient of its final state from dhN/dcN (train_from_state_grad).
+  void backward_layers(Activations<Real>& a, bool top_dy, bool inject_final) {
+    const int B = a.B, T = a.T_;
+    const size_t BT = static_cast<size_t>(B) * T;
+    const int32_t* lengths = has_lengths_ ? a.lengths : nullptr;
+    const size_t last = cfg_.layers.size() - 1;
     for (size_t l = cfg_.layers.size(); l-- > 0;) {
       auto& L = a.layers[l];
       const RecurrentSpec& spec = cfg_.layers[l];
-      const bool sequence_grad = cfg_.return_sequences || l != last;
+      const bool sequence_grad = top_dy || l != last;
       const Real* x = l == 0 ? a.x0 : layer_output(a, l - 1);
       if (spec.dropout_input > 0) x = L.x_dropped;
       const bool need_dx = l > 0 || (cfg_.input == InputKind::Embedding && !cfg_.freeze_embedding);
@@ -728,10 +773,14 @@ class NetworkImpl final : public Network {
         // it on to the conditioning layer.
         const auto [h0, c0] = initial_state(a, l, d, state_used_);
         const bool conditioned = cfg_.condition > 0 && !state_used_;
-        ops_->rnn_backward(layer_shape(l, B, T, d == 1), x, lengths, h0, c0, rnn_params(l, d), L.dir[d].workspace,
+        const bool state_grad = state_grad_wanted_ && state_used_;
+        auto& D = L.dir[d];
+        const bool lstm = spec.cell == Cell::LSTM;
+        ops_->rnn_backward(layer_shape(l, B, T, d == 1), x, lengths, h0, c0, rnn_params(l, d), D.workspace,
                            sequence_grad ? L.dy + d * spec.hidden : nullptr, L.out_width,
-                           sequence_grad ? nullptr : L.dir[d].dhN, nullptr, need_dx ? L.dx : nullptr,
-                           conditioned ? L.dir[d].dh0 : nullptr, nullptr, rnn_grads(l, d));
+                           inject_final || !sequence_grad ? D.dhN : nullptr, inject_final && lstm ? D.dcN : nullptr,
+                           need_dx ? L.dx : nullptr, conditioned || state_grad ? D.dh0 : nullptr,
+                           state_grad && lstm ? D.dc0 : nullptr, rnn_grads(l, d));
         if (conditioned) {
           const DenseOffsets& o = layout_.condition[l][d];
           ops_->dense_backward(B, cfg_.condition, spec.hidden, Activation::Tanh, a.condition, params_ + o.weight,
@@ -758,6 +807,39 @@ class NetworkImpl final : public Network {
   // (Only asked for layers below the last, whose output always feeds a sequence.)
   const Real* layer_output(Activations<Real>& a, size_t l) const {
     return cfg_.layers[l].dropout_output > 0 ? a.layers[l].y_dropped : a.layers[l].y;
+  }
+
+  // Per layer-direction (get_state's order): the final states h, c of the last forward, or the
+  // gradients of the initial ones from the last backward.
+  std::vector<std::vector<double>> download_state_blocks(Activations<Real>& a, bool gradients) {
+    std::vector<std::vector<double>> blocks;
+    for (size_t l = 0; l < cfg_.layers.size(); ++l)
+      for (int d = 0; d < directions(l); ++d) {
+        const auto& D = a.layers[l].dir[d];
+        const size_t n = static_cast<size_t>(a.B) * cfg_.layers[l].hidden;
+        blocks.push_back(download_floats(gradients ? D.dh0 : D.hN, n));
+        if (cfg_.layers[l].cell == Cell::LSTM) blocks.push_back(download_floats(gradients ? D.dc0 : D.cN, n));
+      }
+    return blocks;
+  }
+
+  void upload_state_grad(Activations<Real>& a, const std::vector<std::vector<double>>& blocks) {
+    size_t i = 0;
+    for (size_t l = 0; l < cfg_.layers.size(); ++l)
+      for (int d = 0; d < directions(l); ++d) {
+        auto& D = a.layers[l].dir[d];
+        const size_t n = static_cast<size_t>(a.B) * cfg_.layers[l].hidden;
+        for (Real* dst : {D.dhN, cfg_.layers[l].cell == Cell::LSTM ? D.dcN : nullptr}) {
+          if (dst == nullptr) continue;
+          if (i >= blocks.size() || blocks[i].size() != n)
+            range_error("stateGrad must hold the encoded state's blocks: block " + std::to_string(i) + " needs " +
+                        std::to_string(n) + " values");
+          for (double v : blocks[i])
+            if (!std::isfinite(v)) range_error("stateGrad must be finite");
+          upload_floats(dst, blocks[i++]);
+        }
+      }
+    if (i != blocks.size()) range_error("stateGrad has " + std::to_string(blocks.size()) + " blocks, the state " + std::to_string(i));
   }
 
   void keep_final_state(Activations<Real>& a) {
@@ -798,6 +880,8 @@ class NetworkImpl final : public Network {
   std::unique_ptr<Memory<Real>> state_mem_;
   int state_batch_ = 0;
   bool has_lengths_ = false, has_weights_ = false, state_used_ = false, has_condition_ = false;
+  bool state_grad_wanted_ = false;
+  Activations<Real>* encoded_ = nullptr;  // the last encode(training) awaiting train_from_state_grad
   double weight_sum_ = 0;
   const Real* head_input_ = nullptr;
   int64_t step_ = 0;

@@ -83,6 +83,9 @@ struct TrainOptions {
   // A step whose gradient norm is not finite is always skipped (weights, moments and carried
   // state untouched). false: report it in StepResult::skipped; true: throw an error naming it.
   bool error_on_non_finite = true;
+  // With carry_state: also return the loss's gradient with respect to the carried state the
+  // step started from (StepResult::state_grad), e.g. for the encoder that produced it.
+  bool state_grad = false;
 };
 
 struct StepResult {
@@ -91,6 +94,8 @@ struct StepResult {
   double correct = 0;     // softmax: weighted count of argmax == target
   double weight_sum = 0;  // sum of the rows' weights (for averaging over batches)
   bool skipped = false;   // train_step only: the gradient norm was not finite
+  // TrainOptions::state_grad: one block per carried-state block (get_state's order).
+  std::vector<std::vector<double>> state_grad;
 };
 
 struct ParamInfo {
@@ -131,6 +136,13 @@ class Network {
   virtual StepResult evaluate(const Batch& batch, bool use_state, bool keep_state) = 0;
   // The head's outputs [rows, output_width] (logits for softmax models).
   virtual std::vector<double> predict(const Batch& batch, bool use_state, bool keep_state) = 0;
+  // Encoder use: the recurrent stack over the batch from a zero (or conditioned) state; returns
+  // every layer-direction's final state in get_state's block order. training: with dropout, and
+  // the activations are kept for train_from_state_grad (until any other call on the network).
+  virtual std::vector<std::vector<double>> encode(const Batch& batch, bool training) = 0;
+  // Backward from a gradient with respect to the final states of the last encode(training)
+  // (blocks as encode returned them; the head gets none), then clip and Adam as train_step.
+  virtual StepResult train_from_state_grad(const std::vector<std::vector<double>>& grad, const TrainOptions& opts) = 0;
   // What one generation carries from chunk to chunk, so streaming in chunks draws exactly the
   // tokens of one long call: per layer h and (LSTM) c [B,H], and the draws made so far (the
   // sampling counter continues from it). Empty h: start from a zero state.

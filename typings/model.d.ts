@@ -51,6 +51,8 @@ export interface NativeTrainOptions {
   clipNorm?: number;
   carryState?: boolean;
   nonFinite?: 'error' | 'skip';
+  /** With carryState: return the gradient of the loss with respect to the starting state. */
+  stateGrad?: boolean;
 }
 
 export interface NativeStepResult {
@@ -60,6 +62,8 @@ export interface NativeStepResult {
   weightSum: number;
   /** Train steps only. */
   skipped?: boolean;
+  /** With options.stateGrad: d loss / d (starting state), in getState's block order. */
+  stateGrad?: Float64Array[];
 }
 
 export interface NativeSampleOptions {
@@ -84,6 +88,10 @@ export interface NativeModel {
   evaluate(batch: NativeBatch, useState?: boolean, keepState?: boolean): Promise<NativeStepResult>;
   evaluateSync(batch: NativeBatch, useState?: boolean, keepState?: boolean): NativeStepResult;
   predict(batch: NativeBatch, useState?: boolean, keepState?: boolean): Promise<Float64Array>;
+  /** The final states (getState's blocks) from a zero or conditioned state; training keeps activations. */
+  encode(batch: NativeBatch, training: boolean): Promise<Float64Array[]>;
+  /** Backward from d loss / d (final states of the last encode(batch, true)), then clip and Adam. */
+  trainFromStateGrad(stateGrad: (Float32Array | Float64Array)[], options?: NativeTrainOptions): Promise<NativeStepResult>;
   generate(prime: Int32Array, batchSize: number, steps: number, options: NativeSampleOptions): Promise<Int32Array>;
   /** One chunk of a streamed generation; chunks chained through `state` equal one generate(). */
   generateChunk(

@@ -165,6 +165,7 @@ TrainOptions parse_train_options(const Napi::Value& v) {
   const std::string non_finite = string_or(o, "nonFinite", w, "error");
   if (non_finite != "error" && non_finite != "skip") range_error("options.nonFinite must be 'error' or 'skip'");
   t.error_on_non_finite = non_finite == "error";
+  t.state_grad = bool_or(o, "stateGrad", w, false);
   if (!(t.adam.lr >= 0)) range_error("options.learningRate must be >= 0");
   if (!(t.adam.beta1 >= 0 && t.adam.beta1 < 1)) range_error("options.beta1 must be in [0, 1)");
   if (!(t.adam.beta2 >= 0 && t.adam.beta2 < 1)) range_error("options.beta2 must be in [0, 1)");
@@ -185,6 +186,24 @@ SampleConfig parse_sample_config(const Napi::Object& o) {
   return s;
 }
 
+Napi::Array float64_blocks(Napi::Env env, const std::vector<std::vector<double>>& blocks) {
+  auto arr = Napi::Array::New(env, blocks.size());
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    auto a = Napi::Float64Array::New(env, blocks[i].size());
+    std::copy(blocks[i].begin(), blocks[i].end(), a.Data());
+    arr.Set(static_cast<uint32_t>(i), a);
+  }
+  return arr;
+}
+
+std::vector<std::vector<double>> parse_blocks(const Napi::Value& v, const std::string& where) {
+  if (!v.IsArray()) type_error(where + " must be an array of Float32Array/Float64Array blocks");
+  const auto arr = v.As<Napi::Array>();
+  std::vector<std::vector<double>> blocks;
+  for (uint32_t i = 0; i < arr.Length(); ++i) blocks.push_back(floats(arr.Get(i), where + "[" + std::to_string(i) + "]"));
+  return blocks;
+}
+
 Napi::Object step_result(Napi::Env env, const StepResult& r) {
   auto o = Napi::Object::New(env);
   o.Set("loss", r.loss);
@@ -192,6 +211,7 @@ Napi::Object step_result(Napi::Env env, const StepResult& r) {
   o.Set("correct", r.correct);
   o.Set("weightSum", r.weight_sum);
   o.Set("skipped", r.skipped);
+  if (!r.state_grad.empty()) o.Set("stateGrad", float64_blocks(env, r.state_grad));
   return o;
 }
 
@@ -211,6 +231,8 @@ class Model : public Napi::ObjectWrap<Model> {
                            InstanceMethod<&Model::Evaluate>("evaluate"),
                            InstanceMethod<&Model::EvaluateSync>("evaluateSync"),
                            InstanceMethod<&Model::Predict>("predict"),
+                           InstanceMethod<&Model::Encode>("encode"),
+                           InstanceMethod<&Model::TrainFromStateGrad>("trainFromStateGrad"),
                            InstanceMethod<&Model::Generate>("generate"),
                            InstanceMethod<&Model::GenerateChunk>("generateChunk"),
                            InstanceMethod<&Model::Params>("params"),
@@ -319,6 +341,28 @@ class Model : public Napi::ObjectWrap<Model> {
     return run_async(
         info.Env(), [net, batch, use_state, keep_state, out] { *out = net->predict(*batch, use_state, keep_state); },
         [out](Napi::Env env) -> Napi::Value { return to_float64(env, *out); });
+  }
+
+  // encode(batch, training) -> Promise<Float64Array[]>: the final states, get_state's blocks.
+  Napi::Value Encode(const Napi::CallbackInfo& info) {
+    auto net = acquire(info.Env());
+    auto batch = std::make_shared<Batch>(guard(info.Env(), [&] { return parse_batch(info[0], net->config()); }));
+    const bool training = info[1].ToBoolean().Value();
+    auto out = std::make_shared<std::vector<std::vector<double>>>();
+    return run_async(
+        info.Env(), [net, batch, training, out] { *out = net->encode(*batch, training); },
+        [out](Napi::Env env) -> Napi::Value { return float64_blocks(env, *out); });
+  }
+
+  // trainFromStateGrad(blocks, options) -> Promise<step result>, after encode(batch, true).
+  Napi::Value TrainFromStateGrad(const Napi::CallbackInfo& info) {
+    auto net = acquire(info.Env());
+    auto grad = std::make_shared<std::vector<std::vector<double>>>(guard(info.Env(), [&] { return parse_blocks(info[0], "stateGrad"); }));
+    auto opts = guard(info.Env(), [&] { return parse_train_options(info[1]); });
+    auto out = std::make_shared<StepResult>();
+    return run_async(
+        info.Env(), [net, grad, opts, out] { *out = net->train_from_state_grad(*grad, opts); },
+        [out](Napi::Env env) { return step_result(env, *out); });
   }
 
   struct GenerateArgs {
