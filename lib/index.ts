@@ -77,6 +77,8 @@ export type {
   TextFileOptions,
 } from './data/index.js';
 export { beamSearch } from './decode.js';
+export { Seq2Seq } from './seq2seq.js';
+export type { Seq2SeqBatch, Seq2SeqConfig, TranslateOptions } from './seq2seq.js';
 export type { BeamSearchOptions, Hypothesis } from './decode.js';
 export { generateSeries, streamSeries } from './series.js';
 export type { SeriesOptions } from './series.js';

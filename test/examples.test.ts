@@ -51,6 +51,13 @@ describe('examples --quick', { timeout: 180_000 }, () => {
     expect(stdout).toMatch(/-> "a (red|green|blue|yellow) (circle|square|triangle)/);
   });
 
+  it('translate (encoder–decoder, 1x128 LSTM, reverse 3-8 letters, 20k pairs, 4 epochs): exact match > 95% on held-out words', async () => {
+    const { result, stdout } = await example('translate.mjs', ['--quick', '--backend', 'cpu']);
+    console.log(`translate --quick: ${JSON.stringify(result)}`);
+    expect(result.exactMatch as number).toBeGreaterThan(0.95);
+    expect(stdout).toMatch(/^ {2}[a-j]+ -> [a-j]+$/m);
+  });
+
   it('image-rows without the dataset reports itself skipped, with the reason; generated data trains (smoke test)', async () => {
     const missing = await example('image-rows.mjs', ['--quick', '--dir', join(tmpdir(), 'no-such-dataset')]);
     expect(String(missing.result.skipped)).toMatch(/not found.*apt install dataset-fashion-mnist/);

@@ -1,0 +1,150 @@
+// An encoder–decoder (the textbooks' translator) from two Models: the encoder's final states
+// start the decoder, which is fed the target shifted right behind <go> (teacher forcing) and
+// trained with steps past each target's end weighted 0; the decoder's gradient with respect to
+// its starting state trains the encoder (trainStep stateGrad -> trainFromStateGrad), so the pair
+// trains end to end on either backend. Decoding is beamSearch from the encoded state.
+import { beamSearch, type Hypothesis } from './decode.js';
+import { Model, type ModelConfig, type RecurrentLayerConfig, type StepResult, type TrainStepOptions } from './model.js';
+import { checkInt, checkInt32Array, checkIds, checkKeys, checkNumber, checkObject } from './validate.js';
+
+export interface Seq2SeqConfig {
+  sourceVocabSize: number;
+  targetVocabSize: number;
+  /** Target-vocabulary ids of the decoder's start token and of the end token it learns to emit. */
+  go: number;
+  eos: number;
+  /** Embedding size of both sides (default 32). */
+  embeddingDim?: number;
+  /** The recurrent stack of each side (unidirectional; the decoder's layer k starts from the encoder's layer k). */
+  layers: RecurrentLayerConfig[];
+  seed?: number;
+  backend?: ModelConfig['backend'];
+  precision?: ModelConfig['precision'];
+  dtype?: ModelConfig['dtype'];
+}
+
+export interface Seq2SeqBatch {
+  /** Source token ids [batchSize * sourceSteps], padded after each sequence's length. */
+  source: Int32Array;
+  sourceSteps: number;
+  sourceLengths?: Int32Array;
+  /** Target token ids [batchSize * targetSteps] ending with eos, padded after targetLengths. */
+  target: Int32Array;
+  targetSteps: number;
+  targetLengths?: Int32Array;
+  batchSize: number;
+}
+
+export interface TranslateOptions {
+  /** Tokens to generate at most (default: 2 × the source length + 2). */
+  maxLength?: number;
+  /** Default 4; 1 is greedy decoding. */
+  beamWidth?: number;
+  lengthPenalty?: number;
+  results?: number;
+}
+
+export class Seq2Seq {
+  readonly encoder: Model;
+  readonly decoder: Model;
+  readonly config: Readonly<Seq2SeqConfig>;
+
+  private constructor(config: Seq2SeqConfig, encoder: Model, decoder: Model) {
+    this.config = config;
+    this.encoder = encoder;
+    this.decoder = decoder;
+  }
+
+  static create(config: Seq2SeqConfig): Seq2Seq {
+    checkObject(config, 'config');
+    checkKeys(config, ['sourceVocabSize', 'targetVocabSize', 'go', 'eos', 'embeddingDim', 'layers', 'seed', 'backend', 'precision', 'dtype'], 'seq2seq config');
+    const targetVocab = checkInt(config.targetVocabSize, 'config.targetVocabSize', 2);
+    checkInt(config.go, 'config.go', 0, targetVocab - 1);
+    checkInt(config.eos, 'config.eos', 0, targetVocab - 1);
+    if (!Array.isArray(config.layers) || config.layers.some((l) => l?.bidirectional)) {
+      throw new TypeError('config.layers must be an array of unidirectional layers (the decoder continues each one)');
+    }
+    const dim = checkInt(config.embeddingDim ?? 32, 'config.embeddingDim', 1);
+    const shared = { layers: config.layers, backend: config.backend, precision: config.precision, dtype: config.dtype };
+    const seed = config.seed ?? 0;
+    const encoder = Model.create({
+      ...shared,
+      input: { type: 'embedding', vocabSize: checkInt(config.sourceVocabSize, 'config.sourceVocabSize', 1), dim },
+      output: 'last',
+      dense: [{ units: 2 }], // unused: the encoder's output is its final states
+      seed,
+    });
+    const decoder = Model.create({ ...shared, input: { type: 'embedding', vocabSize: targetVocab, dim }, dense: [{ units: targetVocab }], seed: seed + 1 });
+    return new Seq2Seq(config, encoder, decoder);
+  }
+
+  /** One step of both models on a batch: the decoder's loss and accuracy (per target token). */
+  async trainStep(batch: Seq2SeqBatch, options: TrainStepOptions = {}): Promise<StepResult> {
+    const { source, decoderBatch } = this.split(batch);
+    const state = await this.encoder.encode(source, { training: true });
+    this.decoder.setState(state);
+    const step = await this.decoder.trainStep(decoderBatch, { ...options, carryState: true, stateGrad: true });
+    const { carryState: _c, stateGrad: _s, ...encoderOptions } = options;
+    await this.encoder.trainFromStateGrad(step.stateGrad!, encoderOptions);
+    const { stateGrad: _g, ...result } = step;
+    return result;
+  }
+
+  /** The decoder's loss (teacher forced) on a batch, without training. */
+  async evaluate(batch: Seq2SeqBatch): Promise<StepResult> {
+    const { source, decoderBatch } = this.split(batch);
+    this.decoder.setState(await this.encoder.encode(source));
+    return this.decoder.evaluate(decoderBatch, { useState: true });
+  }
+
+  /** Decodes one source sequence (no padding) with beam search until eos; best first. */
+  async translate(source: Int32Array, options: TranslateOptions = {}): Promise<Hypothesis[]> {
+    checkObject(options, 'options');
+    checkKeys(options, ['maxLength', 'beamWidth', 'lengthPenalty', 'results'], 'translate options');
+    checkInt32Array(source, 'source');
+    if (source.length === 0) throw new RangeError('source must hold at least one token');
+    checkIds(source, 'source', this.config.sourceVocabSize);
+    const initialState = await this.encoder.encode({ inputs: source, batchSize: 1, steps: source.length });
+    return beamSearch(this.decoder, Int32Array.from([this.config.go]), {
+      maxLength: checkInt(options.maxLength ?? 2 * source.length + 2, 'options.maxLength', 1),
+      beamWidth: options.beamWidth,
+      lengthPenalty: options.lengthPenalty === undefined ? undefined : checkNumber(options.lengthPenalty, 'options.lengthPenalty', 0, 10),
+      results: options.results,
+      eos: this.config.eos,
+      initialState,
+    });
+  }
+
+  dispose(): void {
+    this.encoder.dispose();
+    this.decoder.dispose();
+  }
+
+  // The encoder's batch, and the decoder's: <go> + target[:-1] in, target out.
+  private split(batch: Seq2SeqBatch) {
+    checkObject(batch, 'batch');
+    checkKeys(batch, ['source', 'sourceSteps', 'sourceLengths', 'target', 'targetSteps', 'targetLengths', 'batchSize'], 'seq2seq batch');
+    const B = checkInt(batch.batchSize, 'batch.batchSize', 1);
+    const T = checkInt(batch.targetSteps, 'batch.targetSteps', 1);
+    checkInt32Array(batch.target, 'batch.target', B * T);
+    const inputs = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) {
+      inputs[b * T] = this.config.go;
+      inputs.set(batch.target.subarray(b * T, b * T + T - 1), b * T + 1);
+    }
+    const source = {
+      inputs: batch.source,
+      batchSize: B,
+      steps: batch.sourceSteps,
+      ...(batch.sourceLengths ? { lengths: batch.sourceLengths } : {}),
+    };
+    const decoderBatch = {
+      inputs,
+      targets: batch.target,
+      batchSize: B,
+      steps: T,
+      ...(batch.targetLengths ? { lengths: batch.targetLengths } : {}),
+    };
+    return { source, decoderBatch };
+  }
+}
