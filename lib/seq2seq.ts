@@ -55,15 +55,23 @@ export class Seq2Seq {
     this.decoder = decoder;
   }
 
-  static create(config: Seq2SeqConfig): Seq2Seq {
-    checkObject(config, 'config');
-    checkKeys(config, ['sourceVocabSize', 'targetVocabSize', 'go', 'eos', 'embeddingDim', 'layers', 'seed', 'backend', 'precision', 'dtype'], 'seq2seq config');
-    const targetVocab = checkInt(config.targetVocabSize, 'config.targetVocabSize', 2);
-    checkInt(config.go, 'config.go', 0, targetVocab - 1);
-    checkInt(config.eos, 'config.eos', 0, targetVocab - 1);
-    if (!Array.isArray(config.layers) || config.layers.some((l) => l?.bidirectional)) {
-      throw new TypeError('config.layers must be an array of unidirectional layers (the decoder continues each one)');
+  /**
+   * Rebuilds the pair from its two models (e.g. each loaded from its own checkpoint) and the
+   * config it was created with.
+   */
+  static fromModels(config: Seq2SeqConfig, encoder: Model, decoder: Model): Seq2Seq {
+    checkConfig(config);
+    if (encoder.vocabSize !== config.sourceVocabSize || decoder.vocabSize !== config.targetVocabSize) {
+      throw new RangeError('the encoder and decoder must take the config\'s source and target vocabularies');
     }
+    const units = (m: Model) => m.config.layers.map((l) => `${l.cell ?? 'lstm'}:${l.units}`).join(',');
+    if (units(encoder) !== units(decoder)) throw new RangeError('the encoder and decoder must have the same recurrent layers');
+    return new Seq2Seq(config, encoder, decoder);
+  }
+
+  static create(config: Seq2SeqConfig): Seq2Seq {
+    checkConfig(config);
+    const targetVocab = config.targetVocabSize;
     const dim = checkInt(config.embeddingDim ?? 32, 'config.embeddingDim', 1);
     const shared = { layers: config.layers, backend: config.backend, precision: config.precision, dtype: config.dtype };
     const seed = config.seed ?? 0;
@@ -146,5 +154,17 @@ export class Seq2Seq {
       ...(batch.targetLengths ? { lengths: batch.targetLengths } : {}),
     };
     return { source, decoderBatch };
+  }
+}
+
+function checkConfig(config: Seq2SeqConfig): void {
+  checkObject(config, 'config');
+  checkKeys(config, ['sourceVocabSize', 'targetVocabSize', 'go', 'eos', 'embeddingDim', 'layers', 'seed', 'backend', 'precision', 'dtype'], 'seq2seq config');
+  checkInt(config.sourceVocabSize, 'config.sourceVocabSize', 1);
+  const targetVocab = checkInt(config.targetVocabSize, 'config.targetVocabSize', 2);
+  checkInt(config.go, 'config.go', 0, targetVocab - 1);
+  checkInt(config.eos, 'config.eos', 0, targetVocab - 1);
+  if (!Array.isArray(config.layers) || config.layers.some((l) => l?.bidirectional)) {
+    throw new TypeError('config.layers must be an array of unidirectional layers (the decoder continues each one)');
   }
 }
