@@ -126,23 +126,39 @@ __device__ __forceinline__ void mma_chunk(const float* xs, const float* ys, floa
 // Lane (rg = lane / 8, cg = lane % 8) owns rows rg + 4i and columns cg + 8j (interleaved, so its
 // shared reads hit distinct banks). kVec: K, every offset and both base pointers are multiples of
 // 4 floats. On return smem[r·C + c] holds the tile (smem: split_k_smem_floats<R, C>() floats).
-template <int RPT, int CPT, bool kVec>
-__device__ __forceinline__ void split_k_product(const float* __restrict__ X, const long* xoff,
-                                                const float* __restrict__ Y, const long* yoff, int K,
-                                                float* smem) {
-  constexpr int R = 4 * RPT, C = 8 * CPT, kTile = (R + C) * kStageStride;
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, rg = lane / 8, cg = lane % 8;
+// Runs the warp's k-slice of K through its shared tiles a chunk at a time, the next chunk in
+// flight, calling compute(xs, ys) on each staged chunk; returns once every warp is done with its
+// tiles (the space is then free for the partial sums).
+template <int R, int C, bool kVec, class Compute>
+__device__ __forceinline__ void over_staged_chunks(const float* __restrict__ X, const long* xoff,
+                                                   const float* __restrict__ Y, const long* yoff, int K,
+                                                   float* smem, Compute&& compute) {
+  constexpr int kTile = (R + C) * kStageStride;
+  const int warp = threadIdx.x / 32;
   const int slice = ((K + kSplitWarps - 1) / kSplitWarps + 3) & ~3;
   const int kb = warp * slice, ke = min(K, kb + slice);
   float* xs = smem + warp * kTile;
   float* ys = xs + R * kStageStride;
-  float acc[RPT][CPT] = {};
   StagedChunk<R, C> next;
   if (kb < ke) fetch_chunk<R, C, kVec>(X, xoff, Y, yoff, kb, ke, next);
   for (int k0 = kb; k0 < ke; k0 += kStageChunk) {
     store_chunk<R, C>(next, xs, ys);
     __syncwarp();
     if (k0 + kStageChunk < ke) fetch_chunk<R, C, kVec>(X, xoff, Y, yoff, k0 + kStageChunk, ke, next);
+    compute(xs, ys);
+    __syncwarp();
+  }
+  __syncthreads();
+}
+
+template <int RPT, int CPT, bool kVec>
+__device__ __forceinline__ void split_k_product(const float* __restrict__ X, const long* xoff,
+                                                const float* __restrict__ Y, const long* yoff, int K,
+                                                float* smem) {
+  constexpr int R = 4 * RPT, C = 8 * CPT;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, rg = lane / 8, cg = lane % 8;
+  float acc[RPT][CPT] = {};
+  over_staged_chunks<R, C, kVec>(X, xoff, Y, yoff, K, smem, [&](const float* xs, const float* ys) {
 #pragma unroll
     for (int k = 0; k < kStageChunk; k += 4) {
       float4 xv[RPT], yv[CPT];
@@ -160,9 +176,7 @@ __device__ __forceinline__ void split_k_product(const float* __restrict__ X, con
           acc[i][j] = fmaf(xv[i].w, yv[j].w, acc[i][j]);
         }
     }
-    __syncwarp();
-  }
-  __syncthreads();  // every warp is done with its staging tile: the space now holds the partial sums
+  });
   float* mine = smem + warp * R * C;
 #pragma unroll
   for (int i = 0; i < RPT; ++i)
@@ -171,7 +185,6 @@ __device__ __forceinline__ void split_k_product(const float* __restrict__ X, con
   sum_partials<R, C>(smem);
 }
 
-
 // The tensor-core form of split_k_product (same contract) for the 'tf32' mode, R = 4·RPT a
 // multiple of 16; built for sm_80+, elsewhere it is split_k_product.
 template <int RPT, int CPT, bool kVec>
@@ -179,24 +192,12 @@ __device__ __forceinline__ void split_k_product_tf32(const float* __restrict__ X
                                                      const float* __restrict__ Y, const long* yoff, int K,
                                                      float* smem) {
 #ifdef FRNN_STEP_MMA
-  constexpr int R = 4 * RPT, C = 8 * CPT, MT = R / 16, NT = CPT, kTile = (R + C) * kStageStride;
+  constexpr int R = 4 * RPT, C = 8 * CPT, MT = R / 16, NT = CPT;
   static_assert(R % 16 == 0, "the mma form needs tiles of 16 or 32 rows");
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
-  const int slice = ((K + kSplitWarps - 1) / kSplitWarps + 3) & ~3;
-  const int kb = warp * slice, ke = min(K, kb + slice);
-  float* xs = smem + warp * kTile;
-  float* ys = xs + R * kStageStride;
   float acc[MT][NT][4] = {};
-  StagedChunk<R, C> next;
-  if (kb < ke) fetch_chunk<R, C, kVec>(X, xoff, Y, yoff, kb, ke, next);
-  for (int k0 = kb; k0 < ke; k0 += kStageChunk) {
-    store_chunk<R, C>(next, xs, ys);
-    __syncwarp();
-    if (k0 + kStageChunk < ke) fetch_chunk<R, C, kVec>(X, xoff, Y, yoff, k0 + kStageChunk, ke, next);
-    mma_chunk<MT, NT>(xs, ys, acc);
-    __syncwarp();
-  }
-  __syncthreads();  // every warp is done with its staging tile: the space now holds the partial sums
+  over_staged_chunks<R, C, kVec>(X, xoff, Y, yoff, K, smem,
+                                 [&](const float* xs, const float* ys) { mma_chunk<MT, NT>(xs, ys, acc); });
   float* mine = smem + warp * R * C;
 #pragma unroll
   for (int m = 0; m < MT; ++m)

@@ -4,7 +4,7 @@
 // trainFromStateGrad). Together they are the chain rule of an encoder–decoder trained end to end.
 import { describe, expect, it } from 'vitest';
 import { Model, type ModelConfig } from '../lib/index.js';
-import { randInts, randn, relErr, rng } from './helpers/numeric.js';
+import { numericParamGrad, randInts, randn, relErr, rng } from './helpers/numeric.js';
 
 const V = 6;
 const stack: ModelConfig['layers'] = [
@@ -62,20 +62,7 @@ describe('encoder–decoder gradients (float64, central differences)', () => {
         expect(analytic.every((x) => x === 0), `${p.name}: the head gets no gradient`).toBe(true);
         continue;
       }
-      const values = encoder.getParam(p.name);
-      const numeric = new Float64Array(values.length);
-      for (let i = 0; i < values.length; i++) {
-        const keep = values[i];
-        values[i] = keep + h;
-        encoder.setParam(p.name, values);
-        const plus = await objective();
-        values[i] = keep - h;
-        encoder.setParam(p.name, values);
-        const minus = await objective();
-        values[i] = keep;
-        numeric[i] = (plus - minus) / (2 * h);
-      }
-      encoder.setParam(p.name, values);
+      const numeric = await numericParamGrad(encoder, p.name, objective, h);
       expect(relErr(analytic, numeric), p.name).toBeLessThan(1e-6);
       expect(Math.hypot(...numeric), p.name).toBeGreaterThan(1e-8);
     }

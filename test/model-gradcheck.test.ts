@@ -3,7 +3,7 @@
 // mix every input kind, cell, direction, head and loss.
 import { describe, expect, it } from 'vitest';
 import { Model, type Batch, type ModelConfig } from '../lib/index.js';
-import { randInts, randn, relErr, rng } from './helpers/numeric.js';
+import { numericParamGrad, randInts, randn, relErr, rng } from './helpers/numeric.js';
 
 interface Case {
   name: string;
@@ -101,7 +101,7 @@ const cases: Case[] = [
 
 describe('whole-network gradients vs finite differences (float64)', () => {
   for (const c of cases) {
-    it(c.name, () => {
+    it(c.name, async () => {
       const random = rng(1234);
       const model = Model.create({ ...c.config, dtype: 'float64' });
       const batch = c.batch(random);
@@ -109,20 +109,7 @@ describe('whole-network gradients vs finite differences (float64)', () => {
       const h = 1e-6;
       for (const p of model.params()) {
         const analytic = model.getGrad(p.name);
-        const values = model.getParam(p.name);
-        const numeric = new Float64Array(values.length);
-        for (let i = 0; i < values.length; i++) {
-          const keep = values[i];
-          values[i] = keep + h;
-          model.setParam(p.name, values);
-          const plus = model.evaluateSync(batch).loss;
-          values[i] = keep - h;
-          model.setParam(p.name, values);
-          const minus = model.evaluateSync(batch).loss;
-          values[i] = keep;
-          numeric[i] = (plus - minus) / (2 * h);
-        }
-        model.setParam(p.name, values);
+        const numeric = await numericParamGrad(model, p.name, () => model.evaluateSync(batch).loss, h);
         expect(relErr(analytic, numeric), p.name).toBeLessThan(1e-6);
         // (With T=1 from a zero state the recurrent weights see h=0: their gradient is truly 0.)
         if (batch.steps > 1 || !p.name.includes('weight_hh')) {

@@ -3,7 +3,7 @@
 // chain is exact; then decoding and argument errors. Training quality: examples/translate.mjs.
 import { describe, expect, it } from 'vitest';
 import { Seq2Seq, decodeCheckpoint, encodeCheckpoint, type Seq2SeqBatch } from '../lib/index.js';
-import { randInts, relErr, rng } from './helpers/numeric.js';
+import { numericParamGrad, randInts, relErr, rng } from './helpers/numeric.js';
 
 const config = {
   sourceVocabSize: 5,
@@ -39,20 +39,7 @@ describe('Seq2Seq', () => {
       for (const p of model.params()) {
         if (model === s2s.encoder && p.name.startsWith('dense')) continue; // the encoder's unused head
         const analytic = model.getGrad(p.name);
-        const values = model.getParam(p.name);
-        const numeric = new Float64Array(values.length);
-        for (let i = 0; i < values.length; i++) {
-          const keep = values[i];
-          values[i] = keep + h;
-          model.setParam(p.name, values);
-          const plus = (await s2s.evaluate(b)).loss;
-          values[i] = keep - h;
-          model.setParam(p.name, values);
-          const minus = (await s2s.evaluate(b)).loss;
-          values[i] = keep;
-          numeric[i] = (plus - minus) / (2 * h);
-        }
-        model.setParam(p.name, values);
+        const numeric = await numericParamGrad(model, p.name, async () => (await s2s.evaluate(b)).loss, h);
         expect(relErr(analytic, numeric), `${model === s2s.encoder ? 'encoder' : 'decoder'} ${p.name}`).toBeLessThan(1e-6);
         expect(Math.hypot(...numeric), p.name).toBeGreaterThan(1e-9);
       }

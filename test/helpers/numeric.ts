@@ -79,3 +79,27 @@ export function numericGrad(x: Float64Array, f: () => number, h = 1e-5): Float64
   }
   return g;
 }
+
+/** Central-difference gradient of objective() with respect to a model parameter (restored after). */
+export async function numericParamGrad(
+  model: { getParam(name: string): Float64Array; setParam(name: string, values: Float64Array): void },
+  name: string,
+  objective: () => number | Promise<number>,
+  h = 1e-6,
+): Promise<Float64Array> {
+  const values = model.getParam(name);
+  const g = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const keep = values[i];
+    values[i] = keep + h;
+    model.setParam(name, values);
+    const plus = await objective();
+    values[i] = keep - h;
+    model.setParam(name, values);
+    const minus = await objective();
+    values[i] = keep;
+    g[i] = (plus - minus) / (2 * h);
+  }
+  model.setParam(name, values);
+  return g;
+}

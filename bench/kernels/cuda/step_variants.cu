@@ -91,23 +91,15 @@ __global__ void __launch_bounds__(kThreads, 1) direct_kernel(int rows, int cols,
   store_tile<R, C>(red, rows, cols, out);
 }
 
-template <int RPT, int CPT>
-__global__ void __launch_bounds__(kThreads, 1) staged_kernel(int rows, int cols, int K, const float* X, const float* Y, float* out) {
+// The mainline product (kMma: its TF32 form) on a plain output.
+template <int RPT, int CPT, bool kMma>
+__global__ void __launch_bounds__(kThreads, 1) mainline_kernel(int rows, int cols, int K, const float* X, const float* Y, float* out) {
   constexpr int R = 4 * RPT, C = 8 * CPT;
   __shared__ __align__(16) float smem[split_k_smem_floats<R, C>()];
   __shared__ long xoff[R], yoff[C];
   tile_offsets<R, C>(rows, cols, K, xoff, yoff);
-  split_k_product<RPT, CPT, true>(X, xoff, Y, yoff, K, smem);
-  store_tile<R, C>(smem, rows, cols, out);
-}
-
-template <int RPT, int CPT>
-__global__ void __launch_bounds__(kThreads, 1) mma_kernel(int rows, int cols, int K, const float* X, const float* Y, float* out) {
-  constexpr int R = 4 * RPT, C = 8 * CPT;
-  __shared__ __align__(16) float smem[split_k_smem_floats<R, C>()];
-  __shared__ long xoff[R], yoff[C];
-  tile_offsets<R, C>(rows, cols, K, xoff, yoff);
-  split_k_product_tf32<RPT, CPT, true>(X, xoff, Y, yoff, K, smem);
+  if constexpr (kMma) split_k_product_tf32<RPT, CPT, true>(X, xoff, Y, yoff, K, smem);
+  else split_k_product<RPT, CPT, true>(X, xoff, Y, yoff, K, smem);
   store_tile<R, C>(smem, rows, cols, out);
 }
 
@@ -182,14 +174,14 @@ int main() {
     report("direct 2x4", 8, 32, [&] { direct_kernel<2, 4><<<grid(8, 32), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
     report("direct 4x4", 16, 32, [&] { direct_kernel<4, 4><<<grid(16, 32), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
     report("direct 8x4", 32, 32, [&] { direct_kernel<8, 4><<<grid(32, 32), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
-    report("staged 2x4", 8, 32, [&] { staged_kernel<2, 4><<<grid(8, 32), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
-    report("staged 4x4", 16, 32, [&] { staged_kernel<4, 4><<<grid(16, 32), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
-    report("staged 8x4", 32, 32, [&] { staged_kernel<8, 4><<<grid(32, 32), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
-    report("staged 2x2", 8, 16, [&] { staged_kernel<2, 2><<<grid(8, 16), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
-    report("staged 4x2", 16, 16, [&] { staged_kernel<4, 2><<<grid(16, 16), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
-    report("mma 1x4", 16, 32, [&] { mma_kernel<4, 4><<<grid(16, 32), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
-    report("mma 2x4", 32, 32, [&] { mma_kernel<8, 4><<<grid(32, 32), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
-    report("mma 1x2", 16, 16, [&] { mma_kernel<4, 2><<<grid(16, 16), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
+    report("staged 2x4", 8, 32, [&] { mainline_kernel<2, 4, false><<<grid(8, 32), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
+    report("staged 4x4", 16, 32, [&] { mainline_kernel<4, 4, false><<<grid(16, 32), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
+    report("staged 8x4", 32, 32, [&] { mainline_kernel<8, 4, false><<<grid(32, 32), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
+    report("staged 2x2", 8, 16, [&] { mainline_kernel<2, 2, false><<<grid(8, 16), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
+    report("staged 4x2", 16, 16, [&] { mainline_kernel<4, 2, false><<<grid(16, 16), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
+    report("mma 1x4", 16, 32, [&] { mainline_kernel<4, 4, true><<<grid(16, 32), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
+    report("mma 2x4", 32, 32, [&] { mainline_kernel<8, 4, true><<<grid(32, 32), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
+    report("mma 1x2", 16, 16, [&] { mainline_kernel<4, 2, true><<<grid(16, 16), kThreads>>>(s.rows, s.cols, s.K, X, Y, out); });
     CHECK(cudaFree(X));
     CHECK(cudaFree(Y));
     CHECK(cudaFree(out));
