@@ -2,7 +2,7 @@
 // values (fixed seed, reproducible). Every call works or throws a TypeError/RangeError/Error; the
 // process survives; afterwards the fuzzed model trains exactly like a clean twin.
 import { describe, expect, it } from 'vitest';
-import { Model, type ModelConfig } from '../lib/index.js';
+import { Model, beamSearch, type ModelConfig } from '../lib/index.js';
 import { rng } from './helpers/numeric.js';
 
 const CALLS = 10_000;
@@ -63,6 +63,7 @@ function randomOptions(random: () => number): unknown {
     () => ({ beta1: [1, 0.5, -0.1][Math.floor(random() * 3)] }),
     () => ({ learningrate: 0.1 }),
     () => ({ nonFinite: ['skip', 'error', 'maybe'][Math.floor(random() * 3)] }),
+    () => ({ carryState: random() < 0.5, stateGrad: [true, false, 1][Math.floor(random() * 3)] }),
     () => null,
     () => 'fast',
   ];
@@ -112,6 +113,11 @@ describe('fuzzing the API', () => {
       () => raw.setParam(junk(random, 1), junk(random, 4)),
       () => raw.setState(junk(random, 1), [junk(random, 10)]),
       () => raw.importTrainingState({ params: junk(random, 10), m: junk(random, 10), v: junk(random, 10), step: junk(random, 1) }),
+      () => model.encode(randomBatch(random) as never, { training: random() < 0.5 }),
+      () => model.trainFromStateGrad([junk(random, 10), junk(random, 10), junk(random, 8), junk(random, 8)] as never, randomOptions(random) as never),
+      () => raw.encode(randomBatch(random), junk(random, 1)),
+      () => raw.trainFromStateGrad([junk(random, 10)], randomOptions(random)),
+      () => beamSearch(model, junk(random, 2) as never, { maxLength: junk(random, 1), beamWidth: junk(random, 1) } as never),
       () => Model.create({ ...config, layers: [{ units: junk(random, 1) as number }] }),
       () => new (Object.getPrototypeOf(raw).constructor)(junk(random, 1), junk(random, 1), junk(random, 1)),
     ];
