@@ -145,9 +145,9 @@ class NetworkImpl final : public Network {
     state_grad_wanted_ = opts.state_grad;
     backward(a);
     state_grad_wanted_ = false;
-    StepResult grads_of_state;
-    if (opts.state_grad) grads_of_state.state_grad = download_state_blocks(a, /*gradients=*/true);
-    return finish_step(a, batch, opts, opts.carry_state, std::move(grads_of_state.state_grad));
+    std::vector<std::vector<double>> state_grad;
+    if (opts.state_grad) state_grad = download_state_blocks(a, /*gradients=*/true);
+    return finish_step(a, batch, opts, opts.carry_state, std::move(state_grad));
   }
 
   std::vector<std::vector<double>> encode(const Batch& batch, bool training) override {
