@@ -1,7 +1,7 @@
 // The training loop over a data source: epochs, callbacks, validation, stateful truncated BPTT,
 // learning-rate schedules, early stopping, cancellation and progress. Every step is the model's
 // async trainStep, so the main thread stays free between and during batches.
-import type { Batch, Model, StepResult, TrainStepOptions } from './model.js';
+import type { Batch, EvaluateOptions, Model, StepResult, TrainStepOptions } from './model.js';
 import { ProgressBar, type ProgressSink } from './progress.js';
 import { toSchedule, type LearningRateSchedule } from './schedules.js';
 import { checkBoolean, checkInt, checkKeys, checkNumber, checkObject, checkOneOf } from './validate.js';
@@ -13,14 +13,27 @@ export interface EpochContext {
   seed: number;
 }
 
-type Batches = Iterable<Batch> | AsyncIterable<Batch>;
+type Batches<B> = Iterable<B> | AsyncIterable<B>;
 
 /**
  * Batches for one pass. An array (or any re-iterable) is replayed each epoch; a function is called
  * once per epoch (the way to give generators, shuffles and streams). A one-shot iterator (a
  * generator object) serves one epoch only.
  */
-export type BatchSource = Batches | ((context: EpochContext) => Batches);
+export type BatchSource<B = Batch> = Batches<B> | ((context: EpochContext) => Batches<B>);
+
+/**
+ * What fit and evaluateData train and evaluate: a Model, a Seq2Seq, or anything of this shape
+ * (params/getParam/setParam serve early stopping's restoreBest).
+ */
+export interface Trainable<B = Batch> {
+  trainStep(batch: B, options: TrainStepOptions): Promise<StepResult>;
+  evaluate(batch: B, options?: EvaluateOptions): Promise<StepResult>;
+  resetState(): void;
+  params(): { name: string }[];
+  getParam(name: string): Float64Array;
+  setParam(name: string, values: Float64Array): void;
+}
 
 export interface BatchLog {
   epoch: number;
@@ -57,7 +70,7 @@ export interface EarlyStoppingOptions {
   restoreBest?: boolean;
 }
 
-export interface FitOptions extends Omit<TrainStepOptions, 'learningRate' | 'carryState'> {
+export interface FitOptions<B = Batch> extends Omit<TrainStepOptions, 'learningRate' | 'carryState' | 'stateGrad'> {
   epochs: number;
   /** A rate, or a schedule of the global step (constantLR, exponentialDecay, cosineDecay). Default 1e-3. */
   learningRate?: number | LearningRateSchedule;
@@ -66,7 +79,7 @@ export interface FitOptions extends Omit<TrainStepOptions, 'learningRate' | 'car
    * of every epoch (and of validation). The batches must be consecutive windows of the same streams.
    */
   stateful?: boolean;
-  validationData?: BatchSource;
+  validationData?: BatchSource<B>;
   earlyStopping?: EarlyStoppingOptions;
   signal?: AbortSignal;
   /** true: a bar on a TTY stdout, plain lines otherwise (default); false: silent; or a sink of your own. */
@@ -93,7 +106,7 @@ const FIT_KEYS = [
 ] as const;
 
 /** Trains `model` on `data` for options.epochs passes. Rejects with signal.reason when aborted. */
-export async function fit(model: Model, data: BatchSource, options: FitOptions): Promise<FitResult> {
+export async function fit<B = Batch>(model: Trainable<B>, data: BatchSource<B>, options: FitOptions<B>): Promise<FitResult> {
   const o = checkFitOptions(options);
   checkSource(data, 'data');
   if (o.validationData !== undefined) checkSource(o.validationData, 'options.validationData');
@@ -193,7 +206,7 @@ export interface EvaluateDataResult {
 }
 
 /** Loss and accuracy over a whole source, without training or dropout. */
-export async function evaluateData(model: Model, data: BatchSource, options: EvaluateDataOptions = {}): Promise<EvaluateDataResult> {
+export async function evaluateData<B = Batch>(model: Trainable<B>, data: BatchSource<B>, options: EvaluateDataOptions = {}): Promise<EvaluateDataResult> {
   checkObject(options, 'options');
   checkKeys(options, ['stateful', 'signal', 'epoch', 'seed'], 'evaluate options');
   const stateful = checkBoolean(options.stateful ?? false, 'options.stateful');
@@ -276,12 +289,12 @@ class Totals {
   }
 }
 
-async function* batchesOf(source: BatchSource, context: EpochContext, where: string): AsyncGenerator<Batch> {
+async function* batchesOf<B>(source: BatchSource<B>, context: EpochContext, where: string): AsyncGenerator<B> {
   const batches = typeof source === 'function' ? source(context) : source;
   if (batches === null || typeof batches !== 'object' || (!(Symbol.iterator in batches) && !(Symbol.asyncIterator in batches))) {
     throw new TypeError(`${where} must give an iterable or async iterable of batches`);
   }
-  yield* batches as AsyncIterable<Batch>;
+  yield* batches as AsyncIterable<B>;
 }
 
 function checkSource(source: unknown, where: string): void {
@@ -291,7 +304,7 @@ function checkSource(source: unknown, where: string): void {
   }
 }
 
-function checkFitOptions(options: FitOptions): FitOptions {
+function checkFitOptions<B>(options: FitOptions<B>): FitOptions<B> {
   checkObject(options, 'options');
   checkKeys(options, FIT_KEYS, 'fit options');
   checkInt(options.epochs, 'options.epochs', 1);
@@ -329,7 +342,7 @@ function epochSeed(seed: number, epoch: number): number {
   return (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(epoch + 1, 0xc2b2ae35)) >>> 0;
 }
 
-function snapshotParams(model: Model): Map<string, Float64Array> {
+function snapshotParams<B>(model: Trainable<B>): Map<string, Float64Array> {
   return new Map(model.params().map((p) => [p.name, model.getParam(p.name)]));
 }
 

@@ -37,6 +37,7 @@ export { fit, evaluateData, predictData } from './fit.js';
 export type {
   BatchLog,
   BatchSource,
+  Trainable,
   EarlyStoppingOptions,
   EpochContext,
   EpochLog,

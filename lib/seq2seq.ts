@@ -98,8 +98,8 @@ export class Seq2Seq {
     return result;
   }
 
-  /** The decoder's loss (teacher forced) on a batch, without training. */
-  async evaluate(batch: Seq2SeqBatch): Promise<StepResult> {
+  /** The decoder's loss (teacher forced) on a batch, without training. (No carried state: options are ignored.) */
+  async evaluate(batch: Seq2SeqBatch, _options?: unknown): Promise<StepResult> {
     const { source, decoderBatch } = this.split(batch);
     this.decoder.setState(await this.encoder.encode(source));
     return this.decoder.evaluate(decoderBatch, { useState: true });
@@ -123,9 +123,37 @@ export class Seq2Seq {
     });
   }
 
+  /** Every batch starts from the encoder's state: nothing is carried (fit's stateful is meaningless here). */
+  resetState(): void {}
+
+  /** Both halves' parameters, named `encoder.<name>` and `decoder.<name>` (for fit's early stopping). */
+  params(): { name: string; shape: number[]; trainable: boolean }[] {
+    return [
+      ...this.encoder.params().map((p) => ({ ...p, name: `encoder.${p.name}` })),
+      ...this.decoder.params().map((p) => ({ ...p, name: `decoder.${p.name}` })),
+    ];
+  }
+
+  getParam(name: string): Float64Array {
+    const [model, inner] = this.half(name);
+    return model.getParam(inner);
+  }
+
+  setParam(name: string, values: Float32Array | Float64Array): void {
+    const [model, inner] = this.half(name);
+    model.setParam(inner, values);
+  }
+
   dispose(): void {
     this.encoder.dispose();
     this.decoder.dispose();
+  }
+
+  private half(name: string): [Model, string] {
+    if (typeof name !== 'string') throw new TypeError('name must be a string');
+    if (name.startsWith('encoder.')) return [this.encoder, name.slice('encoder.'.length)];
+    if (name.startsWith('decoder.')) return [this.decoder, name.slice('decoder.'.length)];
+    throw new RangeError(`parameter names start with 'encoder.' or 'decoder.', got '${name}'`);
   }
 
   // The encoder's batch, and the decoder's: <go> + target[:-1] in, target out.

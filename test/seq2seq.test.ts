@@ -2,7 +2,7 @@
 // loss, for encoder and decoder parameters alike, so the encode -> stateGrad -> trainFromStateGrad
 // chain is exact; then decoding and argument errors. Training quality: examples/translate.mjs.
 import { describe, expect, it } from 'vitest';
-import { Seq2Seq, decodeCheckpoint, encodeCheckpoint, type Seq2SeqBatch } from '../lib/index.js';
+import { Seq2Seq, decodeCheckpoint, encodeCheckpoint, fit, type Seq2SeqBatch } from '../lib/index.js';
 import { numericParamGrad, randInts, relErr, rng } from './helpers/numeric.js';
 
 const config = {
@@ -71,6 +71,40 @@ describe('Seq2Seq', () => {
     expect(c.map((x) => Array.from(x.tokens))).toEqual(a.map((x) => Array.from(x.tokens)));
     expect(() => Seq2Seq.fromModels({ ...config, dtype: 'float32' }, loaded.decoder, loaded.encoder)).toThrow(RangeError);
     loaded.dispose();
+    s2s.dispose();
+  });
+
+  it('trains with fit: epochs, validation, early stopping that puts back the best epoch of both halves', async () => {
+    const s2s = Seq2Seq.create({ ...config, dtype: 'float32', layers: [{ cell: 'gru', units: 16 }] });
+    const r = rng(9);
+    // Copy task: the target is the source (ids 3..4 in both vocabularies) followed by eos.
+    const make = (n: number): Seq2SeqBatch[] =>
+      Array.from({ length: n }, () => {
+        const src = Int32Array.from({ length: 8 * 3 }, () => 3 + Math.floor(r() * 2));
+        const tgt = new Int32Array(8 * 4);
+        for (let b = 0; b < 8; b++) tgt.set([...src.subarray(b * 3, b * 3 + 3), config.eos], b * 4);
+        return { source: src, sourceSteps: 3, target: tgt, targetSteps: 4, batchSize: 8 };
+      });
+    const train = make(12);
+    const validation = make(3);
+    const seen: number[] = [];
+    const { history, stopped, bestEpoch } = await fit(s2s, train, {
+      epochs: 6,
+      learningRate: 0.05,
+      validationData: validation,
+      earlyStopping: { patience: 6 },
+      progress: false,
+      onEpochEnd: (log) => {
+        seen.push(log.valLoss!);
+      },
+    });
+    expect(history).toHaveLength(6);
+    expect(stopped).toBe('completed');
+    expect(history[5].loss).toBeLessThan(history[0].loss);
+    expect(seen[bestEpoch!]).toBe(Math.min(...seen));
+    expect(s2s.params().some((p) => p.name === 'encoder.rnn.weight_hh_l0')).toBe(true);
+    expect(s2s.getParam('decoder.dense.bias')).toHaveLength(6);
+    expect(() => s2s.getParam('rnn.weight_hh_l0')).toThrow(/encoder\.|decoder\./);
     s2s.dispose();
   });
 
