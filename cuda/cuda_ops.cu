@@ -158,6 +158,17 @@ class CudaOps final : public Ops<float> {
     use_device();
     cuda::mse(stream_, N, D, pred, target, weights, loss, dpred, bytes(loss_scratch_bytes(N)));
   }
+  void sampled_logits(int N, int D, int S, const float* x, const float* Wt, const float* bt, const int32_t* targets,
+                      const int32_t* samples, const float* log_expected, const float* sample_logits,
+                      float* logits) override {
+    use_device();
+    cuda::sampled_logits(stream_, N, D, S, x, Wt, bt, targets, samples, log_expected, sample_logits, logits);
+  }
+  void scale_rows(int N, int D, const float* scale, int ld_scale, const float* a, float* out,
+                  bool accumulate) override {
+    use_device();
+    cuda::scale_rows(stream_, N, D, scale, ld_scale, a, out, accumulate);
+  }
 
   void dropout_forward(size_t n, double p, uint64_t seed, uint64_t offset, const float* x, float* y) override {
     use_device();

@@ -56,6 +56,12 @@ void softmax_xent(cudaStream_t stream, int N, int V, const float* logits, const 
                   const float* weights, float* loss, float* dlogits, float* correct, void* scratch);
 void mse(cudaStream_t stream, int N, int D, const float* pred, const float* target, const float* weights,
          float* loss, float* dpred, void* scratch);
+// Sampled softmax logits and per-row scaling: as ops.h.
+void sampled_logits(cudaStream_t stream, int N, int D, int S, const float* x, const float* Wt, const float* bt,
+                    const int32_t* targets, const int32_t* samples, const float* log_expected,
+                    const float* sample_logits, float* logits);
+void scale_rows(cudaStream_t stream, int N, int D, const float* scale, int ld_scale, const float* a, float* out,
+                bool accumulate);
 
 // Optimizer.
 size_t norm_scratch_bytes();

@@ -102,7 +102,37 @@ __global__ void __launch_bounds__(kReduceThreads)
   if (correct) correct[0] = static_cast<float>(c);
 }
 
+// One warp per row: the target's logit as a warp-reduced dot product, then the sample columns.
+__global__ void __launch_bounds__(kRowsPerBlock * 32)
+    sampled_logits_kernel(int N, int D, int S, const float* x, const float* Wt, const float* bt,
+                          const int32_t* targets, const int32_t* samples, const float* log_expected,
+                          const float* sample_logits, float* logits) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int n = blockIdx.x * kRowsPerBlock + warp;
+  if (n >= N) return;
+  const float* xn = x + static_cast<size_t>(n) * D;
+  const float* wn = Wt + static_cast<size_t>(n) * D;
+  double dot = 0.0;
+  for (int d = lane; d < D; d += 32) dot += static_cast<double>(xn[d]) * wn[d];
+  for (int offset = 16; offset > 0; offset /= 2) dot += __shfl_down_sync(0xffffffffu, dot, offset);
+  float* row = logits + static_cast<size_t>(n) * (S + 1);
+  if (lane == 0) row[0] = static_cast<float>(dot + bt[n]);
+  const int32_t target = targets[n];
+  for (int j = lane; j < S; j += 32)
+    row[1 + j] = samples[j] == target ? static_cast<float>(kMaskedLogit)
+                                      : sample_logits[static_cast<size_t>(n) * S + j] - log_expected[j];
+}
+
 }  // namespace
+
+void sampled_logits(cudaStream_t stream, int N, int D, int S, const float* x, const float* Wt, const float* bt,
+                    const int32_t* targets, const int32_t* samples, const float* log_expected,
+                    const float* sample_logits, float* logits) {
+  if (N <= 0) return;
+  sampled_logits_kernel<<<(N + kRowsPerBlock - 1) / kRowsPerBlock, kRowsPerBlock * 32, 0, stream>>>(
+      N, D, S, x, Wt, bt, targets, samples, log_expected, sample_logits, logits);
+  check_launch("sampled_logits_kernel");
+}
 
 size_t loss_scratch_bytes(int N) { return (1 + 2 * static_cast<size_t>(N > 0 ? N : 0)) * sizeof(double); }
 

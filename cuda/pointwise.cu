@@ -81,6 +81,16 @@ __global__ void one_hot_kernel(int N, int V, const int32_t* tokens, float* out) 
   }
 }
 
+__global__ void scale_rows_kernel(int N, int D, const float* scale, int ld_scale, const float* a, float* out,
+                                  bool accumulate) {
+  const size_t total = static_cast<size_t>(N) * D;
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    const float v = scale[(i / D) * ld_scale] * a[i];
+    out[i] = accumulate ? out[i] + v : v;
+  }
+}
+
 }  // namespace
 
 void copy_rows(cudaStream_t stream, int rows, int cols, const float* src, int lds, float* dst, int ldd,
@@ -128,6 +138,14 @@ void one_hot(cudaStream_t stream, int N, int V, const int32_t* tokens, float* ou
   if (!n) return;
   one_hot_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream>>>(N, V, tokens, out);
   check_launch("one_hot_kernel");
+}
+
+void scale_rows(cudaStream_t stream, int N, int D, const float* scale, int ld_scale, const float* a, float* out,
+                bool accumulate) {
+  const size_t n = static_cast<size_t>(N) * D;
+  if (n == 0) return;
+  scale_rows_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream>>>(N, D, scale, ld_scale, a, out, accumulate);
+  check_launch("scale_rows_kernel");
 }
 
 }  // namespace frnn::cuda

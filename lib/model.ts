@@ -76,6 +76,13 @@ export interface ModelConfig {
    */
   conditionSize?: number;
   /**
+   * Sampled softmax for large output vocabularies: each training step scores the target and
+   * `samples` classes drawn from a log-uniform (Zipf) distribution — so token ids should be ordered
+   * by frequency, as WordVocabulary's are — instead of the whole vocabulary; evaluate, predict and
+   * generate use the full softmax. A training step's accuracy is then over the candidates.
+   */
+  sampledSoftmax?: { samples: number };
+  /**
    * Default 'cpu'. 'cuda': the GPU (throws the probe's one-line reason when it cannot be used);
    * 'auto': the GPU when the CUDA build loaded, a driver answers, the device has code in the
    * build and the probe kernel ran, else the CPU (info().fallbackReason says why).
@@ -179,7 +186,7 @@ export interface ParamInfo {
   trainable: boolean;
 }
 
-const MODEL_KEYS = ['input', 'layers', 'output', 'dense', 'loss', 'init', 'forgetBias', 'seed', 'conditionSize', 'backend', 'device', 'precision', 'dtype'] as const;
+const MODEL_KEYS = ['input', 'layers', 'output', 'dense', 'loss', 'init', 'forgetBias', 'seed', 'conditionSize', 'sampledSoftmax', 'backend', 'device', 'precision', 'dtype'] as const;
 const LAYER_KEYS = ['cell', 'units', 'activation', 'bidirectional', 'peephole', 'resetBefore', 'dropoutInput', 'dropoutOutput'] as const;
 const DENSE_KEYS = ['units', 'activation'] as const;
 const BATCH_KEYS = ['inputs', 'targets', 'batchSize', 'steps', 'lengths', 'weights', 'condition'] as const;
@@ -669,6 +676,13 @@ function toNativeConfig(config: ModelConfig): NativeModelConfig {
   out.forgetBias = checkNumber(config.forgetBias ?? 1, 'config.forgetBias', -1e6, 1e6);
   out.seed = checkInt(config.seed ?? 0, 'config.seed', 0, Number.MAX_SAFE_INTEGER);
   out.condition = checkInt(config.conditionSize ?? 0, 'config.conditionSize', 0, MAX_SIZE);
+  if (config.sampledSoftmax !== undefined) {
+    checkObject(config.sampledSoftmax, 'config.sampledSoftmax');
+    checkKeys(config.sampledSoftmax, ['samples'], 'config.sampledSoftmax');
+    out.sampledSoftmax = checkInt(config.sampledSoftmax.samples, 'config.sampledSoftmax.samples', 1, 1 << 20);
+    if (out.loss !== 'softmaxCrossEntropy') throw new TypeError("config.sampledSoftmax needs loss 'softmaxCrossEntropy'");
+    if (out.dense[out.dense.length - 1].activation !== 'linear') throw new TypeError('config.sampledSoftmax needs a linear output layer');
+  }
   checkOneOf(config.backend ?? 'cpu', 'config.backend', ['auto', 'cpu', 'cuda'] as const);
   if (config.device !== undefined) checkInt(config.device, 'config.device', 0, 1024);
   if (config.precision !== undefined) checkOneOf(config.precision, 'config.precision', ['tf32', 'fp32'] as const);

@@ -14,6 +14,7 @@
 #endif
 #include "errors.h"
 #include "network_params.h"
+#include "philox.h"
 
 namespace frnn {
 
@@ -87,6 +88,16 @@ struct Activations {
   std::vector<Real*> z, dz;         // per dense layer [rows, units]
   Real* zero_state = nullptr;       // [B, max H]: the initial state when none is carried
   Real* condition = nullptr;        // [B, condition] (conditioned networks)
+  // Sampled softmax (training): the step's S samples and their log expected counts, the gathered
+  // output rows (Ws, bs: samples; Wt, bt: each row's target), sample logits Ls [rows, S], the
+  // candidate logits [rows, 1+S] and their gradient, and backward temporaries.
+  struct Sampled {
+    int32_t* samples = nullptr;
+    int32_t* zero_targets = nullptr;  // the target is candidate 0 of every row
+    Real *log_expected = nullptr, *Ws = nullptr, *bs = nullptr, *Wt = nullptr, *bt = nullptr, *Ls = nullptr;
+    Real *logits = nullptr, *dlogits = nullptr, *dLs = nullptr, *dl0 = nullptr, *scaled = nullptr;
+    Real *dWs = nullptr, *dbs = nullptr;
+  } sampled;
   uint64_t head_dropout_offset = 0;
 };
 
@@ -140,11 +151,14 @@ class NetworkImpl final : public Network {
     if (opts.state_grad && !opts.carry_state) range_error("options.stateGrad needs options.carryState (the state it is the gradient of)");
     Activations<Real>& a = prepare(batch);
     ops_->zero(grads_, layout_.trainable * sizeof(Real));
+    sampled_step_ = cfg_.sampled_softmax > 0;
     forward(a, /*training=*/true, opts.carry_state);
-    loss(a, /*with_grad=*/true);
+    if (sampled_step_) sampled_loss(a);
+    else loss(a, /*with_grad=*/true);
     state_grad_wanted_ = opts.state_grad;
     backward(a);
     state_grad_wanted_ = false;
+    sampled_step_ = false;
     std::vector<std::vector<double>> state_grad;
     if (opts.state_grad) state_grad = download_state_blocks(a, /*gradients=*/true);
     return finish_step(a, batch, opts, opts.carry_state, std::move(state_grad));
@@ -538,6 +552,25 @@ class NetworkImpl final : public Network {
     a.x0 = m.floats(BT * cfg_.input_width());
     a.zero_state = m.floats(static_cast<size_t>(B) * std::max(max_hidden_, 1));
     if (cfg_.condition > 0) a.condition = m.floats(static_cast<size_t>(B) * cfg_.condition);
+    if (const int S = cfg_.sampled_softmax; S > 0) {
+      const size_t rows = static_cast<size_t>(a.rows), D = head_width(cfg_.dense.size() - 1);
+      auto& q = a.sampled;
+      q.samples = m.ints(S);
+      q.zero_targets = m.ints(rows);
+      q.log_expected = m.floats(S);
+      q.Ws = m.floats(S * D);
+      q.bs = m.floats(S);
+      q.Wt = m.floats(rows * D);
+      q.bt = m.floats(rows);
+      q.Ls = m.floats(rows * S);
+      q.logits = m.floats(rows * (S + 1));
+      q.dlogits = m.floats(rows * (S + 1));
+      q.dLs = m.floats(rows * S);
+      q.dl0 = m.floats(rows);
+      q.scaled = m.floats(rows * D);
+      q.dWs = m.floats(S * D);
+      q.dbs = m.floats(S);
+    }
     a.layers.resize(cfg_.layers.size());
     for (size_t l = 0; l < cfg_.layers.size(); ++l) {
       auto& L = a.layers[l];
@@ -663,7 +696,7 @@ class NetworkImpl final : public Network {
       }
     }
     head_input_ = x;
-    run_head(a, x, a.rows);
+    run_head(a, x, a.rows, /*skip_output=*/sampled_step_);
   }
 
   // A carried state wins over the condition: the condition starts sequences, the carried state
@@ -694,9 +727,10 @@ class NetworkImpl final : public Network {
       if (!std::isfinite(x)) range_error("condition must be finite");
   }
 
-  const Real* run_head(Activations<Real>& a, const Real* x, int rows) {
+  // skip_output: stop before the output layer (the sampled softmax computes its own logits).
+  const Real* run_head(Activations<Real>& a, const Real* x, int rows, bool skip_output = false) {
     int width = cfg_.layers.back().hidden * directions(cfg_.layers.size() - 1);
-    for (size_t k = 0; k < cfg_.dense.size(); ++k) {
+    for (size_t k = 0; k < cfg_.dense.size() - (skip_output ? 1 : 0); ++k) {
       const DenseOffsets& o = layout_.dense[k];
       ops_->dense_forward(rows, width, cfg_.dense[k].units, cfg_.dense[k].activation, x, params_ + o.weight,
                           params_ + o.bias, a.z[k]);
@@ -704,6 +738,66 @@ class NetworkImpl final : public Network {
       width = cfg_.dense[k].units;
     }
     return x;
+  }
+
+  // Input width of dense layer k.
+  int head_width(size_t k) const {
+    return k == 0 ? cfg_.layers.back().hidden * directions(cfg_.layers.size() - 1) : cfg_.dense[k - 1].units;
+  }
+
+  // The sampled softmax loss of a training step: S classes drawn log-uniformly (P(k) =
+  // log((k+2)/(k+1)) / log(V+1)) on the host from the model's counter (as dropout's masks, on a
+  // Philox stream of their own), so the seed and the step fix them and a checkpoint resumes them. The target's logit is exact; each sample's is
+  // corrected by log(S·P), the importance weight, and a sample equal to the row's target is
+  // masked: the estimate of the softmax normaliser converges to the full one as S grows.
+  void sampled_loss(Activations<Real>& a) {
+    const int S = cfg_.sampled_softmax, N = a.rows, V = cfg_.output_width();
+    const size_t K = cfg_.dense.size();
+    const int D = head_width(K - 1);
+    const Real* x = K == 1 ? head_input_ : a.z[K - 2];
+    auto& q = a.sampled;
+    const uint64_t counter = take_counters(S);
+    const double log_v1 = std::log(static_cast<double>(V) + 1.0);
+    std::vector<int32_t> samples(S);
+    std::vector<double> log_expected(S);
+    for (int j = 0; j < S; ++j) {
+      const double u = philox_uniform(cfg_.seed, counter + j, kStreamSampledSoftmax);
+      const int k = std::min(V - 1, std::max(0, static_cast<int>(std::exp(u * log_v1)) - 1));
+      samples[j] = k;
+      log_expected[j] = std::log(S * std::log((k + 2.0) / (k + 1.0)) / log_v1);
+    }
+    ops_->upload(q.samples, samples.data(), S * sizeof(int32_t));
+    upload_floats(q.log_expected, log_expected);
+    const DenseOffsets& o = layout_.dense[K - 1];
+    ops_->embedding_forward(S, V, D, q.samples, params_ + o.weight, q.Ws);
+    ops_->embedding_forward(S, V, 1, q.samples, params_ + o.bias, q.bs);
+    ops_->dense_forward(N, D, S, Activation::Linear, x, q.Ws, q.bs, q.Ls);
+    ops_->embedding_forward(N, V, D, a.class_targets, params_ + o.weight, q.Wt);
+    ops_->embedding_forward(N, V, 1, a.class_targets, params_ + o.bias, q.bt);
+    ops_->sampled_logits(N, D, S, x, q.Wt, q.bt, a.class_targets, q.samples, q.log_expected, q.Ls, q.logits);
+    ops_->softmax_xent(N, S + 1, q.logits, q.zero_targets, has_weights_ ? a.weights : nullptr, scalars_ + 0,
+                       q.dlogits, scalars_ + 3);
+  }
+
+  // Backward of sampled_loss into the output layer's gradient rows (targets and samples only)
+  // and into dx [rows, D] (written).
+  void sampled_backward(Activations<Real>& a, const Real* x, Real* dx) {
+    const int S = cfg_.sampled_softmax, N = a.rows, V = cfg_.output_width();
+    const size_t K = cfg_.dense.size();
+    const int D = head_width(K - 1);
+    auto& q = a.sampled;
+    const DenseOffsets& o = layout_.dense[K - 1];
+    ops_->copy_rows(N, S, q.dlogits + 1, S + 1, q.dLs, S, false);
+    ops_->zero(q.dWs, static_cast<size_t>(S) * D * sizeof(Real));
+    ops_->zero(q.dbs, static_cast<size_t>(S) * sizeof(Real));
+    ops_->dense_backward(N, D, S, Activation::Linear, x, q.Ws, q.Ls, q.dLs, dx, q.dWs, q.dbs);
+    ops_->scale_rows(N, D, q.dlogits, S + 1, q.Wt, dx, /*accumulate=*/true);
+    ops_->scale_rows(N, D, q.dlogits, S + 1, x, q.scaled, /*accumulate=*/false);
+    ops_->copy_rows(N, 1, q.dlogits, S + 1, q.dl0, 1, false);
+    ops_->embedding_backward(N, V, D, a.class_targets, q.scaled, grads_ + o.weight);
+    ops_->embedding_backward(N, V, 1, a.class_targets, q.dl0, grads_ + o.bias);
+    ops_->embedding_backward(S, V, D, q.samples, q.dWs, grads_ + o.weight);
+    ops_->embedding_backward(S, V, 1, q.samples, q.dbs, grads_ + o.bias);
   }
 
   void loss(Activations<Real>& a, bool with_grad) {
@@ -725,9 +819,13 @@ class NetworkImpl final : public Network {
     // Head, from the loss gradient in dz.back() down to the recurrent output.
     for (size_t k = cfg_.dense.size(); k-- > 0;) {
       const DenseOffsets& o = layout_.dense[k];
-      const int in_width = k == 0 ? a.layers.back().out_width : cfg_.dense[k - 1].units;
+      const int in_width = head_width(k);
       const Real* x = k == 0 ? head_input_ : a.z[k - 1];
       Real* dx = k == 0 ? a.dhead_in : a.dz[k - 1];
+      if (sampled_step_ && k + 1 == cfg_.dense.size()) {
+        sampled_backward(a, x, dx);
+        continue;
+      }
       ops_->dense_backward(a.rows, in_width, cfg_.dense[k].units, cfg_.dense[k].activation, x, params_ + o.weight,
                            a.z[k], a.dz[k], dx, grads_ + o.weight, grads_ + o.bias);
     }
@@ -881,6 +979,7 @@ class NetworkImpl final : public Network {
   int state_batch_ = 0;
   bool has_lengths_ = false, has_weights_ = false, state_used_ = false, has_condition_ = false;
   bool state_grad_wanted_ = false;
+  bool sampled_step_ = false;  // this train step uses the sampled softmax
   Activations<Real>* encoded_ = nullptr;  // the last encode(training) awaiting train_from_state_grad
   double weight_sum_ = 0;
   const Real* head_input_ = nullptr;

@@ -55,6 +55,10 @@ struct NetworkConfig {
   bool return_sequences = true;  // false: the head sees the last valid step only
   std::vector<DenseSpec> dense;  // the last one produces the model output
   LossKind loss = LossKind::SoftmaxXent;
+  // Sampled softmax while training (0: off): the softmax loss over the target and this many
+  // classes drawn per step from a log-uniform (Zipf) distribution, so ids should be ordered by
+  // frequency (WordVocabulary's are). evaluate and predict use the full softmax.
+  int sampled_softmax = 0;
   InitScheme init = InitScheme::Keras;
   double forget_bias = 1.0;  // LSTM: stored in bias_ih's f slice, bias_hh's stays 0
   uint64_t seed = 0;

@@ -65,6 +65,10 @@ void NetworkConfig::validate() const {
   for (size_t k = 0; k < dense.size(); ++k) positive(dense[k].units, ("dense[" + std::to_string(k) + "].units").c_str());
   if (loss != LossKind::SoftmaxXent && loss != LossKind::Mse) range_error("loss must be 'softmaxCrossEntropy' or 'mse'");
   if (loss == LossKind::SoftmaxXent && output_width() < 2) range_error("a softmax output needs at least 2 units");
+  if (sampled_softmax < 0 || sampled_softmax > (1 << 20)) range_error("sampledSoftmax.samples must be an integer in [1, 1048576]");
+  if (sampled_softmax > 0 && loss != LossKind::SoftmaxXent) range_error("sampledSoftmax needs the softmax cross-entropy loss");
+  if (sampled_softmax > 0 && dense.back().activation != Activation::Linear)
+    range_error("sampledSoftmax needs a linear output layer (the last dense layer's activation)");
   if (!std::isfinite(forget_bias)) range_error("forgetBias must be finite");
 }
 

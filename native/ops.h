@@ -20,6 +20,9 @@
 
 namespace frnn {
 
+// A logit that softmax turns into exactly 0 (finite, so max-subtraction stays NaN-free).
+constexpr double kMaskedLogit = -1e30;
+
 enum class Cell : int32_t { LSTM = 0, GRU = 1, RNN_TANH = 2, RNN_RELU = 3 };
 
 inline int gate_count(Cell cell) {
@@ -151,6 +154,17 @@ class Ops {
   // correct [1] nullable: sum of w over rows whose argmax (lowest index on ties) == target.
   virtual void softmax_xent(int N, int V, const T* logits, const int32_t* targets,
                             const T* weights, T* loss, T* dlogits, T* correct) = 0;
+  // Sampled softmax (training only; the loss is softmax_xent over these logits with target 0).
+  // logits [N, 1+S]: column 0 = dot(x[n], Wt[n]) + bt[n], the target's exact logit (Wt [N,D] and
+  // bt [N] its gathered output row and bias); column 1+j = sample_logits[n*S + j] -
+  // log_expected[j] (the importance correction of sample j), or kMaskedLogit where
+  // samples[j] == targets[n] (an accidental hit: the target is already column 0).
+  virtual void sampled_logits(int N, int D, int S, const T* x, const T* Wt, const T* bt,
+                              const int32_t* targets, const int32_t* samples, const T* log_expected,
+                              const T* sample_logits, T* logits) = 0;
+  // out[n*D + d] (=, or += when accumulate) scale[n*ld_scale] * a[n*D + d].
+  virtual void scale_rows(int N, int D, const T* scale, int ld_scale, const T* a, T* out,
+                          bool accumulate) = 0;
   // Mean squared error. pred, target [N,D]; weights [N] nullable.
   // loss[0] = sum_n w_n sum_d (pred-target)^2 / (D*sum(w)); dpred written, may alias pred, nullable.
   virtual void mse(int N, int D, const T* pred, const T* target, const T* weights, T* loss,

@@ -16,7 +16,7 @@
 
 namespace frnn {
 
-enum PhiloxStream : uint32_t { kStreamDropout = 1, kStreamSample = 2, kStreamInit = 3 };
+enum PhiloxStream : uint32_t { kStreamDropout = 1, kStreamSample = 2, kStreamInit = 3, kStreamSampledSoftmax = 4 };
 
 struct Philox4 {
   uint32_t v[4];

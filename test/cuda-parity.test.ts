@@ -236,8 +236,9 @@ suite(`CUDA parity with the CPU fp64 reference${gpu ? '' : ` (skipped: ${cudaRea
 
   const V = 11;
   // The reference model is CPU fp64; the one under test runs on `target` in fp32.
-  function config(backend: 'cpu' | 'cuda', precision: Precision): ModelConfig {
+  function config(backend: 'cpu' | 'cuda', precision: Precision, extra: Partial<ModelConfig> = {}): ModelConfig {
     return {
+      ...extra,
       input: { type: 'embedding', vocabSize: V, dim: 6 },
       layers: [
         { cell: 'lstm', units: 33, dropoutOutput: 0.25 },
@@ -250,28 +251,38 @@ suite(`CUDA parity with the CPU fp64 reference${gpu ? '' : ` (skipped: ${cudaRea
       dtype: backend === 'cpu' ? 'float64' : 'float32',
     };
   }
-  function batches(count: number, B: number, T: number): Batch[] {
+  function batches(count: number, B: number, T: number, conditionSize = 0): Batch[] {
     const r = rng(23);
     return Array.from({ length: count }, () => {
       const lengths = new Int32Array(B);
       for (let b = 0; b < B; b++) lengths[b] = 1 + Math.floor(r() * T);
-      return { inputs: randInts(B * T, V, r), targets: randInts(B * T, V, r), batchSize: B, steps: T, lengths };
+      const batch: Batch = { inputs: randInts(B * T, V, r), targets: randInts(B * T, V, r), batchSize: B, steps: T, lengths };
+      if (conditionSize > 0) batch.condition = randn(B * conditionSize, r);
+      return batch;
     });
   }
 
-  for (const precision of PRECISIONS) {
-    it(`20 training steps (${precision}): losses, grad norms and parameters follow the fp64 CPU model`, async () => {
-      const cpu = Model.create(config('cpu', precision));
-      const cuda = Model.create(config('cuda', precision));
+  // The second variant: sampled softmax training (host-drawn samples, so both backends draw the
+  // same) of a conditioned model (the condition's gradient flows through dh0).
+  const STEP_VARIANTS = [
+    { name: '', extra: {} as Partial<ModelConfig> },
+    { name: ', sampled softmax, conditioned', extra: { sampledSoftmax: { samples: 4 }, conditionSize: 3 } as Partial<ModelConfig> },
+  ];
+  for (const precision of PRECISIONS)
+  for (const variant of STEP_VARIANTS) {
+    it(`20 training steps (${precision}${variant.name}): losses, grad norms and parameters follow the fp64 CPU model`, async () => {
+      const cpu = Model.create(config('cpu', precision, variant.extra));
+      const cuda = Model.create(config('cuda', precision, variant.extra));
       const info = cuda.info();
       expect(info.backend).toBe(target);
       const tensorCores = target === 'cuda' && Number(info.device?.computeCapability.split('.')[0]) >= 8;
       expect(info.precision).toBe(precision === 'tf32' && tensorCores ? 'tf32' : 'fp32');
       for (const p of cpu.params()) cuda.setParam(p.name, cpu.getParam(p.name));
-      const opts = { learningRate: 2e-3, clipNorm: 1, carryState: true };
+      // A conditioned model starts each batch from its condition, so it carries no state.
+      const opts = { learningRate: 2e-3, clipNorm: 1, carryState: variant.extra.conditionSize === undefined };
       const tol = TOLERANCE[precision];
       const losses: [number[], number[]] = [[], []];
-      for (const b of batches(20, 5, 9)) {
+      for (const b of batches(20, 5, 9, variant.extra.conditionSize ?? 0)) {
         const [rc, rg] = [await cpu.trainStep(b, opts), await cuda.trainStep(b, opts)];
         losses[0].push(rc.loss);
         losses[1].push(rg.loss);
@@ -285,6 +296,8 @@ suite(`CUDA parity with the CPU fp64 reference${gpu ? '' : ` (skipped: ${cudaRea
       cuda.dispose();
     });
 
+  }
+  for (const precision of PRECISIONS) {
     it(`generation (${precision}): greedy and seeded draws give the CPU's tokens`, async () => {
       const unidirectional = (backend: 'cpu' | 'cuda'): ModelConfig => ({
         ...config(backend, precision),

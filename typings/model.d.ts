@@ -26,6 +26,8 @@ export interface NativeModelConfig {
   seed?: number;
   /** Conditioning features per sequence (0 or absent: none). */
   condition?: number;
+  /** Sampled softmax while training: classes sampled per step (0 or absent: full softmax). */
+  sampledSoftmax?: number;
 }
 
 export interface NativeBatch {

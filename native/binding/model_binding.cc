@@ -120,6 +120,7 @@ NetworkConfig parse_config(const Napi::Object& o) {
   else if (init == "pytorch") c.init = InitScheme::PyTorch;
   else range_error("config.init must be 'keras' or 'pytorch', got '" + init + "'");
   c.forget_bias = number_or(o, "forgetBias", w, 1.0);
+  c.sampled_softmax = int_or(o, "sampledSoftmax", w, 0, 1 << 20, 0);
   c.seed = seed_or(o, "seed", w, 0);
   c.validate();
   return c;

@@ -38,6 +38,11 @@ void softmax_xent(int N, int V, const T* logits, const int32_t* targets, const T
                   T* dlogits, T* correct);
 template <typename T>
 void mse(int N, int D, const T* pred, const T* target, const T* weights, T* loss, T* dpred);
+template <typename T>
+void sampled_logits(int N, int D, int S, const T* x, const T* Wt, const T* bt, const int32_t* targets,
+                    const int32_t* samples, const T* log_expected, const T* sample_logits, T* logits);
+template <typename T>
+void scale_rows(int N, int D, const T* scale, int ld_scale, const T* a, T* out, bool accumulate);
 
 template <typename T>
 void dropout_forward(size_t n, double p, uint64_t seed, uint64_t offset, const T* x, T* y);

@@ -72,6 +72,14 @@ class CpuOps final : public Ops<T> {
            T* dpred) override {
     cpu::mse(N, D, pred, target, weights, loss, dpred);
   }
+  void sampled_logits(int N, int D, int S, const T* x, const T* Wt, const T* bt, const int32_t* targets,
+                      const int32_t* samples, const T* log_expected, const T* sample_logits,
+                      T* logits) override {
+    cpu::sampled_logits(N, D, S, x, Wt, bt, targets, samples, log_expected, sample_logits, logits);
+  }
+  void scale_rows(int N, int D, const T* scale, int ld_scale, const T* a, T* out, bool accumulate) override {
+    cpu::scale_rows(N, D, scale, ld_scale, a, out, accumulate);
+  }
   void dropout_forward(size_t n, double p, uint64_t seed, uint64_t offset, const T* x,
                        T* y) override {
     cpu::dropout_forward(n, p, seed, offset, x, y);

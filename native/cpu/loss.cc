@@ -75,9 +75,27 @@ void mse(int N, int D, const T* pred, const T* target, const T* weights, T* loss
   if (loss) loss[0] = static_cast<T>(lsum * inv);
 }
 
+template <typename T>
+void sampled_logits(int N, int D, int S, const T* x, const T* Wt, const T* bt, const int32_t* targets,
+                    const int32_t* samples, const T* log_expected, const T* sample_logits, T* logits) {
+  for (int n = 0; n < N; ++n) {
+    const T* xn = x + static_cast<size_t>(n) * D;
+    const T* wn = Wt + static_cast<size_t>(n) * D;
+    double dot = 0;
+    for (int d = 0; d < D; ++d) dot += static_cast<double>(xn[d]) * wn[d];
+    T* row = logits + static_cast<size_t>(n) * (S + 1);
+    row[0] = static_cast<T>(dot + bt[n]);
+    for (int j = 0; j < S; ++j)
+      row[1 + j] = samples[j] == targets[n] ? static_cast<T>(kMaskedLogit)
+                                            : sample_logits[static_cast<size_t>(n) * S + j] - log_expected[j];
+  }
+}
+
 #define FRNN_INST(T)                                                                          \
   template void softmax_xent<T>(int, int, const T*, const int32_t*, const T*, T*, T*, T*);    \
-  template void mse<T>(int, int, const T*, const T*, const T*, T*, T*);
+  template void mse<T>(int, int, const T*, const T*, const T*, T*, T*);                       \
+  template void sampled_logits<T>(int, int, int, const T*, const T*, const T*, const int32_t*, \
+                                  const int32_t*, const T*, const T*, T*);
 FRNN_CPU_INSTANTIATE(FRNN_INST)
 #undef FRNN_INST
 
