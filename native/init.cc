@@ -59,9 +59,15 @@ void orthogonal(double* out, int rows, int cols, double gain, uint64_t seed, uin
     for (int pass = 0; pass < 2; ++pass)
       for (int q = 0; q < j; ++q) {
         const double* u = &a[static_cast<size_t>(q) * m];
-        double d = 0.0;
-        for (int i = 0; i < m; ++i) d += u[i] * v[i];
-        for (int i = 0; i < m; ++i) v[i] -= d * u[i];
+        // Four running sums in a fixed order: the loop vectorizes (a single sum is a serial
+        // chain the compiler may not reorder) and every machine still gets the same bits.
+        double d4[4] = {0.0, 0.0, 0.0, 0.0};
+        int i = 0;
+        for (; i + 4 <= m; i += 4)
+          for (int t = 0; t < 4; ++t) d4[t] += u[i + t] * v[i + t];
+        double d = (d4[0] + d4[1]) + (d4[2] + d4[3]);
+        for (; i < m; ++i) d += u[i] * v[i];
+        for (i = 0; i < m; ++i) v[i] -= d * u[i];
       }
     double nrm = 0.0;
     for (int i = 0; i < m; ++i) nrm += v[i] * v[i];
