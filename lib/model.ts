@@ -222,13 +222,22 @@ export class Model {
     this.rowsPerSequence = (config.output ?? 'sequence') === 'sequence';
   }
 
+  /**
+   * Builds a model on the calling thread. Parameter initialization (orthogonal recurrent blocks)
+   * takes about 0.4 s for a 2×512 LSTM and 3 s for 2×1024 here: createAsync does it off the main
+   * thread.
+   */
   static create(config: ModelConfig): Model {
-    const nativeConfig = toNativeConfig(config);
-    const choice = chooseBackend(config);
-    const addon = loadNative({ backend: choice.backend });
-    const options = { device: config.device ?? 0, precision: config.precision ?? 'tf32' } as const;
+    const { nativeConfig, choice, addon, options } = prepareCreate(config);
     const native = new addon.Model(nativeConfig, choice.backend, config.dtype ?? 'float32', options);
     return new Model(structuredClone(config), native, addon.buildInfo(), choice.fallbackReason);
+  }
+
+  /** create() with the network built (and its parameters initialized) on the thread pool. */
+  static async createAsync(config: ModelConfig): Promise<Model> {
+    const { nativeConfig, choice, addon, options } = prepareCreate(config);
+    const handle = await addon.Model.build(nativeConfig, choice.backend, config.dtype ?? 'float32', options);
+    return new Model(structuredClone(config), new addon.Model(handle), addon.buildInfo(), choice.fallbackReason);
   }
 
   /** Output width of the model (the last dense layer's units). */
@@ -601,6 +610,15 @@ function checkSampleOptions(options: SampleOptions): SampleOptions {
     seed: checkInt(options.seed ?? Math.floor(Math.random() * 2 ** 32), 'options.seed', 0, Number.MAX_SAFE_INTEGER),
   };
   return o;
+}
+
+// Validation, backend choice and the addon to build with: create() and createAsync() alike.
+function prepareCreate(config: ModelConfig) {
+  const nativeConfig = toNativeConfig(config);
+  const choice = chooseBackend(config);
+  const addon = loadNative({ backend: choice.backend });
+  const options = { device: config.device ?? 0, precision: config.precision ?? 'tf32' } as const;
+  return { nativeConfig, choice, addon, options };
 }
 
 function toNativeConfig(config: ModelConfig): NativeModelConfig {

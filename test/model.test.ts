@@ -3,6 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Model, type Batch, type ModelConfig, Vocabulary, charModelConfig, streamBatches } from '../lib/index.js';
+import { loadNative } from '../lib/native.js';
 import { randInts, randn, relErr, rng } from './helpers/numeric.js';
 
 const V = 9;
@@ -271,5 +272,41 @@ describe('worker threads', () => {
     await worker.terminate();
     expect(losses.length).toBe(30);
     expect(losses[29]).toBeLessThan(losses[0] * 0.5);
+  });
+});
+
+describe('Model.createAsync', () => {
+  it('builds the same model off the main thread, which keeps running meanwhile', async () => {
+    const config = {
+      input: { type: 'oneHot' as const, vocabSize: 20 },
+      layers: [{ cell: 'lstm' as const, units: 384 }, { cell: 'gru' as const, units: 384 }],
+      dense: [{ units: 20 }],
+      seed: 9,
+    };
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const started = performance.now();
+    const pending = Model.createAsync(config);
+    await new Promise((r) => setTimeout(r, 0));
+    const asyncModel = await pending;
+    clearInterval(timer);
+    const elapsed = performance.now() - started;
+    const syncModel = Model.create(config);
+    for (const p of syncModel.params()) expect(Array.from(asyncModel.getParam(p.name)), p.name).toEqual(Array.from(syncModel.getParam(p.name)));
+    // The timer kept firing while the parameters were initialized (tens of ms of work).
+    if (elapsed > 20) expect(ticks).toBeGreaterThan(1);
+    await expect(Model.createAsync({ ...config, layers: [] })).rejects.toThrow(TypeError);
+    await expect(Model.createAsync({ ...config, seed: -1 })).rejects.toThrow(/config\.seed/);
+    asyncModel.dispose();
+    syncModel.dispose();
+  });
+
+  it('a native handle builds one model only', async () => {
+    const addon = loadNative({ backend: 'cpu' });
+    const handle = await addon.Model.build({ input: 'oneHot', vocab: 3, layers: [{ cell: 'gru', hidden: 2 }], dense: [{ units: 3 }] }, 'cpu', 'float32');
+    const first = new addon.Model(handle);
+    expect(first.params().length).toBeGreaterThan(0);
+    expect(() => new addon.Model(handle)).toThrow(TypeError);
+    first.dispose();
   });
 });

@@ -149,12 +149,20 @@ export interface NativeTrainingState {
   rngCounter: number;
 }
 
-export type NativeModelConstructor = new (
-  config: NativeModelConfig,
-  backend: 'cpu' | 'cuda',
-  dtype: 'float32' | 'float64',
-  options?: NativeBackendOptions,
-) => NativeModel;
+/** An opaque built network, from NativeModelConstructor.build, for new Model(handle) (once). */
+export type NativeModelHandle = { readonly __nativeModelHandle: unique symbol };
+
+export interface NativeModelConstructor {
+  new (config: NativeModelConfig, backend: 'cpu' | 'cuda', dtype: 'float32' | 'float64', options?: NativeBackendOptions): NativeModel;
+  new (handle: NativeModelHandle): NativeModel;
+  /** Builds the network (parameter initialization included) on the thread pool. */
+  build(
+    config: NativeModelConfig,
+    backend: 'cpu' | 'cuda',
+    dtype: 'float32' | 'float64',
+    options?: NativeBackendOptions,
+  ): Promise<NativeModelHandle>;
+}
 
 /** Carried between generateChunk calls: h per layer, c per LSTM layer ([B,H] each), draws so far. */
 export interface NativeGenerationState {

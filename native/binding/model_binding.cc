@@ -227,6 +227,7 @@ class Model : public Napi::ObjectWrap<Model> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Model",
                        {
+                           StaticMethod<&Model::Build>("build"),
                            InstanceMethod<&Model::TrainStep>("trainStep"),
                            InstanceMethod<&Model::TrainStepSync>("trainStepSync"),
                            InstanceMethod<&Model::Evaluate>("evaluate"),
@@ -250,15 +251,50 @@ class Model : public Napi::ObjectWrap<Model> {
                        });
   }
 
-  // new Model(config, backend, dtype, options?: { device?: number, precision?: 'tf32'|'fp32' })
+  // new Model(config, backend, dtype, options?: { device?: number, precision?: 'tf32'|'fp32' }),
+  // or new Model(handle) with what Model.build resolved with.
   explicit Model(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Model>(info) {
     guard(info.Env(), [&] {
+      if (info.Length() >= 1 && info[0].IsExternal()) {
+        auto* built = info[0].As<Napi::External<std::shared_ptr<Network>>>().Data();
+        if (!built || !*built) type_error("this model handle was already used");
+        net_ = std::move(*built);
+        return;
+      }
       if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsString() || !info[2].IsString())
         type_error("expected new Model(config: object, backend: string, dtype: string, options?: object)");
       net_ = make_network(parse_config(info[0].As<Napi::Object>()), info[1].As<Napi::String>(),
                           info[2].As<Napi::String>(), parse_backend_options(info));
     });
     report_memory(info.Env());
+  }
+
+  // Model.build(config, backend, dtype, options?) -> Promise<handle>: the network (its
+  // parameter initialization, seconds for large layers) is built on the thread pool; pass the
+  // handle to new Model(handle).
+  static Napi::Value Build(const Napi::CallbackInfo& info) {
+    struct Args {
+      NetworkConfig config;
+      std::string backend, dtype;
+      BackendOptions options;
+    };
+    auto args = std::make_shared<Args>(guard(info.Env(), [&] {
+      if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsString() || !info[2].IsString())
+        type_error("expected Model.build(config: object, backend: string, dtype: string, options?: object)");
+      return Args{parse_config(info[0].As<Napi::Object>()), info[1].As<Napi::String>(), info[2].As<Napi::String>(),
+                  parse_backend_options(info)};
+    }));
+    auto built = std::make_shared<std::shared_ptr<Network>>();
+    auto* worker = new PromiseWorker(
+        info.Env(), [args, built] { *built = make_network(args->config, args->backend, args->dtype, args->options); },
+        [built](Napi::Env env) -> Napi::Value {
+          return Napi::External<std::shared_ptr<Network>>::New(
+              env, new std::shared_ptr<Network>(std::move(*built)),
+              [](Napi::Env, std::shared_ptr<Network>* p) { delete p; });
+        },
+        [] {});
+    worker->Queue();
+    return worker->promise();
   }
 
   ~Model() override {
