@@ -169,6 +169,18 @@ class CudaOps final : public Ops<float> {
     use_device();
     cuda::scale_rows(stream_, N, D, scale, ld_scale, a, out, accumulate);
   }
+  void attention_forward(int B, int T, int S, int H, int M, const float* q, const float* k, const float* mem,
+                         const int32_t* lengths, float* alpha, float* context) override {
+    use_device();
+    cuda::attention_forward(stream_, B, T, S, H, M, q, k, mem, lengths, alpha, context);
+  }
+  void attention_backward(int B, int T, int S, int H, int M, const float* q, const float* k, const float* mem,
+                          const int32_t* lengths, const float* alpha, const float* dcontext, float* dq, float* dk,
+                          float* dmem) override {
+    use_device();
+    cuda::attention_backward(stream_, B, T, S, H, M, q, k, mem, lengths, alpha, dcontext, dq, dk, dmem,
+                             floats(static_cast<size_t>(B) * T * S));
+  }
 
   void dropout_forward(size_t n, double p, uint64_t seed, uint64_t offset, const float* x, float* y) override {
     use_device();

@@ -62,6 +62,12 @@ void sampled_logits(cudaStream_t stream, int N, int D, int S, const float* x, co
                     const float* sample_logits, float* logits);
 void scale_rows(cudaStream_t stream, int N, int D, const float* scale, int ld_scale, const float* a, float* out,
                 bool accumulate);
+// Attention over a memory: as ops.h; backward scratch: B*T*S floats (the score gradients).
+void attention_forward(cudaStream_t stream, int B, int T, int S, int H, int M, const float* q, const float* k,
+                       const float* mem, const int32_t* lengths, float* alpha, float* context);
+void attention_backward(cudaStream_t stream, int B, int T, int S, int H, int M, const float* q, const float* k,
+                        const float* mem, const int32_t* lengths, const float* alpha, const float* dcontext,
+                        float* dq, float* dk, float* dmem, float* scratch);
 
 // Optimizer.
 size_t norm_scratch_bytes();

@@ -83,6 +83,13 @@ export interface ModelConfig {
    */
   sampledSoftmax?: { samples: number };
   /**
+   * Luong attention (decoders of encoder–decoders): each batch brings a memory (an encoder's
+   * outputs, `memorySize` values per step) and every step's recurrent output h attends over its
+   * valid steps — score h·W_a·m ('general', default) or h·m ('dot', memorySize = the last layer's
+   * width) — and the head sees tanh(W_c [context; h] + b_c). Needs output 'sequence'.
+   */
+  attention?: { memorySize: number; score?: 'general' | 'dot' };
+  /**
    * Default 'cpu'. 'cuda': the GPU (throws the probe's one-line reason when it cannot be used);
    * 'auto': the GPU when the CUDA build loaded, a driver answers, the device has code in the
    * build and the probe kernel ran, else the CPU (info().fallbackReason says why).
@@ -112,6 +119,11 @@ export interface Batch {
   weights?: Float32Array | Float64Array;
   /** Conditioned models: [batchSize * conditionSize] features that set the initial states. */
   condition?: Float32Array | Float64Array;
+  /** Attention models: the memory [batchSize * memorySteps * memorySize] each step attends over. */
+  memory?: Float32Array | Float64Array;
+  memorySteps?: number;
+  /** Valid memory steps per sequence, in [1, memorySteps]; default all. */
+  memoryLengths?: Int32Array;
 }
 
 export interface TrainStepOptions {
@@ -138,6 +150,8 @@ export interface TrainStepOptions {
    * encoder whose final state it started from (see encode and trainFromStateGrad).
    */
   stateGrad?: boolean;
+  /** Attention models: also return `memoryGrad`, the loss's gradient with respect to the batch's memory. */
+  memoryGrad?: boolean;
 }
 
 export interface StepResult {
@@ -153,6 +167,8 @@ export interface StepResult {
   skipped: boolean;
   /** With options.stateGrad: d loss / d (starting state), one block per getState block. */
   stateGrad?: Float64Array[];
+  /** With options.memoryGrad: d loss / d memory, [batchSize * memorySteps * memorySize]. */
+  memoryGrad?: Float64Array;
 }
 
 export interface SampleOptions {
@@ -186,10 +202,10 @@ export interface ParamInfo {
   trainable: boolean;
 }
 
-const MODEL_KEYS = ['input', 'layers', 'output', 'dense', 'loss', 'init', 'forgetBias', 'seed', 'conditionSize', 'sampledSoftmax', 'backend', 'device', 'precision', 'dtype'] as const;
+const MODEL_KEYS = ['input', 'layers', 'output', 'dense', 'loss', 'init', 'forgetBias', 'seed', 'conditionSize', 'sampledSoftmax', 'attention', 'backend', 'device', 'precision', 'dtype'] as const;
 const LAYER_KEYS = ['cell', 'units', 'activation', 'bidirectional', 'peephole', 'resetBefore', 'dropoutInput', 'dropoutOutput'] as const;
 const DENSE_KEYS = ['units', 'activation'] as const;
-const BATCH_KEYS = ['inputs', 'targets', 'batchSize', 'steps', 'lengths', 'weights', 'condition'] as const;
+const BATCH_KEYS = ['inputs', 'targets', 'batchSize', 'steps', 'lengths', 'weights', 'condition', 'memory', 'memorySteps', 'memoryLengths'] as const;
 const TRAIN_KEYS = [
   'learningRate',
   'beta1',
@@ -201,6 +217,7 @@ const TRAIN_KEYS = [
   'carryState',
   'nonFinite',
   'stateGrad',
+  'memoryGrad',
 ] as const;
 const SAMPLE_KEYS = ['temperature', 'topK', 'topP', 'greedy', 'seed', 'condition'] as const;
 const MAX_SIZE = 1 << 24;
@@ -303,13 +320,21 @@ export class Model {
    * dropout, and the activations are kept for trainFromStateGrad (until any other call on this
    * model). The carried state is not touched.
    */
-  encode(batch: Omit<Batch, 'targets'> & { targets?: Batch['targets'] }, options: { training?: boolean } = {}): Promise<{ batchSize: number; blocks: Float64Array[] }> {
+  encode(
+    batch: Omit<Batch, 'targets'> & { targets?: Batch['targets'] },
+    options: { training?: boolean } = {},
+  ): Promise<{ batchSize: number; blocks: Float64Array[]; outputs: Float64Array; steps: number }> {
     return settle(() => {
       const nb = this.checkBatch(batch as Batch, false);
       checkObject(options, 'options');
       checkKeys(options, ['training'], 'encode options');
       const training = checkBoolean(options.training ?? false, 'options.training');
-      return this.enqueue((m) => m.encode(nb, training)).then((blocks) => ({ batchSize: nb.batchSize, blocks }));
+      return this.enqueue((m) => m.encode(nb, training)).then(({ blocks, outputs }) => ({
+        batchSize: nb.batchSize,
+        blocks,
+        outputs,
+        steps: nb.steps,
+      }));
     });
   }
 
@@ -318,13 +343,18 @@ export class Model {
    * d loss / d final states of the last `encode(batch, { training: true })`), then clipping and
    * Adam with `options` as trainStep's. Clipping sees this model's gradient only.
    */
-  trainFromStateGrad(stateGrad: (Float32Array | Float64Array)[], options: TrainStepOptions = {}): Promise<StepResult> {
+  trainFromStateGrad(
+    stateGrad: (Float32Array | Float64Array)[],
+    options: TrainStepOptions = {},
+    outputGrad?: Float32Array | Float64Array,
+  ): Promise<StepResult> {
     return settle(() => {
       if (!Array.isArray(stateGrad)) throw new TypeError('stateGrad must be an array of Float32Array/Float64Array blocks');
       stateGrad.forEach((b, i) => checkFloatArray(b, `stateGrad[${i}]`));
+      if (outputGrad !== undefined) checkFloatArray(outputGrad, 'outputGrad');
       const o = checkTrainOptions(options);
       if (o.carryState) throw new TypeError('options.carryState does not apply to trainFromStateGrad');
-      return this.enqueue((m) => m.trainFromStateGrad(stateGrad, o)).then(toStepResult);
+      return this.enqueue((m) => m.trainFromStateGrad(stateGrad, o, outputGrad)).then(toStepResult);
     });
   }
 
@@ -525,7 +555,30 @@ export class Model {
     if (batch.weights !== undefined) nb.weights = batch.weights;
     // Optional here: a batch that starts from the carried state needs none (the native side checks).
     if (batch.condition !== undefined) nb.condition = this.checkCondition(batch.condition, B, 'batch.condition');
+    this.checkMemory(batch, B, nb);
     return nb;
+  }
+
+  // An attention model needs a memory in every batch; any other model none.
+  private checkMemory(batch: Batch, B: number, nb: NativeBatch): void {
+    const size = this.config.attention?.memorySize ?? 0;
+    if (size === 0) {
+      for (const key of ['memory', 'memorySteps', 'memoryLengths'] as const) {
+        if (batch[key] !== undefined) throw new TypeError(`batch.${key} is only for a model with attention`);
+      }
+      return;
+    }
+    if (batch.memory === undefined) throw new TypeError('batch.memory is required: the model attends over a memory');
+    const S = checkInt(batch.memorySteps, 'batch.memorySteps', 1, MAX_SIZE);
+    nb.memory = checkFloatArray(batch.memory, 'batch.memory', B * S * size);
+    nb.memorySteps = S;
+    if (batch.memoryLengths !== undefined) {
+      checkInt32Array(batch.memoryLengths, 'batch.memoryLengths', B);
+      batch.memoryLengths.forEach((len, i) => {
+        if (len < 1 || len > S) throw new RangeError(`batch.memoryLengths[${i}] = ${len} must be in [1, ${S}]`);
+      });
+      nb.memoryLengths = batch.memoryLengths;
+    }
   }
 
   // A conditioned model needs [rows * conditionSize] finite values; any other model none.
@@ -569,6 +622,7 @@ function toStepResult(r: NativeStepResult): StepResult {
     skipped: r.skipped ?? false,
   };
   if (r.stateGrad !== undefined) out.stateGrad = r.stateGrad;
+  if (r.memoryGrad !== undefined) out.memoryGrad = r.memoryGrad;
   return out;
 }
 
@@ -594,6 +648,7 @@ function checkTrainOptions(options: TrainStepOptions): TrainStepOptions {
     carryState: checkBoolean(options.carryState ?? false, 'options.carryState'),
     nonFinite: checkOneOf(options.nonFinite ?? 'error', 'options.nonFinite', ['error', 'skip'] as const),
     stateGrad: checkBoolean(options.stateGrad ?? false, 'options.stateGrad'),
+    memoryGrad: checkBoolean(options.memoryGrad ?? false, 'options.memoryGrad'),
   };
   if (o.stateGrad && !o.carryState) throw new TypeError('options.stateGrad needs options.carryState: true (the state it is the gradient of)');
   return o;
@@ -694,6 +749,13 @@ function toNativeConfig(config: ModelConfig): NativeModelConfig {
   out.forgetBias = checkNumber(config.forgetBias ?? 1, 'config.forgetBias', -1e6, 1e6);
   out.seed = checkInt(config.seed ?? 0, 'config.seed', 0, Number.MAX_SAFE_INTEGER);
   out.condition = checkInt(config.conditionSize ?? 0, 'config.conditionSize', 0, MAX_SIZE);
+  if (config.attention !== undefined) {
+    checkObject(config.attention, 'config.attention');
+    checkKeys(config.attention, ['memorySize', 'score'], 'config.attention');
+    out.attention = checkInt(config.attention.memorySize, 'config.attention.memorySize', 1, MAX_SIZE);
+    out.attentionScore = checkOneOf(config.attention.score ?? 'general', 'config.attention.score', ['general', 'dot'] as const);
+    if (!out.returnSequences) throw new TypeError("config.attention needs output 'sequence'");
+  }
   if (config.sampledSoftmax !== undefined) {
     checkObject(config.sampledSoftmax, 'config.sampledSoftmax');
     checkKeys(config.sampledSoftmax, ['samples'], 'config.sampledSoftmax');

@@ -98,6 +98,16 @@ struct Activations {
     Real *logits = nullptr, *dlogits = nullptr, *dLs = nullptr, *dl0 = nullptr, *scaled = nullptr;
     Real *dWs = nullptr, *dbs = nullptr;
   } sampled;
+  // Attention (decoders): sized for the current memory length S, reallocated when it changes.
+  struct Attention {
+    int S = -1;
+    std::unique_ptr<Memory<Real>> mem;
+    int32_t* lengths = nullptr;
+    bool has_lengths = false;
+    Real *memory = nullptr, *keys = nullptr, *alpha = nullptr, *context = nullptr, *concat = nullptr, *out = nullptr;
+    Real *dconcat = nullptr, *dcontext = nullptr, *dkeys = nullptr, *dmemory = nullptr, *dmem_keys = nullptr;
+    const Real* query = nullptr;  // the stack output it attended from (forward)
+  } attention;
   uint64_t head_dropout_offset = 0;
 };
 
@@ -161,24 +171,47 @@ class NetworkImpl final : public Network {
     sampled_step_ = false;
     std::vector<std::vector<double>> state_grad;
     if (opts.state_grad) state_grad = download_state_blocks(a, /*gradients=*/true);
-    return finish_step(a, batch, opts, opts.carry_state, std::move(state_grad));
+    std::vector<double> memory_grad;
+    if (opts.memory_grad) {
+      if (cfg_.attention == 0) range_error("options.memoryGrad needs a model with attention");
+      memory_grad = download_floats(a.attention.dmemory, static_cast<size_t>(a.B) * a.attention.S * cfg_.attention);
+    }
+    StepResult r = finish_step(a, batch, opts, opts.carry_state, std::move(state_grad));
+    r.memory_grad = std::move(memory_grad);
+    return r;
   }
 
-  std::vector<std::vector<double>> encode(const Batch& batch, bool training) override {
+  Encoded encode(const Batch& batch, bool training) override {
+    if (cfg_.attention > 0) range_error("encode is for encoders: this model attends over a memory itself");
     Activations<Real>& a = prepare(batch);
     forward(a, training, /*use_state=*/false);
     if (training) encoded_ = &a;
-    return download_state_blocks(a, /*gradients=*/false);
+    Encoded e;
+    e.blocks = download_state_blocks(a, /*gradients=*/false);
+    const auto& top = a.layers.back();
+    e.outputs = download_floats(top.y, static_cast<size_t>(a.B) * a.T_ * top.out_width);
+    return e;
   }
 
-  StepResult train_from_state_grad(const std::vector<std::vector<double>>& grad, const TrainOptions& opts) override {
+  StepResult train_from_state_grad(const std::vector<std::vector<double>>& grad, const std::vector<double>& output_grad,
+                                   const TrainOptions& opts) override {
     if (encoded_ == nullptr) range_error("trainFromStateGrad needs a preceding encode(batch, { training: true }) with no other call in between");
     Activations<Real>& a = *encoded_;
+    auto& top = a.layers.back();
+    const size_t outputs = static_cast<size_t>(a.B) * a.T_ * top.out_width;
+    if (!output_grad.empty() && output_grad.size() != outputs)
+      range_error("outputGrad must have the encoded outputs' " + std::to_string(outputs) + " values, got " +
+                  std::to_string(output_grad.size()));
+    for (double v : output_grad)
+      if (!std::isfinite(v)) range_error("outputGrad must be finite");
     encoded_ = nullptr;
     upload_state_grad(a, grad);
+    // The outputs' gradient enters where the head's would (the top layer's own dropout aside: the
+    // outputs handed out were taken before it).
+    if (!output_grad.empty()) upload_floats(top.dy, output_grad);
     ops_->zero(grads_, layout_.trainable * sizeof(Real));
     ops_->zero(scalars_, 4 * sizeof(Real));  // no loss: the gradient comes from outside
-    backward_layers(a, /*top_dy=*/false, /*inject_final=*/true);
+    backward_layers(a, /*top_dy=*/!output_grad.empty(), /*inject_final=*/true);
     return finish_step(a, Batch{}, opts, /*keep_state=*/false, {});
   }
 
@@ -231,6 +264,7 @@ class NetworkImpl final : public Network {
       range_error("generate needs a model with token inputs and a softmax output");
     for (const RecurrentSpec& l : cfg_.layers)
       if (l.bidirectional) range_error("generate cannot run a bidirectional model one step at a time");
+    if (cfg_.attention > 0) range_error("generate does not take a memory: decode an attention model with beamSearch");
     if (B < 1 || P < 1 || steps < 0) range_error("generate: batch and prime length must be >= 1");
     check_tokens(prime, "prime");
 
@@ -498,8 +532,10 @@ class NetworkImpl final : public Network {
     // A condition may be left out when the batch starts from the carried state (forward checks).
     has_condition_ = !batch.condition.empty();
     if (has_condition_ || cfg_.condition == 0) check_condition(batch.condition, B);
+    check_memory(batch, B);
 
     Activations<Real>& a = shape_for(B, T);
+    if (cfg_.attention > 0) upload_memory(a, batch);
     if (cfg_.input == InputKind::Features)
       upload_floats(a.x0, batch.features);
     else
@@ -680,6 +716,7 @@ class NetworkImpl final : public Network {
         x = L.y_dropped;
       }
     }
+    if (cfg_.attention > 0) x = run_attention(a, x);
     if (!cfg_.return_sequences) {
       // The last valid step of each direction is its final state (Keras' Bidirectional does the same).
       const size_t l = cfg_.layers.size() - 1;
@@ -738,6 +775,92 @@ class NetworkImpl final : public Network {
       width = cfg_.dense[k].units;
     }
     return x;
+  }
+
+  void check_memory(const Batch& batch, int B) const {
+    const int M = cfg_.attention;
+    if (M == 0) {
+      if (!batch.memory.empty() || batch.memory_steps != 0) range_error("memory is only for a model with attention");
+      return;
+    }
+    const int S = batch.memory_steps;
+    if (S < 1) range_error("memorySteps must be an integer >= 1 (the model attends over a memory)");
+    const size_t want = static_cast<size_t>(B) * S * M;
+    if (batch.memory.size() != want)
+      range_error("memory must have batchSize * memorySteps * memorySize = " + std::to_string(want) + " values, got " +
+                  std::to_string(batch.memory.size()));
+    for (double v : batch.memory)
+      if (!std::isfinite(v)) range_error("memory must be finite");
+    if (!batch.memory_lengths.empty()) {
+      if (batch.memory_lengths.size() != static_cast<size_t>(B)) range_error("memoryLengths must have batchSize entries");
+      for (int32_t len : batch.memory_lengths)
+        if (len < 1 || len > S) range_error("memoryLengths must be in [1, " + std::to_string(S) + "], got " + std::to_string(len));
+    }
+  }
+
+  void upload_memory(Activations<Real>& a, const Batch& batch) {
+    auto& m = a.attention;
+    const int S = batch.memory_steps, M = cfg_.attention, H = stack_width();
+    const size_t B = static_cast<size_t>(a.B), N = B * a.T_;
+    if (m.S != S) {
+      m.mem = std::make_unique<Memory<Real>>(*ops_, live_bytes_);
+      Memory<Real>& mm = *m.mem;
+      m.S = S;
+      m.lengths = mm.ints(B);
+      m.memory = mm.floats(B * S * M);
+      m.keys = cfg_.attention_dot ? m.memory : mm.floats(B * S * H);
+      m.alpha = mm.floats(N * S);
+      m.context = mm.floats(N * M);
+      m.concat = mm.floats(N * (M + H));
+      m.out = mm.floats(N * H);
+      m.dconcat = mm.floats(N * (M + H));
+      m.dcontext = mm.floats(N * M);
+      m.dkeys = mm.floats(B * S * H);
+      m.dmemory = mm.floats(B * S * M);
+      m.dmem_keys = cfg_.attention_dot ? nullptr : mm.floats(B * S * M);
+    }
+    upload_floats(m.memory, batch.memory);
+    m.has_lengths = !batch.memory_lengths.empty();
+    if (m.has_lengths) ops_->upload(m.lengths, batch.memory_lengths.data(), B * sizeof(int32_t));
+  }
+
+  int stack_width() const { return cfg_.layers.back().hidden * directions(cfg_.layers.size() - 1); }
+
+  // h~ = tanh(W_c [context; h] + b_c) for every step of the stack's output x [B*T, H].
+  const Real* run_attention(Activations<Real>& a, const Real* x) {
+    auto& m = a.attention;
+    const int B = a.B, T = a.T_, S = m.S, M = cfg_.attention, H = stack_width(), N = B * T;
+    if (!cfg_.attention_dot)
+      ops_->dense_forward(B * S, M, H, Activation::Linear, m.memory, params_ + layout_.attention_wa, nullptr, m.keys);
+    ops_->attention_forward(B, T, S, H, M, x, m.keys, m.memory, m.has_lengths ? m.lengths : nullptr, m.alpha, m.context);
+    ops_->copy_rows(N, M, m.context, M, m.concat, M + H, false);
+    ops_->copy_rows(N, H, x, H, m.concat + M, M + H, false);
+    ops_->dense_forward(N, M + H, H, Activation::Tanh, m.concat, params_ + layout_.attention_out.weight,
+                        params_ + layout_.attention_out.bias, m.out);
+    m.query = x;
+    return m.out;
+  }
+
+  // From the gradient of h~ in dhead_in to that of the stack's output (written back into
+  // dhead_in), the attention parameters' gradients and the memory's (attention.dmemory).
+  void attention_backward(Activations<Real>& a) {
+    auto& m = a.attention;
+    const int B = a.B, T = a.T_, S = m.S, M = cfg_.attention, H = stack_width(), N = B * T;
+    ops_->dense_backward(N, M + H, H, Activation::Tanh, m.concat, params_ + layout_.attention_out.weight, m.out,
+                         a.dhead_in, m.dconcat, grads_ + layout_.attention_out.weight,
+                         grads_ + layout_.attention_out.bias);
+    ops_->copy_rows(N, M, m.dconcat, M + H, m.dcontext, M, false);
+    ops_->copy_rows(N, H, m.dconcat + M, M + H, a.dhead_in, H, false);
+    ops_->zero(m.dmemory, static_cast<size_t>(B) * S * M * sizeof(Real));
+    ops_->attention_backward(B, T, S, H, M, m.query, m.keys, m.memory, m.has_lengths ? m.lengths : nullptr, m.alpha,
+                             m.dcontext, a.dhead_in, m.dkeys, m.dmemory);
+    if (cfg_.attention_dot) {
+      ops_->copy_rows(B * S, M, m.dkeys, M, m.dmemory, M, true);
+    } else {
+      ops_->dense_backward(B * S, M, H, Activation::Linear, m.memory, params_ + layout_.attention_wa, m.keys, m.dkeys,
+                           m.dmem_keys, grads_ + layout_.attention_wa, nullptr);
+      ops_->copy_rows(B * S, M, m.dmem_keys, M, m.dmemory, M, true);
+    }
   }
 
   // Input width of dense layer k.
@@ -829,6 +952,7 @@ class NetworkImpl final : public Network {
       ops_->dense_backward(a.rows, in_width, cfg_.dense[k].units, cfg_.dense[k].activation, x, params_ + o.weight,
                            a.z[k], a.dz[k], dx, grads_ + o.weight, grads_ + o.bias);
     }
+    if (cfg_.attention > 0) attention_backward(a);
     const size_t last = cfg_.layers.size() - 1;
     // Gradient arriving at the last layer's output: per step (dy) or at its final states (dhN).
     if (cfg_.return_sequences) {

@@ -51,6 +51,11 @@ struct NetworkConfig {
   // Conditioning features per sequence (0: none): every recurrent layer-direction starts from
   // h0 = tanh(W_c·condition + b_c) (c0 = 0) instead of zeros, trained end to end (captioning).
   int condition = 0;
+  // Luong attention over a memory (0: none): memory vectors of this size per step, passed in each
+  // batch; the stack's output h attends over them (score h·W_a·m, or h·m when attention_dot) and
+  // the head sees tanh(W_c [context; h] + b_c). Needs return_sequences.
+  int attention = 0;
+  bool attention_dot = false;
   std::vector<RecurrentSpec> layers;
   bool return_sequences = true;  // false: the head sees the last valid step only
   std::vector<DenseSpec> dense;  // the last one produces the model output
@@ -78,6 +83,9 @@ struct Batch {
   std::vector<double> value_targets;   // mse: [rows*output_width]
   std::vector<double> weights;         // [rows] or empty; rows = B*T (sequences) or B (last step)
   std::vector<double> condition;       // [B*condition] for a conditioned network, else empty
+  int memory_steps = 0;                // attention: S, and the memory [B*S*attention]
+  std::vector<double> memory;
+  std::vector<int32_t> memory_lengths;  // [B] in [1, S], or empty (all S)
 };
 
 struct TrainOptions {
@@ -90,6 +98,8 @@ struct TrainOptions {
   // With carry_state: also return the loss's gradient with respect to the carried state the
   // step started from (StepResult::state_grad), e.g. for the encoder that produced it.
   bool state_grad = false;
+  // Attention networks: also return the loss's gradient with respect to the batch's memory.
+  bool memory_grad = false;
 };
 
 struct StepResult {
@@ -100,6 +110,7 @@ struct StepResult {
   bool skipped = false;   // train_step only: the gradient norm was not finite
   // TrainOptions::state_grad: one block per carried-state block (get_state's order).
   std::vector<std::vector<double>> state_grad;
+  std::vector<double> memory_grad;  // TrainOptions::memory_grad: [B*S*attention]
 };
 
 struct ParamInfo {
@@ -143,10 +154,17 @@ class Network {
   // Encoder use: the recurrent stack over the batch from a zero (or conditioned) state; returns
   // every layer-direction's final state in get_state's block order. training: with dropout, and
   // the activations are kept for train_from_state_grad (until any other call on the network).
-  virtual std::vector<std::vector<double>> encode(const Batch& batch, bool training) = 0;
+  // outputs: the top layer's outputs [B, T, width] (an attention decoder's memory).
+  struct Encoded {
+    std::vector<std::vector<double>> blocks;
+    std::vector<double> outputs;
+  };
+  virtual Encoded encode(const Batch& batch, bool training) = 0;
   // Backward from a gradient with respect to the final states of the last encode(training)
-  // (blocks as encode returned them; the head gets none), then clip and Adam as train_step.
-  virtual StepResult train_from_state_grad(const std::vector<std::vector<double>>& grad, const TrainOptions& opts) = 0;
+  // (blocks as encode returned them; the head gets none) and, when given, with respect to its
+  // outputs [B, T, width], then clip and Adam as train_step.
+  virtual StepResult train_from_state_grad(const std::vector<std::vector<double>>& grad,
+                                           const std::vector<double>& output_grad, const TrainOptions& opts) = 0;
   // What one generation carries from chunk to chunk, so streaming in chunks draws exactly the
   // tokens of one long call: per layer h and (LSTM) c [B,H], and the draws made so far (the
   // sampling counter continues from it). Empty h: start from a zero state.

@@ -62,6 +62,13 @@ void NetworkConfig::validate() const {
       if (!(p >= 0 && p < 1)) range_error(at + " dropout must be in [0, 1)");
   }
   if (condition < 0 || condition > (1 << 24)) range_error("conditionSize must be an integer in [0, 16777216]");
+  if (attention < 0 || attention > (1 << 24)) range_error("attention.memorySize must be an integer in [1, 16777216]");
+  if (attention > 0 && !return_sequences) range_error("attention needs output 'sequence'");
+  if (attention > 0 && attention_dot && !layers.empty()) {
+    const int width = layers.back().hidden * (layers.back().bidirectional ? 2 : 1);
+    if (attention != width)
+      range_error("attention score 'dot' needs memorySize equal to the last layer's output width " + std::to_string(width));
+  }
   if (dense.empty()) range_error("dense must hold at least the output layer");
   for (size_t k = 0; k < dense.size(); ++k) positive(dense[k].units, ("dense[" + std::to_string(k) + "].units").c_str());
   if (loss != LossKind::SoftmaxXent && loss != LossKind::Mse) range_error("loss must be 'softmaxCrossEntropy' or 'mse'");
@@ -102,6 +109,12 @@ ParamLayout plan_parameters(const NetworkConfig& cfg) {
     }
     layout.recurrent.push_back(dirs);
     in = H * D;
+  }
+  if (cfg.attention > 0) {
+    const int H = in, M = cfg.attention;  // in: the stack's output width here
+    if (!cfg.attention_dot) layout.attention_wa = add(layout, "attention.weight_a", {H, M});
+    layout.attention_out.weight = add(layout, "attention.weight_c", {H, M + H});
+    layout.attention_out.bias = add(layout, "attention.bias_c", {H});
   }
   for (size_t l = 0; cfg.condition > 0 && l < cfg.layers.size(); ++l) {
     std::array<DenseOffsets, 2> dirs{};
@@ -169,6 +182,15 @@ std::vector<double> initial_parameters(const NetworkConfig& cfg, const ParamLayo
     const size_t block = orthogonal_blocks[i];
     init::orthogonal(values.data() + block, orthogonal_sizes[i], orthogonal_sizes[i], 1.0, cfg.seed, block);
   });
+  // Attention layers: glorot-uniform weights, zero bias, under either scheme.
+  if (cfg.attention > 0) {
+    const int M = cfg.attention;
+    if (!cfg.attention_dot)
+      init::glorot_uniform(values.data() + layout.attention_wa, static_cast<size_t>(in) * M, M, in, 1.0, cfg.seed,
+                           layout.attention_wa);
+    init::glorot_uniform(values.data() + layout.attention_out.weight, static_cast<size_t>(in) * (M + in), M + in, in,
+                         1.0, cfg.seed, layout.attention_out.weight);
+  }
   // Conditioning layers: glorot-uniform weights, zero biases, under either scheme.
   for (size_t l = 0; l < layout.condition.size(); ++l)
     for (int d = 0; d < (cfg.layers[l].bidirectional ? 2 : 1); ++d) {

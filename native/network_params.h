@@ -21,6 +21,8 @@ struct ParamLayout {
   std::vector<std::array<RecurrentOffsets, 2>> recurrent;  // [layer][direction]
   std::vector<DenseOffsets> dense;
   std::vector<std::array<DenseOffsets, 2>> condition;  // [layer][direction], conditioned networks
+  size_t attention_wa = 0;  // attention networks: W_a [H, M] (general score), W_c [H, M+H], b_c [H]
+  DenseOffsets attention_out;
   size_t embedding = 0;
   size_t trainable = 0;  // the arena's first `trainable` elements get gradients and Adam
   size_t total = 0;

@@ -165,6 +165,18 @@ class Ops {
   // out[n*D + d] (=, or += when accumulate) scale[n*ld_scale] * a[n*D + d].
   virtual void scale_rows(int N, int D, const T* scale, int ld_scale, const T* a, T* out,
                           bool accumulate) = 0;
+  // Dot-product attention of every query step over a memory (Luong's global attention, after
+  // the keys are formed), `steps` = T query steps. Per batch row b: scores[t,s] = q[b,t]·k[b,s] over s < lengths[b] (all S
+  // when lengths is null; a row with length 0 gets a zero context), alpha = softmax over those s
+  // (0 elsewhere), context[b,t] = sum_s alpha[t,s] mem[b,s].
+  // q [B,T,H], k [B,S,H], mem [B,S,M]; alpha [B,T,S] and context [B,T,M] written.
+  virtual void attention_forward(int B, int steps, int S, int H, int M, const T* q, const T* k, const T* mem,
+                                 const int32_t* lengths, T* alpha, T* context) = 0;
+  // Its backward from dcontext [B,T,M]: dq [B,T,H] ACCUMULATED, dk [B,S,H] written, dmem [B,S,M]
+  // ACCUMULATED (so a memory that is also the keys can take both).
+  virtual void attention_backward(int B, int steps, int S, int H, int M, const T* q, const T* k, const T* mem,
+                                  const int32_t* lengths, const T* alpha, const T* dcontext, T* dq, T* dk,
+                                  T* dmem) = 0;
   // Mean squared error. pred, target [N,D]; weights [N] nullable.
   // loss[0] = sum_n w_n sum_d (pred-target)^2 / (D*sum(w)); dpred written, may alias pred, nullable.
   virtual void mse(int N, int D, const T* pred, const T* target, const T* weights, T* loss,

@@ -69,6 +69,65 @@ describe('encoder–decoder gradients (float64, central differences)', () => {
     encoder.dispose();
   });
 
+  it('an attention decoder returns d loss / d memory (memoryGrad), zero past each memory length', () => {
+    const r = rng(44);
+    const decoder = Model.create({
+      input: { type: 'embedding', vocabSize: V, dim: 3 },
+      layers: [{ cell: 'lstm', units: 4 }],
+      dense: [{ units: V }],
+      attention: { memorySize: 3 },
+      seed: 6,
+      dtype: 'float64',
+    });
+    const [B, S, M] = [2, 4, 3];
+    const batch = {
+      inputs: randInts(B * 3, V, r),
+      targets: randInts(B * 3, V, r),
+      memory: randn(B * S * M, r),
+      memorySteps: S,
+      memoryLengths: Int32Array.from([4, 2]),
+      batchSize: B,
+      steps: 3,
+    };
+    const { memoryGrad } = decoder.trainStepSync(batch, { learningRate: 0, clipNorm: 0, memoryGrad: true });
+    const h = 1e-6;
+    const numeric = Float64Array.from(batch.memory, (_, i) => {
+      const at = (delta: number) => {
+        const memory = Float64Array.from(batch.memory, (x, j) => (j === i ? x + delta : x));
+        return decoder.evaluateSync({ ...batch, memory }).loss;
+      };
+      return (at(h) - at(-h)) / (2 * h);
+    });
+    expect(relErr(memoryGrad!, numeric)).toBeLessThan(1e-6);
+    // Row 1 attends over its first 2 steps only.
+    expect(Array.from(memoryGrad!.subarray((S + 2) * M, 2 * S * M)).every((g) => g === 0)).toBe(true);
+    expect(Math.hypot(...numeric)).toBeGreaterThan(1e-6);
+    decoder.dispose();
+  });
+
+  it('trainFromStateGrad also takes the gradient of the encoded outputs (an attention memory)', async () => {
+    const r = rng(45);
+    const encoder = model(7);
+    const B = 2;
+    const batch = { inputs: randInts(B * 4, V, r), lengths: Int32Array.from([4, 3]), batchSize: B, steps: 4 };
+    const G = blockSizes(B).map((n) => randn(n, r));
+    const O = randn(B * 4 * 3, r); // the top (GRU, 3 units) layer's outputs
+    const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((s, x, i) => s + x * b[i], 0);
+    const objective = async () => {
+      const e = await encoder.encode(batch);
+      return e.blocks.reduce((s, b, k) => s + dot(b, G[k]), 0) + dot(e.outputs, O);
+    };
+    const encoded = await encoder.encode(batch, { training: true });
+    expect(encoded.outputs).toHaveLength(B * 4 * 3);
+    await encoder.trainFromStateGrad(G, { learningRate: 0, clipNorm: 0 }, O);
+    for (const p of encoder.params()) {
+      if (p.name.startsWith('dense')) continue;
+      const numeric = await numericParamGrad(encoder, p.name, objective);
+      expect(relErr(encoder.getGrad(p.name), numeric), p.name).toBeLessThan(1e-6);
+    }
+    encoder.dispose();
+  });
+
   it('the encoder step needs its own encode, and bad gradients are errors that leave it usable', async () => {
     const r = rng(43);
     const encoder = model(5);

@@ -97,6 +97,37 @@ const cases: Case[] = [
       steps: 3,
     }),
   },
+  {
+    name: "attention ('general') over a ragged memory: GRU -> attention -> softmax, ragged lengths",
+    config: {
+      input: { type: 'embedding', vocabSize: 5, dim: 3 },
+      layers: [{ cell: 'gru', units: 4 }],
+      dense: [{ units: 5 }],
+      attention: { memorySize: 3 },
+      seed: 2,
+    },
+    batch: (r) => ({
+      inputs: randInts(6, 5, r),
+      targets: randInts(6, 5, r),
+      lengths: Int32Array.from([3, 2]),
+      memory: randn(2 * 4 * 3, r),
+      memorySteps: 4,
+      memoryLengths: Int32Array.from([4, 2]),
+      batchSize: 2,
+      steps: 3,
+    }),
+  },
+  {
+    name: "attention ('dot') after a bidirectional LSTM, tanh dense, B=1",
+    config: {
+      input: { type: 'oneHot', vocabSize: 4 },
+      layers: [{ cell: 'lstm', units: 2, bidirectional: true }],
+      dense: [{ units: 3, activation: 'tanh' }, { units: 4 }],
+      attention: { memorySize: 4, score: 'dot' },
+      seed: 8,
+    },
+    batch: (r) => ({ inputs: randInts(3, 4, r), targets: randInts(3, 4, r), memory: randn(5 * 4, r), memorySteps: 5, batchSize: 1, steps: 3 }),
+  },
 ];
 
 describe('whole-network gradients vs finite differences (float64)', () => {

@@ -28,6 +28,9 @@ export interface NativeModelConfig {
   condition?: number;
   /** Sampled softmax while training: classes sampled per step (0 or absent: full softmax). */
   sampledSoftmax?: number;
+  /** Attention over a memory of vectors this size per step (0 or absent: none). */
+  attention?: number;
+  attentionScore?: 'general' | 'dot';
 }
 
 export interface NativeBatch {
@@ -41,6 +44,10 @@ export interface NativeBatch {
   weights?: Float32Array | Float64Array;
   /** Conditioned models: [B*condition]. */
   condition?: Float32Array | Float64Array;
+  /** Attention models: [B*memorySteps*attention], and valid memory steps per row. */
+  memory?: Float32Array | Float64Array;
+  memorySteps?: number;
+  memoryLengths?: Int32Array;
 }
 
 export interface NativeTrainOptions {
@@ -55,6 +62,8 @@ export interface NativeTrainOptions {
   nonFinite?: 'error' | 'skip';
   /** With carryState: return the gradient of the loss with respect to the starting state. */
   stateGrad?: boolean;
+  /** Attention models: return the gradient of the loss with respect to the memory. */
+  memoryGrad?: boolean;
 }
 
 export interface NativeStepResult {
@@ -66,6 +75,8 @@ export interface NativeStepResult {
   skipped?: boolean;
   /** With options.stateGrad: d loss / d (starting state), in getState's block order. */
   stateGrad?: Float64Array[];
+  /** With options.memoryGrad: d loss / d memory. */
+  memoryGrad?: Float64Array;
 }
 
 export interface NativeSampleOptions {
@@ -91,9 +102,13 @@ export interface NativeModel {
   evaluateSync(batch: NativeBatch, useState?: boolean, keepState?: boolean): NativeStepResult;
   predict(batch: NativeBatch, useState?: boolean, keepState?: boolean): Promise<Float64Array>;
   /** The final states (getState's blocks) from a zero or conditioned state; training keeps activations. */
-  encode(batch: NativeBatch, training: boolean): Promise<Float64Array[]>;
-  /** Backward from d loss / d (final states of the last encode(batch, true)), then clip and Adam. */
-  trainFromStateGrad(stateGrad: (Float32Array | Float64Array)[], options?: NativeTrainOptions): Promise<NativeStepResult>;
+  encode(batch: NativeBatch, training: boolean): Promise<{ blocks: Float64Array[]; outputs: Float64Array }>;
+  /** Backward from d loss / d (final states, and outputs when given) of the last encode(batch, true), then clip and Adam. */
+  trainFromStateGrad(
+    stateGrad: (Float32Array | Float64Array)[],
+    options?: NativeTrainOptions,
+    outputGrad?: Float32Array | Float64Array,
+  ): Promise<NativeStepResult>;
   generate(prime: Int32Array, batchSize: number, steps: number, options: NativeSampleOptions): Promise<Int32Array>;
   /** One chunk of a streamed generation; chunks chained through `state` equal one generate(). */
   generateChunk(

@@ -78,6 +78,10 @@ NetworkConfig parse_config(const Napi::Object& o) {
   c.freeze_embedding = bool_or(o, "freezeEmbedding", w, false);
   c.features = int_or(o, "features", w, 0, kMax, 0);
   c.condition = int_or(o, "condition", w, 0, kMax, 0);
+  c.attention = int_or(o, "attention", w, 0, kMax, 0);
+  const std::string score = string_or(o, "attentionScore", w, "general");
+  if (score != "general" && score != "dot") range_error("config.attentionScore must be 'general' or 'dot', got '" + score + "'");
+  c.attention_dot = score == "dot";
   const Napi::Value layers = o.Get("layers");
   if (!layers.IsArray()) type_error("config.layers must be an array");
   const auto arr = layers.As<Napi::Array>();
@@ -146,6 +150,11 @@ Batch parse_batch(const Napi::Value& v, const NetworkConfig& cfg) {
   }
   if (present(o, "weights")) b.weights = floats(o.Get("weights"), "batch.weights");
   if (present(o, "condition")) b.condition = floats(o.Get("condition"), "batch.condition");
+  if (present(o, "memory")) {
+    b.memory = floats(o.Get("memory"), "batch.memory");
+    b.memory_steps = int_at(o, "memorySteps", w, 1, 1 << 24);
+  }
+  if (present(o, "memoryLengths")) b.memory_lengths = int32s(o.Get("memoryLengths"), "batch.memoryLengths");
   return b;
 }
 
@@ -167,6 +176,7 @@ TrainOptions parse_train_options(const Napi::Value& v) {
   if (non_finite != "error" && non_finite != "skip") range_error("options.nonFinite must be 'error' or 'skip'");
   t.error_on_non_finite = non_finite == "error";
   t.state_grad = bool_or(o, "stateGrad", w, false);
+  t.memory_grad = bool_or(o, "memoryGrad", w, false);
   if (!(t.adam.lr >= 0)) range_error("options.learningRate must be >= 0");
   if (!(t.adam.beta1 >= 0 && t.adam.beta1 < 1)) range_error("options.beta1 must be in [0, 1)");
   if (!(t.adam.beta2 >= 0 && t.adam.beta2 < 1)) range_error("options.beta2 must be in [0, 1)");
@@ -213,6 +223,11 @@ Napi::Object step_result(Napi::Env env, const StepResult& r) {
   o.Set("weightSum", r.weight_sum);
   o.Set("skipped", r.skipped);
   if (!r.state_grad.empty()) o.Set("stateGrad", float64_blocks(env, r.state_grad));
+  if (!r.memory_grad.empty()) {
+    auto a = Napi::Float64Array::New(env, r.memory_grad.size());
+    std::copy(r.memory_grad.begin(), r.memory_grad.end(), a.Data());
+    o.Set("memoryGrad", a);
+  }
   return o;
 }
 
@@ -381,24 +396,33 @@ class Model : public Napi::ObjectWrap<Model> {
   }
 
   // encode(batch, training) -> Promise<Float64Array[]>: the final states, get_state's blocks.
+  // encode(batch, training) -> Promise<{ blocks: Float64Array[], outputs: Float64Array }>.
   Napi::Value Encode(const Napi::CallbackInfo& info) {
     auto net = acquire(info.Env());
     auto batch = std::make_shared<Batch>(guard(info.Env(), [&] { return parse_batch(info[0], net->config()); }));
     const bool training = info[1].ToBoolean().Value();
-    auto out = std::make_shared<std::vector<std::vector<double>>>();
+    auto out = std::make_shared<Network::Encoded>();
     return run_async(
         info.Env(), [net, batch, training, out] { *out = net->encode(*batch, training); },
-        [out](Napi::Env env) -> Napi::Value { return float64_blocks(env, *out); });
+        [out](Napi::Env env) -> Napi::Value {
+          auto o = Napi::Object::New(env);
+          o.Set("blocks", float64_blocks(env, out->blocks));
+          o.Set("outputs", to_float64(env, out->outputs));
+          return o;
+        });
   }
 
-  // trainFromStateGrad(blocks, options) -> Promise<step result>, after encode(batch, true).
+  // trainFromStateGrad(blocks, options, outputGrad?) -> Promise<step result>, after encode(batch, true).
   Napi::Value TrainFromStateGrad(const Napi::CallbackInfo& info) {
     auto net = acquire(info.Env());
     auto grad = std::make_shared<std::vector<std::vector<double>>>(guard(info.Env(), [&] { return parse_blocks(info[0], "stateGrad"); }));
     auto opts = guard(info.Env(), [&] { return parse_train_options(info[1]); });
+    auto output_grad = std::make_shared<std::vector<double>>(guard(info.Env(), [&] {
+      return info.Length() > 2 && !info[2].IsUndefined() ? floats(info[2], "outputGrad") : std::vector<double>{};
+    }));
     auto out = std::make_shared<StepResult>();
     return run_async(
-        info.Env(), [net, grad, opts, out] { *out = net->train_from_state_grad(*grad, opts); },
+        info.Env(), [net, grad, output_grad, opts, out] { *out = net->train_from_state_grad(*grad, *output_grad, opts); },
         [out](Napi::Env env) { return step_result(env, *out); });
   }
 

@@ -43,6 +43,12 @@ void sampled_logits(int N, int D, int S, const T* x, const T* Wt, const T* bt, c
                     const int32_t* samples, const T* log_expected, const T* sample_logits, T* logits);
 template <typename T>
 void scale_rows(int N, int D, const T* scale, int ld_scale, const T* a, T* out, bool accumulate);
+template <typename T>
+void attention_forward(int B, int T_, int S, int H, int M, const T* q, const T* k, const T* mem,
+                       const int32_t* lengths, T* alpha, T* context);
+template <typename T>
+void attention_backward(int B, int T_, int S, int H, int M, const T* q, const T* k, const T* mem,
+                        const int32_t* lengths, const T* alpha, const T* dcontext, T* dq, T* dk, T* dmem);
 
 template <typename T>
 void dropout_forward(size_t n, double p, uint64_t seed, uint64_t offset, const T* x, T* y);

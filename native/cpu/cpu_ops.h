@@ -80,6 +80,15 @@ class CpuOps final : public Ops<T> {
   void scale_rows(int N, int D, const T* scale, int ld_scale, const T* a, T* out, bool accumulate) override {
     cpu::scale_rows(N, D, scale, ld_scale, a, out, accumulate);
   }
+  void attention_forward(int B, int T_, int S, int H, int M, const T* q, const T* k, const T* mem,
+                         const int32_t* lengths, T* alpha, T* context) override {
+    cpu::attention_forward(B, T_, S, H, M, q, k, mem, lengths, alpha, context);
+  }
+  void attention_backward(int B, int T_, int S, int H, int M, const T* q, const T* k, const T* mem,
+                          const int32_t* lengths, const T* alpha, const T* dcontext, T* dq, T* dk,
+                          T* dmem) override {
+    cpu::attention_backward(B, T_, S, H, M, q, k, mem, lengths, alpha, dcontext, dq, dk, dmem);
+  }
   void dropout_forward(size_t n, double p, uint64_t seed, uint64_t offset, const T* x,
                        T* y) override {
     cpu::dropout_forward(n, p, seed, offset, x, y);
