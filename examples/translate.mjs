@@ -5,6 +5,7 @@
 // (targetLengths), batches are bucketed by length, decoding is beam search until <eos>.
 //   node examples/translate.mjs            # 1 x 256 LSTM, 40 000 training pairs, 12 epochs
 //   node examples/translate.mjs --quick    # 1 x 128 LSTM, 20 000 pairs, 4 epochs (a test: exact match > 95%)
+//   node examples/translate.mjs --attention general --max-len 16   # Luong attention, longer words
 import { parseArgs } from 'node:util';
 import { Seq2Seq, bucketByLength, padSequences } from '../dist/index.js';
 
@@ -14,6 +15,8 @@ const { values } = parseArgs({
     epochs: { type: 'string' },
     seed: { type: 'string', default: '1' },
     backend: { type: 'string', default: 'auto' },
+    attention: { type: 'string' },
+    'max-len': { type: 'string', default: '8' },
   },
 });
 const quick = values.quick;
@@ -25,7 +28,10 @@ const cfg = {
   learningRate: 0.005,
   heldOut: quick ? 300 : 1000,
   beamWidth: 3,
+  maxLen: Number(values['max-len']),
+  attention: values.attention ?? 'none',
 };
+if (cfg.maxLen < 3) throw new RangeError('--max-len must be at least 3');
 
 function seeded(seed) {
   let a = seed >>> 0;
@@ -33,7 +39,7 @@ function seeded(seed) {
 }
 const random = seeded(Number(values.seed));
 const letters = 'abcdefghij';
-const word = () => Array.from({ length: 3 + Math.floor(random() * 6) }, () => letters[Math.floor(random() * letters.length)]).join('');
+const word = () => Array.from({ length: 3 + Math.floor(random() * (cfg.maxLen - 2)) }, () => letters[Math.floor(random() * letters.length)]).join('');
 
 // Source ids: 0 = <pad>, letters 1..10. Target ids: 0 = <pad>, 1 = <go>, 2 = <eos>, letters 3..12.
 const [PAD, GO, EOS] = [0, 1, 2];
@@ -56,10 +62,11 @@ const model = Seq2Seq.create({
   eos: EOS,
   embeddingDim: 32,
   layers: [{ cell: 'lstm', units: cfg.units }],
+  ...(values.attention ? { attention: values.attention } : {}),
   seed: Number(values.seed),
   backend: values.backend,
 });
-console.log(`translate (reverse 3-8 letters): ${cfg.pairs} training pairs, ${cfg.heldOut} held out, on ${model.decoder.info().backend}`);
+console.log(`translate (reverse 3-${cfg.maxLen} letters, attention ${cfg.attention}): ${cfg.pairs} training pairs, ${cfg.heldOut} held out, on ${model.decoder.info().backend}`);
 const started = Date.now();
 let loss = 0;
 for (let epoch = 1; epoch <= cfg.epochs; epoch++) {

@@ -27,6 +27,8 @@ export interface BeamSearchOptions {
   initialState?: { batchSize: number; blocks: (Float32Array | Float64Array)[] };
   /** Conditioned models: the [conditionSize] features the decode starts from (see ModelConfig.conditionSize). */
   condition?: Float32Array | Float64Array;
+  /** Attention models: the one sequence's memory [steps * memorySize] every hypothesis attends over. */
+  memory?: { values: Float32Array | Float64Array; steps: number };
 }
 
 export interface Hypothesis {
@@ -59,9 +61,12 @@ export async function beamSearch(model: Model, prime: Int32Array, options: BeamS
   const saved = model.getState();
   try {
     if (opts.initialState) model.setState(opts.initialState);
+    // Each live hypothesis is a row: an attention model gets the memory once per row.
+    const memoryFor = (rows: number) =>
+      opts.memory ? { memory: repeat(opts.memory.values, rows), memorySteps: opts.memory.steps } : {};
     let logits = lastRows(
       await model.predict(
-        { inputs: prime, batchSize: 1, steps: prime.length, ...(opts.condition ? { condition: opts.condition } : {}) },
+        { inputs: prime, batchSize: 1, steps: prime.length, ...(opts.condition ? { condition: opts.condition } : {}), ...memoryFor(1) },
         { useState: opts.initialState !== undefined, carryState: true },
       ),
       model.config.output === 'last' ? 1 : prime.length,
@@ -94,7 +99,7 @@ export async function beamSearch(model: Model, prime: Int32Array, options: BeamS
       if (live.length === 0 || step + 1 === opts.maxLength) break;
       gatherState(model, next.map((n) => n.parent));
       const inputs = Int32Array.from(live, (b) => b.tokens[b.tokens.length - 1]);
-      logits = await model.predict({ inputs, batchSize: live.length, steps: 1 }, { carryState: true });
+      logits = await model.predict({ inputs, batchSize: live.length, steps: 1, ...memoryFor(live.length) }, { carryState: true });
     }
     const all = [...done, ...live.map((b) => hypothesis(b, false))];
     all.sort((a, b) => b.score - a.score);
@@ -117,6 +122,12 @@ function gatherState(model: Model, parents: number[]): void {
   model.setState({ batchSize: parents.length, blocks: gathered });
 }
 
+function repeat(values: Float32Array | Float64Array, times: number): Float64Array {
+  const out = new Float64Array(values.length * times);
+  for (let i = 0; i < times; i++) out.set(values, i * values.length);
+  return out;
+}
+
 function lastRows(out: Float64Array, steps: number, V: number): Float64Array {
   return out.subarray((steps - 1) * V, steps * V);
 }
@@ -132,7 +143,7 @@ function logSoftmax(logits: Float64Array): Float64Array {
 
 function checkBeamArgs(model: Model, prime: Int32Array, options: BeamSearchOptions) {
   checkObject(options, 'options');
-  checkKeys(options, ['maxLength', 'beamWidth', 'eos', 'lengthPenalty', 'results', 'initialState', 'condition'], 'beam search options');
+  checkKeys(options, ['maxLength', 'beamWidth', 'eos', 'lengthPenalty', 'results', 'initialState', 'condition', 'memory'], 'beam search options');
   const vocab = model.vocabSize;
   if (vocab === undefined || (model.config.loss ?? 'softmaxCrossEntropy') !== 'softmaxCrossEntropy') {
     throw new TypeError('beamSearch needs a model with token inputs and a softmax output');
@@ -156,5 +167,12 @@ function checkBeamArgs(model: Model, prime: Int32Array, options: BeamSearchOptio
   }
   // The model checks the condition's size and values on the first predict.
   const condition = options.condition === undefined ? undefined : checkFloatArray(options.condition, 'options.condition');
-  return { maxLength, beamWidth, eos, lengthPenalty, results, initialState, condition };
+  let memory: BeamSearchOptions['memory'];
+  if (options.memory !== undefined) {
+    checkObject(options.memory, 'options.memory');
+    checkKeys(options.memory, ['values', 'steps'], 'options.memory');
+    const steps = checkInt(options.memory.steps, 'options.memory.steps', 1, 1 << 24);
+    memory = { values: checkFloatArray(options.memory.values, 'options.memory.values'), steps }; // sizes: the model checks
+  }
+  return { maxLength, beamWidth, eos, lengthPenalty, results, initialState, condition, memory };
 }

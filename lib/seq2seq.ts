@@ -17,6 +17,11 @@ export interface Seq2SeqConfig {
   embeddingDim?: number;
   /** The recurrent stack of each side (unidirectional; the decoder's layer k starts from the encoder's layer k). */
   layers: RecurrentLayerConfig[];
+  /**
+   * Luong attention of the decoder over the encoder's outputs (their padding masked by
+   * sourceLengths): 'general' (h·W_a·m) or 'dot'; default none.
+   */
+  attention?: 'general' | 'dot';
   seed?: number;
   backend?: ModelConfig['backend'];
   precision?: ModelConfig['precision'];
@@ -82,27 +87,39 @@ export class Seq2Seq {
       dense: [{ units: 2 }], // unused: the encoder's output is its final states
       seed,
     });
-    const decoder = Model.create({ ...shared, input: { type: 'embedding', vocabSize: targetVocab, dim }, dense: [{ units: targetVocab }], seed: seed + 1 });
+    const memorySize = config.layers[config.layers.length - 1].units;
+    const decoder = Model.create({
+      ...shared,
+      input: { type: 'embedding', vocabSize: targetVocab, dim },
+      dense: [{ units: targetVocab }],
+      seed: seed + 1,
+      ...(config.attention ? { attention: { memorySize, score: config.attention } } : {}),
+    });
     return new Seq2Seq(config, encoder, decoder);
   }
 
   /** One step of both models on a batch: the decoder's loss and accuracy (per target token). */
   async trainStep(batch: Seq2SeqBatch, options: TrainStepOptions = {}): Promise<StepResult> {
     const { source, decoderBatch } = this.split(batch);
-    const state = await this.encoder.encode(source, { training: true });
-    this.decoder.setState(state);
-    const step = await this.decoder.trainStep(decoderBatch, { ...options, carryState: true, stateGrad: true });
-    const { carryState: _c, stateGrad: _s, ...encoderOptions } = options;
-    await this.encoder.trainFromStateGrad(step.stateGrad!, encoderOptions);
-    const { stateGrad: _g, ...result } = step;
+    const encoded = await this.encoder.encode(source, { training: true });
+    this.decoder.setState(encoded);
+    const attend = this.config.attention !== undefined;
+    const step = await this.decoder.trainStep(
+      { ...decoderBatch, ...this.memory(encoded, batch) },
+      { ...options, carryState: true, stateGrad: true, memoryGrad: attend },
+    );
+    const { carryState: _c, stateGrad: _s, memoryGrad: _m, ...encoderOptions } = options;
+    await this.encoder.trainFromStateGrad(step.stateGrad!, encoderOptions, attend ? step.memoryGrad : undefined);
+    const { stateGrad: _g, memoryGrad: _n, ...result } = step;
     return result;
   }
 
   /** The decoder's loss (teacher forced) on a batch, without training. (No carried state: options are ignored.) */
   async evaluate(batch: Seq2SeqBatch, _options?: unknown): Promise<StepResult> {
     const { source, decoderBatch } = this.split(batch);
-    this.decoder.setState(await this.encoder.encode(source));
-    return this.decoder.evaluate(decoderBatch, { useState: true });
+    const encoded = await this.encoder.encode(source);
+    this.decoder.setState(encoded);
+    return this.decoder.evaluate({ ...decoderBatch, ...this.memory(encoded, batch) }, { useState: true });
   }
 
   /** Decodes one source sequence (no padding) with beam search until eos; best first. */
@@ -114,6 +131,7 @@ export class Seq2Seq {
     checkIds(source, 'source', this.config.sourceVocabSize);
     const initialState = await this.encoder.encode({ inputs: source, batchSize: 1, steps: source.length });
     return beamSearch(this.decoder, Int32Array.from([this.config.go]), {
+      ...(this.config.attention ? { memory: { values: initialState.outputs, steps: source.length } } : {}),
       maxLength: checkInt(options.maxLength ?? 2 * source.length + 2, 'options.maxLength', 1),
       beamWidth: options.beamWidth,
       lengthPenalty: options.lengthPenalty === undefined ? undefined : checkNumber(options.lengthPenalty, 'options.lengthPenalty', 0, 10),
@@ -156,6 +174,16 @@ export class Seq2Seq {
     throw new RangeError(`parameter names start with 'encoder.' or 'decoder.', got '${name}'`);
   }
 
+  // An attention decoder's memory: the encoder's outputs, padding masked by the source lengths.
+  private memory(encoded: { outputs: Float64Array; steps: number }, batch: Seq2SeqBatch) {
+    if (this.config.attention === undefined) return {};
+    return {
+      memory: encoded.outputs,
+      memorySteps: encoded.steps,
+      ...(batch.sourceLengths ? { memoryLengths: batch.sourceLengths } : {}),
+    };
+  }
+
   // The encoder's batch, and the decoder's: <go> + target[:-1] in, target out.
   private split(batch: Seq2SeqBatch) {
     checkObject(batch, 'batch');
@@ -187,7 +215,10 @@ export class Seq2Seq {
 
 function checkConfig(config: Seq2SeqConfig): void {
   checkObject(config, 'config');
-  checkKeys(config, ['sourceVocabSize', 'targetVocabSize', 'go', 'eos', 'embeddingDim', 'layers', 'seed', 'backend', 'precision', 'dtype'], 'seq2seq config');
+  checkKeys(config, ['sourceVocabSize', 'targetVocabSize', 'go', 'eos', 'embeddingDim', 'layers', 'attention', 'seed', 'backend', 'precision', 'dtype'], 'seq2seq config');
+  if (config.attention !== undefined && config.attention !== 'general' && config.attention !== 'dot') {
+    throw new RangeError("config.attention must be 'general' or 'dot'");
+  }
   checkInt(config.sourceVocabSize, 'config.sourceVocabSize', 1);
   const targetVocab = checkInt(config.targetVocabSize, 'config.targetVocabSize', 2);
   checkInt(config.go, 'config.go', 0, targetVocab - 1);

@@ -58,6 +58,12 @@ describe('examples --quick', { timeout: 180_000 }, () => {
     expect(stdout).toMatch(/^ {2}[a-j]+ -> [a-j]+$/m);
   });
 
+  it('translate with attention (general, words of 3-16 letters, --quick): exact match > 95% on held-out words', async () => {
+    const { result } = await example('translate.mjs', ['--quick', '--backend', 'cpu', '--attention', 'general', '--max-len', '16']);
+    console.log(`translate --quick --attention general --max-len 16: ${JSON.stringify(result)}`);
+    expect(result.exactMatch as number).toBeGreaterThan(0.95);
+  });
+
   it('image-rows without the dataset reports itself skipped, with the reason; generated data trains (smoke test)', async () => {
     const missing = await example('image-rows.mjs', ['--quick', '--dir', join(tmpdir(), 'no-such-dataset')]);
     expect(String(missing.result.skipped)).toMatch(/not found.*apt install dataset-fashion-mnist/);
