@@ -251,22 +251,29 @@ suite(`CUDA parity with the CPU fp64 reference${gpu ? '' : ` (skipped: ${cudaRea
       dtype: backend === 'cpu' ? 'float64' : 'float32',
     };
   }
-  function batches(count: number, B: number, T: number, conditionSize = 0): Batch[] {
+  function batches(count: number, B: number, T: number, extra: Partial<ModelConfig> = {}): Batch[] {
     const r = rng(23);
     return Array.from({ length: count }, () => {
       const lengths = new Int32Array(B);
       for (let b = 0; b < B; b++) lengths[b] = 1 + Math.floor(r() * T);
       const batch: Batch = { inputs: randInts(B * T, V, r), targets: randInts(B * T, V, r), batchSize: B, steps: T, lengths };
-      if (conditionSize > 0) batch.condition = randn(B * conditionSize, r);
+      if (extra.conditionSize) batch.condition = randn(B * extra.conditionSize, r);
+      if (extra.attention) {
+        const S = 6;
+        batch.memory = randn(B * S * extra.attention.memorySize, r);
+        batch.memorySteps = S;
+        batch.memoryLengths = Int32Array.from({ length: B }, () => 1 + Math.floor(r() * S));
+      }
       return batch;
     });
   }
 
-  // The second variant: sampled softmax training (host-drawn samples, so both backends draw the
-  // same) of a conditioned model (the condition's gradient flows through dh0).
+  // The other variants: sampled softmax training (host-drawn samples, so both backends draw the
+  // same) of a conditioned model (the condition's gradient flows through dh0); attention.
   const STEP_VARIANTS = [
     { name: '', extra: {} as Partial<ModelConfig> },
     { name: ', sampled softmax, conditioned', extra: { sampledSoftmax: { samples: 4 }, conditionSize: 3 } as Partial<ModelConfig> },
+    { name: ', attention over a ragged memory', extra: { attention: { memorySize: 5 } } as Partial<ModelConfig> },
   ];
   for (const precision of PRECISIONS)
   for (const variant of STEP_VARIANTS) {
@@ -282,7 +289,7 @@ suite(`CUDA parity with the CPU fp64 reference${gpu ? '' : ` (skipped: ${cudaRea
       const opts = { learningRate: 2e-3, clipNorm: 1, carryState: variant.extra.conditionSize === undefined };
       const tol = TOLERANCE[precision];
       const losses: [number[], number[]] = [[], []];
-      for (const b of batches(20, 5, 9, variant.extra.conditionSize ?? 0)) {
+      for (const b of batches(20, 5, 9, variant.extra)) {
         const [rc, rg] = [await cpu.trainStep(b, opts), await cuda.trainStep(b, opts)];
         losses[0].push(rc.loss);
         losses[1].push(rg.loss);
