@@ -6,6 +6,8 @@
 #include <cuda_runtime.h>
 
 #include <cfloat>
+#include <stdexcept>
+#include <string>
 
 #include "cuda_check.cuh"
 #include "kernels.cuh"
@@ -15,6 +17,14 @@ namespace frnn::cuda {
 namespace {
 
 constexpr unsigned kAttentionThreads = 128;
+// The scores of one query row live in shared memory (doubles, within the default 48 KB).
+constexpr int kMaxMemorySteps = 6144;
+
+void check_memory_steps(int S) {
+  if (S > kMaxMemorySteps)
+    throw std::runtime_error("CUDA attention: memories of at most " + std::to_string(kMaxMemorySteps) + " steps, got " +
+                             std::to_string(S));
+}
 
 __device__ __forceinline__ int valid_steps(const int32_t* lengths, int b, int S) {
   return lengths ? min(max(lengths[b], 0), S) : S;
@@ -128,6 +138,7 @@ __global__ void __launch_bounds__(kAttentionThreads)
 void attention_forward(cudaStream_t stream, int B, int T, int S, int H, int M, const float* q, const float* k,
                        const float* mem, const int32_t* lengths, float* alpha, float* context) {
   if (B <= 0 || T <= 0 || S <= 0) return;
+  check_memory_steps(S);
   attention_forward_kernel<<<B * T, kAttentionThreads, S * sizeof(double), stream>>>(T, S, H, M, q, k, mem, lengths,
                                                                                      alpha, context);
   check_launch("attention_forward_kernel");
@@ -137,6 +148,7 @@ void attention_backward(cudaStream_t stream, int B, int T, int S, int H, int M, 
                         const float* mem, const int32_t* lengths, const float* alpha, const float* dcontext,
                         float* dq, float* dk, float* dmem, float* scratch) {
   if (B <= 0 || T <= 0 || S <= 0) return;
+  check_memory_steps(S);
   attention_scores_backward_kernel<<<B * T, kAttentionThreads, S * sizeof(double), stream>>>(
       T, S, H, M, k, mem, lengths, alpha, dcontext, dq, scratch);
   check_launch("attention_scores_backward_kernel");
