@@ -250,6 +250,16 @@ export class Model {
     return new Model(structuredClone(config), native, addon.buildInfo(), choice.fallbackReason);
   }
 
+  /**
+   * @internal For checkpoint loading: the model with every parameter zero, not initialized (a
+   * checkpoint overwrites them all at once; the initializers cost seconds for large layers).
+   */
+  static createForRestore(config: ModelConfig): Model {
+    const { nativeConfig, choice, addon, options } = prepareCreate(config);
+    const native = new addon.Model(nativeConfig, choice.backend, config.dtype ?? 'float32', { ...options, initialize: false });
+    return new Model(structuredClone(config), native, addon.buildInfo(), choice.fallbackReason);
+  }
+
   /** create() with the network built (and its parameters initialized) on the thread pool. */
   static async createAsync(config: ModelConfig): Promise<Model> {
     const { nativeConfig, choice, addon, options } = prepareCreate(config);

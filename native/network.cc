@@ -116,7 +116,7 @@ struct Activations {
 template <typename Real>
 class NetworkImpl final : public Network {
  public:
-  NetworkImpl(const NetworkConfig& cfg, std::unique_ptr<Ops<Real>> ops, const char* dtype)
+  NetworkImpl(const NetworkConfig& cfg, std::unique_ptr<Ops<Real>> ops, const char* dtype, bool initialize)
       : cfg_(cfg), ops_(std::move(ops)), dtype_(dtype), mem_(*ops_, live_bytes_) {
     cfg_.validate();
     layout_ = plan_parameters(cfg_);
@@ -126,8 +126,7 @@ class NetworkImpl final : public Network {
     m_ = mem_.floats(n);
     v_ = mem_.floats(n);
     scalars_ = mem_.floats(4);
-    std::vector<double> host = initial_parameters(cfg_, layout_);
-    upload_floats(params_, host);
+    if (initialize) upload_floats(params_, initial_parameters(cfg_, layout_));  // else the zeros alloc gave
     for (const RecurrentSpec& l : cfg_.layers) max_hidden_ = std::max(max_hidden_, l.hidden);
   }
 
@@ -1119,15 +1118,16 @@ std::unique_ptr<Network> make_network(const NetworkConfig& cfg, const std::strin
 #ifdef FRNN_HAVE_CUDA
     if (dtype != "float32") range_error("dtype must be 'float32' on the 'cuda' backend, got '" + dtype + "'");
     if (options.device < 0) range_error("device must be a non-negative integer, got " + std::to_string(options.device));
-    return std::make_unique<NetworkImpl<float>>(cfg, cuda::make_cuda_ops(options.device, options.tf32), "float32");
+    return std::make_unique<NetworkImpl<float>>(cfg, cuda::make_cuda_ops(options.device, options.tf32), "float32",
+                                                options.initialize);
 #else
     range_error("backend 'cuda' is not available: this build of fusedrnn has no CUDA part (built without nvcc)");
 #endif
   }
   if (backend != "cpu") range_error("backend must be 'cpu' or 'cuda', got '" + backend + "'");
   if (dtype == "float32")
-    return std::make_unique<NetworkImpl<float>>(cfg, std::make_unique<CpuOps<float>>(), "float32");
-  return std::make_unique<NetworkImpl<double>>(cfg, std::make_unique<CpuOps<double>>(), "float64");
+    return std::make_unique<NetworkImpl<float>>(cfg, std::make_unique<CpuOps<float>>(), "float32", options.initialize);
+  return std::make_unique<NetworkImpl<double>>(cfg, std::make_unique<CpuOps<double>>(), "float64", options.initialize);
 }
 
 }  // namespace frnn

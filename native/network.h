@@ -125,6 +125,9 @@ struct ParamInfo {
 struct BackendOptions {
   int device = 0;
   bool tf32 = true;  // TF32 tensor cores for the large GEMMs (PyTorch's default); false = exact fp32
+  // false: leave the parameters zero (a checkpoint is about to overwrite them all), skipping the
+  // initializers (the orthogonal blocks cost seconds at H = 1024).
+  bool initialize = true;
 };
 
 // What the backend reports in Model.info() (empty/zero fields for the CPU).

@@ -154,6 +154,8 @@ export interface NativeModelInfo {
 export interface NativeBackendOptions {
   device?: number;
   precision?: 'tf32' | 'fp32';
+  /** false: parameters left zero, for a checkpoint to overwrite (default true). */
+  initialize?: boolean;
 }
 
 export interface NativeTrainingState {

@@ -139,7 +139,7 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'checkpoint', placem
   const config = { ...(parseJson(meta.config, 'config', fail) as ModelConfig), ...placement };
   let model: Model;
   try {
-    model = Model.create(config);
+    model = Model.createForRestore(config);  // every parameter comes from the file below
   } catch (error) {
     // A placement the machine cannot honour (no usable GPU) is the caller's error, not the file's.
     if (Object.keys(placement).length > 0) throw error;

@@ -641,6 +641,10 @@ class Model : public Napi::ObjectWrap<Model> {
       if (p != "tf32" && p != "fp32") range_error("options.precision must be 'tf32' or 'fp32', got '" + p + "'");
       o.tf32 = p == "tf32";
     }
+    if (obj.Has("initialize") && !obj.Get("initialize").IsUndefined()) {
+      if (!obj.Get("initialize").IsBoolean()) type_error("options.initialize must be a boolean");
+      o.initialize = obj.Get("initialize").As<Napi::Boolean>();
+    }
     return o;
   }
 
