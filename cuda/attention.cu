@@ -30,18 +30,6 @@ __device__ __forceinline__ int valid_steps(const int32_t* lengths, int b, int S)
   return lengths ? min(max(lengths[b], 0), S) : S;
 }
 
-__device__ __forceinline__ double block_max(double v, double* shared) {
-  shared[threadIdx.x] = v;
-  __syncthreads();
-  for (unsigned stride = blockDim.x / 2; stride > 0; stride /= 2) {
-    if (threadIdx.x < stride) shared[threadIdx.x] = fmax(shared[threadIdx.x], shared[threadIdx.x + stride]);
-    __syncthreads();
-  }
-  const double m = shared[0];
-  __syncthreads();
-  return m;
-}
-
 __global__ void __launch_bounds__(kAttentionThreads)
     attention_forward_kernel(int T, int S, int H, int M, const float* q, const float* k, const float* mem,
                              const int32_t* lengths, float* alpha, float* context) {

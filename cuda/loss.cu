@@ -45,7 +45,7 @@ __global__ void __launch_bounds__(kRowsPerBlock * 32)
   }
   double s = 0.0;
   for (int v = lane; v < V; v += 32) s += exp(static_cast<double>(z[v]) - static_cast<double>(mx));
-  for (int off = 16; off > 0; off /= 2) s += __shfl_xor_sync(0xffffffffu, s, off);
+  s = warp_sum(s);
   const int t = targets[n];
   const double w = weights ? static_cast<double>(weights[n]) : 1.0;
   const double lse = static_cast<double>(mx) + log(s);
@@ -81,7 +81,7 @@ __global__ void __launch_bounds__(kRowsPerBlock * 32)
     row += e * e;
     if (dpred) dpred[base + d] = static_cast<float>(2.0 * w * inv * e);
   }
-  for (int off = 16; off > 0; off /= 2) row += __shfl_xor_sync(0xffffffffu, row, off);
+  row = warp_sum(row);
   if (lane == 0) scratch[1 + n] = w * row;
 }
 
@@ -114,7 +114,7 @@ __global__ void __launch_bounds__(kRowsPerBlock * 32)
   const float* wn = Wt + static_cast<size_t>(n) * D;
   double dot = 0.0;
   for (int d = lane; d < D; d += 32) dot += static_cast<double>(xn[d]) * wn[d];
-  for (int offset = 16; offset > 0; offset /= 2) dot += __shfl_down_sync(0xffffffffu, dot, offset);
+  dot = warp_sum(dot);
   float* row = logits + static_cast<size_t>(n) * (S + 1);
   if (lane == 0) row[0] = static_cast<float>(dot + bt[n]);
   const int32_t target = targets[n];
