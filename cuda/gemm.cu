@@ -30,57 +30,55 @@ struct GemmArgs {
 };
 
 // op(A)[m0.., k0..] and op(B)[k0.., n0..] into registers (zero outside the matrix), then into
-// k-major shared tiles. The thread -> element map follows the contiguous dimension of each
-// layout, so the loads coalesce.
+// k-major shared tiles. Both operands are a TR-row tile of a [rows, K] matrix, stored either
+// row-major (element (r, k) at r*ld + k) or k-major (at k*ld + r): A is k-major when transposed,
+// B when not. The thread -> element map follows the contiguous dimension, so the loads coalesce.
 template <int TM, int TN, int THREADS>
 struct TileFetch {
   static constexpr int kA = TM * kTileK / THREADS, kB = TN * kTileK / THREADS;
   float a[kA], b[kB];
 };
 
-template <int TM, int TN, int THREADS>
-__device__ __forceinline__ void fetch_tiles(const GemmArgs& g, int m0, int n0, int k0, TileFetch<TM, TN, THREADS>& f) {
+template <int TR, int THREADS>
+__device__ __forceinline__ void fetch_operand(const float* P, int ld, bool k_major, int rows, int K, int r0, int k0,
+                                              float (&out)[TR * kTileK / THREADS]) {
   const int tid = threadIdx.x;
 #pragma unroll
-  for (int i = 0; i < f.kA; ++i) {
+  for (int i = 0; i < TR * kTileK / THREADS; ++i) {
     const int idx = tid + i * THREADS;
-    int m, k;
-    if (g.trans_a) k = idx / TM, m = idx % TM;
-    else m = idx / kTileK, k = idx % kTileK;
-    const int gm = m0 + m, gk = k0 + k;
-    f.a[i] = 0.f;
-    if (gm < g.M && gk < g.K)
-      f.a[i] = g.trans_a ? g.A[static_cast<size_t>(gk) * g.lda + gm] : g.A[static_cast<size_t>(gm) * g.lda + gk];
+    int r, k;
+    if (k_major) k = idx / TR, r = idx % TR;
+    else r = idx / kTileK, k = idx % kTileK;
+    const int gr = r0 + r, gk = k0 + k;
+    out[i] = 0.f;
+    if (gr < rows && gk < K)
+      out[i] = k_major ? P[static_cast<size_t>(gk) * ld + gr] : P[static_cast<size_t>(gr) * ld + gk];
   }
+}
+
+template <int TR, int THREADS>
+__device__ __forceinline__ void store_operand(bool k_major, const float (&in)[TR * kTileK / THREADS],
+                                              float (*tile)[TR + kPad]) {
+  const int tid = threadIdx.x;
 #pragma unroll
-  for (int i = 0; i < f.kB; ++i) {
+  for (int i = 0; i < TR * kTileK / THREADS; ++i) {
     const int idx = tid + i * THREADS;
-    int n, k;
-    if (g.trans_b) n = idx / kTileK, k = idx % kTileK;
-    else k = idx / TN, n = idx % TN;
-    const int gn = n0 + n, gk = k0 + k;
-    f.b[i] = 0.f;
-    if (gn < g.N && gk < g.K)
-      f.b[i] = g.trans_b ? g.B[static_cast<size_t>(gn) * g.ldb + gk] : g.B[static_cast<size_t>(gk) * g.ldb + gn];
+    if (k_major) tile[idx / TR][idx % TR] = in[i];
+    else tile[idx % kTileK][idx / kTileK] = in[i];
   }
+}
+
+template <int TM, int TN, int THREADS>
+__device__ __forceinline__ void fetch_tiles(const GemmArgs& g, int m0, int n0, int k0, TileFetch<TM, TN, THREADS>& f) {
+  fetch_operand<TM, THREADS>(g.A, g.lda, g.trans_a, g.M, g.K, m0, k0, f.a);
+  fetch_operand<TN, THREADS>(g.B, g.ldb, !g.trans_b, g.N, g.K, n0, k0, f.b);
 }
 
 template <int TM, int TN, int THREADS>
 __device__ __forceinline__ void store_tiles(const GemmArgs& g, const TileFetch<TM, TN, THREADS>& f,
                                             float (*As)[TM + kPad], float (*Bs)[TN + kPad]) {
-  const int tid = threadIdx.x;
-#pragma unroll
-  for (int i = 0; i < f.kA; ++i) {
-    const int idx = tid + i * THREADS;
-    if (g.trans_a) As[idx / TM][idx % TM] = f.a[i];
-    else As[idx % kTileK][idx / kTileK] = f.a[i];
-  }
-#pragma unroll
-  for (int i = 0; i < f.kB; ++i) {
-    const int idx = tid + i * THREADS;
-    if (g.trans_b) Bs[idx % kTileK][idx / kTileK] = f.b[i];
-    else Bs[idx / TN][idx % TN] = f.b[i];
-  }
+  store_operand<TM, THREADS>(g.trans_a, f.a, As);
+  store_operand<TN, THREADS>(!g.trans_b, f.b, Bs);
 }
 
 __device__ __forceinline__ void store(const GemmArgs& g, int m, int n, float acc) {
