@@ -98,9 +98,10 @@ struct Activations {
     Real *logits = nullptr, *dlogits = nullptr, *dLs = nullptr, *dl0 = nullptr, *scaled = nullptr;
     Real *dWs = nullptr, *dbs = nullptr;
   } sampled;
-  // Attention (decoders): sized for the current memory length S, reallocated when it changes.
+  // Attention (decoders): the buffers hold memories of up to `capacity` steps (grown, never
+  // shrunk, so bucketed batches of varying source lengths do not reallocate); S is the current one.
   struct Attention {
-    int S = -1;
+    int S = 0, capacity = 0;
     std::unique_ptr<Memory<Real>> mem;
     int32_t* lengths = nullptr;
     bool has_lengths = false;
@@ -801,10 +802,12 @@ class NetworkImpl final : public Network {
     auto& m = a.attention;
     const int S = batch.memory_steps, M = cfg_.attention, H = stack_width();
     const size_t B = static_cast<size_t>(a.B), N = B * a.T_;
-    if (m.S != S) {
+    m.S = S;
+    if (S > m.capacity) {
+      m.mem.reset();  // the old buffers go first, so peak memory is the new size alone
       m.mem = std::make_unique<Memory<Real>>(*ops_, live_bytes_);
       Memory<Real>& mm = *m.mem;
-      m.S = S;
+      m.capacity = S;
       m.lengths = mm.ints(B);
       m.memory = mm.floats(B * S * M);
       m.keys = cfg_.attention_dot ? m.memory : mm.floats(B * S * H);

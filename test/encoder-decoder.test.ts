@@ -105,6 +105,28 @@ describe('encoder–decoder gradients (float64, central differences)', () => {
     decoder.dispose();
   });
 
+  it('memories of different lengths on one model give what a fresh model gives', async () => {
+    const r = rng(46);
+    const config = {
+      input: { type: 'embedding' as const, vocabSize: V, dim: 3 },
+      layers: [{ cell: 'gru' as const, units: 4 }],
+      dense: [{ units: V }],
+      attention: { memorySize: 3 },
+      seed: 9,
+      dtype: 'float64' as const,
+    };
+    const batch = (S: number) => ({ inputs: randInts(4, V, r), memory: randn(2 * S * 3, r), memorySteps: S, batchSize: 2, steps: 2 });
+    const used = Model.create(config);
+    const [long, short] = [batch(7), batch(3)];
+    await used.predict(long);
+    const reused = await used.predict(short);
+    const fresh = Model.create(config);
+    expect(Array.from(reused)).toEqual(Array.from(await fresh.predict(short)));
+    expect(Array.from(await used.predict(long))).toEqual(Array.from(await fresh.predict(long)));
+    used.dispose();
+    fresh.dispose();
+  });
+
   it('trainFromStateGrad also takes the gradient of the encoded outputs (an attention memory)', async () => {
     const r = rng(45);
     const encoder = model(7);
