@@ -245,9 +245,7 @@ export class Model {
    * thread.
    */
   static create(config: ModelConfig): Model {
-    const { nativeConfig, choice, addon, options } = prepareCreate(config);
-    const native = new addon.Model(nativeConfig, choice.backend, config.dtype ?? 'float32', options);
-    return new Model(structuredClone(config), native, addon.buildInfo(), choice.fallbackReason);
+    return Model.createOnThisThread(config, true);
   }
 
   /**
@@ -255,8 +253,12 @@ export class Model {
    * checkpoint overwrites them all at once; the initializers cost seconds for large layers).
    */
   static createForRestore(config: ModelConfig): Model {
+    return Model.createOnThisThread(config, false);
+  }
+
+  private static createOnThisThread(config: ModelConfig, initialize: boolean): Model {
     const { nativeConfig, choice, addon, options } = prepareCreate(config);
-    const native = new addon.Model(nativeConfig, choice.backend, config.dtype ?? 'float32', { ...options, initialize: false });
+    const native = new addon.Model(nativeConfig, choice.backend, config.dtype ?? 'float32', { ...options, initialize });
     return new Model(structuredClone(config), native, addon.buildInfo(), choice.fallbackReason);
   }
 

@@ -5,7 +5,7 @@
 // trains end to end on either backend. Decoding is beamSearch from the encoded state.
 import { beamSearch, type Hypothesis } from './decode.js';
 import { Model, type ModelConfig, type RecurrentLayerConfig, type StepResult, type TrainStepOptions } from './model.js';
-import { checkInt, checkInt32Array, checkIds, checkKeys, checkNumber, checkObject } from './validate.js';
+import { checkInt, checkInt32Array, checkIds, checkKeys, checkObject } from './validate.js';
 
 export interface Seq2SeqConfig {
   sourceVocabSize: number;
@@ -82,7 +82,7 @@ export class Seq2Seq {
     const seed = config.seed ?? 0;
     const encoder = Model.create({
       ...shared,
-      input: { type: 'embedding', vocabSize: checkInt(config.sourceVocabSize, 'config.sourceVocabSize', 1), dim },
+      input: { type: 'embedding', vocabSize: config.sourceVocabSize, dim },
       output: 'last',
       dense: [{ units: 2 }], // unused: the encoder's output is its final states
       seed,
@@ -130,11 +130,12 @@ export class Seq2Seq {
     if (source.length === 0) throw new RangeError('source must hold at least one token');
     checkIds(source, 'source', this.config.sourceVocabSize);
     const initialState = await this.encoder.encode({ inputs: source, batchSize: 1, steps: source.length });
+    // beamSearch checks the options (under the same names).
     return beamSearch(this.decoder, Int32Array.from([this.config.go]), {
       ...(this.config.attention ? { memory: { values: initialState.outputs, steps: source.length } } : {}),
-      maxLength: checkInt(options.maxLength ?? 2 * source.length + 2, 'options.maxLength', 1),
+      maxLength: options.maxLength ?? 2 * source.length + 2,
       beamWidth: options.beamWidth,
-      lengthPenalty: options.lengthPenalty === undefined ? undefined : checkNumber(options.lengthPenalty, 'options.lengthPenalty', 0, 10),
+      lengthPenalty: options.lengthPenalty,
       results: options.results,
       eos: this.config.eos,
       initialState,

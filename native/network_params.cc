@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "errors.h"
 #include "cpu/thread_pool.h"
@@ -151,8 +152,7 @@ std::vector<double> initial_parameters(const NetworkConfig& cfg, const ParamLayo
   // The orthogonal recurrent blocks are the costly part (O(H³) each, seconds at H = 1024): they
   // are independent, so they run across the thread pool, each into its own range (the values do
   // not depend on the thread count).
-  std::vector<size_t> orthogonal_blocks;
-  std::vector<int> orthogonal_sizes;
+  std::vector<std::pair<size_t, int>> orthogonal_blocks;  // arena offset, H of an [H, H] block
   int in = cfg.input_width();
   for (size_t l = 0; l < cfg.layers.size(); ++l) {
     const RecurrentSpec& s = cfg.layers[l];
@@ -168,7 +168,7 @@ std::vector<double> initial_parameters(const NetworkConfig& cfg, const ParamLayo
         uniform(o.b_hh, static_cast<size_t>(G) * H, bound);
       } else {
         init::glorot_uniform(values.data() + o.w_ih, n_ih, in, static_cast<double>(G) * H, 1.0, cfg.seed, o.w_ih);
-        for (int g = 0; g < G; ++g) orthogonal_blocks.push_back(o.w_hh + static_cast<size_t>(g) * H * H), orthogonal_sizes.push_back(H);
+        for (int g = 0; g < G; ++g) orthogonal_blocks.emplace_back(o.w_hh + static_cast<size_t>(g) * H * H, H);
       }
       if (s.peephole) uniform(o.peephole, 3 * static_cast<size_t>(H), 1.0 / std::sqrt(static_cast<double>(H)));
       if (s.cell == Cell::LSTM) {
@@ -179,8 +179,8 @@ std::vector<double> initial_parameters(const NetworkConfig& cfg, const ParamLayo
     in = H * D;
   }
   cpu::parallel_for(static_cast<int>(orthogonal_blocks.size()), [&](int i) {
-    const size_t block = orthogonal_blocks[i];
-    init::orthogonal(values.data() + block, orthogonal_sizes[i], orthogonal_sizes[i], 1.0, cfg.seed, block);
+    const auto [block, H] = orthogonal_blocks[i];
+    init::orthogonal(values.data() + block, H, H, 1.0, cfg.seed, block);
   });
   // Attention layers: glorot-uniform weights, zero bias, under either scheme.
   if (cfg.attention > 0) {
