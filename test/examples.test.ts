@@ -51,15 +51,17 @@ describe('examples --quick', { timeout: 180_000 }, () => {
     expect(stdout).toMatch(/-> "a (red|green|blue|yellow) (circle|square|triangle)/);
   });
 
-  it('translate (encoder–decoder, 1x128 LSTM, reverse 3-8 letters, 20k pairs, 4 epochs): exact match > 95% on held-out words', async () => {
-    const { result, stdout } = await example('translate.mjs', ['--quick', '--backend', 'cpu']);
+  // 6 epochs, not --quick's 4: at 4, data seeds 1-3 gave 93.7-99.3%, too close to the bound (6: 98.7-100% over seeds 1-4).
+  it('translate (encoder–decoder, 1x128 LSTM, reverse 3-8 letters, 20k pairs, 6 epochs): exact match > 95% on held-out words', async () => {
+    const { result, stdout } = await example('translate.mjs', ['--quick', '--epochs', '6', '--backend', 'cpu']);
     console.log(`translate --quick: ${JSON.stringify(result)}`);
     expect(result.exactMatch as number).toBeGreaterThan(0.95);
     expect(stdout).toMatch(/^ {2}[a-j]+ -> [a-j]+$/m);
   });
 
-  it('translate with attention (general, words of 3-16 letters, --quick): exact match > 95% on held-out words', async () => {
-    const { result } = await example('translate.mjs', ['--quick', '--backend', 'cpu', '--attention', 'general', '--max-len', '16']);
+  // 5 epochs, not --quick's 4: at 4, data seed 2 gave 96.0%, too close to the bound (5: 100% for seeds 1-2, ~45 s).
+  it('translate with attention (general, words of 3-16 letters, 1x128 LSTM, 20k pairs, 5 epochs): exact match > 95% on held-out words', async () => {
+    const { result } = await example('translate.mjs', ['--quick', '--epochs', '5', '--backend', 'cpu', '--attention', 'general', '--max-len', '16']);
     console.log(`translate --quick --attention general --max-len 16: ${JSON.stringify(result)}`);
     expect(result.exactMatch as number).toBeGreaterThan(0.95);
   });
