@@ -154,7 +154,7 @@ class NetworkImpl final : public Network {
   }
   const std::vector<ParamInfo>& params() const override { return layout_.params; }
   int64_t step() const override { return step_; }
-  size_t native_bytes() const override { return live_bytes_; }
+  size_t native_bytes() const override { return live_bytes_ + ops_->derived_bytes(); }
   uint64_t rng_counter() const override { return rng_counter_; }
 
   StepResult train_step(const Batch& batch, const TrainOptions& opts) override {
@@ -220,6 +220,7 @@ class NetworkImpl final : public Network {
                          std::vector<std::vector<double>> state_grad) {
     ops_->global_norm_clip(layout_.trainable, grads_, opts.clip_norm, scalars_ + 1, scalars_ + 2);
     // Adam reads the clip scale on the device; a NaN scale (non-finite norm) makes it skip.
+    ++params_version_;
     ops_->adam(layout_.trainable, params_, grads_, m_, v_, opts.adam, step_ + 1, scalars_ + 2);
     StepResult r = read_result(batch);
     r.state_grad = std::move(state_grad);
@@ -237,6 +238,7 @@ class NetworkImpl final : public Network {
   }
 
   StepResult evaluate(const Batch& batch, bool use_state, bool keep_state) override {
+    const HeldWeights held(*this);
     Activations<Real>& a = prepare(batch);
     forward(a, /*training=*/false, use_state);
     loss(a, /*with_grad=*/false);
@@ -248,6 +250,7 @@ class NetworkImpl final : public Network {
   }
 
   std::vector<double> predict(const Batch& batch, bool use_state, bool keep_state) override {
+    const HeldWeights held(*this);
     Activations<Real>& a = prepare(batch);
     forward(a, /*training=*/false, use_state);
     if (keep_state) {
@@ -267,6 +270,7 @@ class NetworkImpl final : public Network {
     if (cfg_.attention > 0) range_error("generate does not take a memory: decode an attention model with beamSearch");
     if (B < 1 || P < 1 || steps < 0) range_error("generate: batch and prime length must be >= 1");
     check_tokens(prime, "prime");
+    const HeldWeights held(*this);
 
     // Generation keeps its own state so it never disturbs the carried training state.
     std::vector<Real*> h(cfg_.layers.size()), c(cfg_.layers.size());
@@ -378,6 +382,7 @@ class NetworkImpl final : public Network {
       if (!std::isfinite(x)) range_error("training state parameters must be finite");
     for (double x : s.v)
       if (!(x >= 0)) range_error("training state second moments must be >= 0");
+    ++params_version_;
     upload_floats(params_, s.params);
     upload_floats(m_, s.m);
     upload_floats(v_, s.v);
@@ -397,6 +402,7 @@ class NetworkImpl final : public Network {
                   std::to_string(values.size()));
     for (double x : values)
       if (!std::isfinite(x)) range_error("values for '" + name + "' must be finite");
+    ++params_version_;
     upload_floats(params_ + p.offset, values);
   }
 
@@ -1094,6 +1100,21 @@ class NetworkImpl final : public Network {
   Memory<Real> mem_;
   ParamLayout layout_;
   Real* params_ = nullptr;
+  // Bumped before every write to params_, so derived forms of the weights (Ops::hold_weights) are
+  // never used stale.
+  uint64_t params_version_ = 0;
+
+  // Holds the weights for one inference call; released on every exit, throws included.
+  class HeldWeights {
+   public:
+    explicit HeldWeights(NetworkImpl& n) : ops_(*n.ops_) { ops_.hold_weights(n.params_, n.layout_.total, n.params_version_); }
+    ~HeldWeights() { ops_.release_weights(); }
+    HeldWeights(const HeldWeights&) = delete;
+    HeldWeights& operator=(const HeldWeights&) = delete;
+
+   private:
+    Ops<Real>& ops_;
+  };
   Real* grads_ = nullptr;
   Real* m_ = nullptr;
   Real* v_ = nullptr;

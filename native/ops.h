@@ -99,6 +99,14 @@ class Ops {
   virtual void zero(void* dst, size_t bytes) = 0;
   virtual void synchronize() = 0;
 
+  // Inference calls hold the parameter arena [params, params+count) for their duration, with a
+  // version that changes whenever any parameter does; until then a backend may keep derived forms
+  // of products by those weights across calls (the CPU keeps them packed for its GEMM). The
+  // arena must not be written while held. Bytes kept that way: derived_bytes().
+  virtual void hold_weights(const T* params, size_t count, uint64_t version) { (void)params, (void)count, (void)version; }
+  virtual void release_weights() {}
+  virtual size_t derived_bytes() const { return 0; }
+
   // dst[r*ldd + c] (= or +=) src[r*lds + c] for r < rows, c < cols. Concatenation and splitting
   // of feature blocks (bidirectional halves, final states into a head).
   virtual void copy_rows(int rows, int cols, const T* src, int lds, T* dst, int ldd,

@@ -20,6 +20,8 @@ struct IsaKernels {
   // y[:N] += alpha * sum_k x[k] * B[k,:N] (the M == 1, op(B) = B case).
   void (*gemv_cols)(int N, int K, float alpha, const float* B, long ldb, const float* x,
                     long incx, float* y);
+  // y[:N] += x[:K] · P, P packed as macro_kernel's Bp (the M == 1 product by packed weights).
+  void (*gemv_packed)(int N, int K, const float* x, const float* P, long b_panel_stride, float* y);
   // In place over n floats. Accuracy: isa_kernels.inc (exp_approx).
   void (*sigmoid)(float* x, long n);
   void (*tanh)(float* x, long n);

@@ -4,9 +4,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <type_traits>
 
 #include "../ops.h"
 #include "cpu_kernels.h"
+#include "weight_cache.h"
 
 namespace frnn {
 
@@ -30,6 +32,12 @@ class CpuOps final : public Ops<T> {
     if (bytes) std::memset(dst, 0, bytes);
   }
   void synchronize() override {}
+  // Only the fp32 path packs; the fp64 reference multiplies the weights where they are.
+  void hold_weights(const T* params, size_t count, uint64_t version) override {
+    if constexpr (std::is_same_v<T, float>) packed_.hold(params, count, version);
+  }
+  void release_weights() override { packed_.release(); }
+  size_t derived_bytes() const override { return packed_.bytes(); }
 
   void copy_rows(int rows, int cols, const T* src, int lds, T* dst, int ldd,
                  bool accumulate) override {
@@ -108,6 +116,9 @@ class CpuOps final : public Ops<T> {
               uint64_t offset, int32_t* tokens) override {
     cpu::sample(B, V, logits, cfg, seed, offset, tokens);
   }
+
+ private:
+  cpu::PackedWeightCache packed_;
 };
 
 }  // namespace frnn

@@ -6,6 +6,7 @@
 
 #include "cpu_isa.h"
 #include "thread_pool.h"
+#include "weight_cache.h"
 
 namespace frnn::cpu {
 namespace {
@@ -134,6 +135,12 @@ void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, i
   if (M <= 0 || N <= 0) return;
   scale_c(M, N, beta, C, ldc);
   if (K <= 0 || alpha == 0.0f) return;
+  if (alpha == 1.0f && !ta) {
+    if (const float* packed = held_packed_weights(B, tb, K, N, ldb)) {
+      sgemm_packed_b(M, N, K, A, lda, packed, 1.0f, C, ldc);
+      return;
+    }
+  }
   const IsaKernels& kr = isa();
   if (M == 1) {  // a matrix-vector product: packing would cost more than it saves
     // Bound by reading B, so a large one is split by output columns over the pool: each thread
@@ -181,6 +188,16 @@ void sgemm_packed_b(int M, int N, int K, const float* A, int lda, const float* p
   const IsaKernels& kr = isa();
   const int threads = pool_threads();
   const int col_panels = (N + kr.nr - 1) / kr.nr;
+  const long panel_stride = static_cast<long>(K) * kr.nr;
+  if (M == 1) {
+    const int parts = static_cast<double>(N) * K >= kParallelGemvMacs ? std::min(threads, col_panels) : 1;
+    parallel_for(parts, [&](int p) {
+      int b, e;
+      range_of(p, parts, N, kr.nr, &b, &e);
+      if (b < e) kr.gemv_packed(e - b, K, A, packed + (b / kr.nr) * panel_stride, panel_stride, C + b);
+    });
+    return;
+  }
   const int parts = (threads == 1 || static_cast<double>(M) * N * K < kParallelMacs)
                         ? 1 : std::min(threads, col_panels);
   parallel_for(parts, [&](int p) {
@@ -188,7 +205,7 @@ void sgemm_packed_b(int M, int N, int K, const float* A, int lda, const float* p
     range_of(p, parts, N, kr.nr, &b, &e);
     if (b < e)
       gemm_block(kr, false, false, 0, M, b, e, K, 1.0f, A, lda, nullptr, 0,
-                 packed + (b / kr.nr) * static_cast<long>(K) * kr.nr, C, ldc);
+                 packed + (b / kr.nr) * panel_stride, C, ldc);
   });
 }
 

@@ -14,7 +14,8 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const f
 // The packed layout belongs to the variant active when it was packed.
 size_t sgemm_packed_b_elems(int K, int N);
 void sgemm_pack_b(bool trans_b, int K, int N, const float* B, int ldb, float* packed);
-// C [M,N] = A [M,K] · packed op(B) + beta*C  (A not transposed).
+// C [M,N] = A [M,K] · packed op(B) + beta*C  (A not transposed). While a PackedWeightCache is
+// held (weight_cache.h), sgemm routes products by the held weights here.
 void sgemm_packed_b(int M, int N, int K, const float* A, int lda, const float* packed, float beta,
                     float* C, int ldc);
 

@@ -1,11 +1,15 @@
 // Workers wait on a condition variable after a short spin: a recurrent step's GEMM is tens of
 // microseconds, so a wake-up through the kernel on every step would cost as much as the work.
+// Task i goes first to thread i % threads (the caller is thread 0), so a product split the same
+// way every step finds its slice of the weights in that core's own L2; a thread that finishes
+// its own share steals what is left, so a descheduled worker only slows, never stalls, a call.
 #include "thread_pool.h"
 
 #include <pthread.h>
 #include <sched.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <mutex>
 #include <thread>
@@ -30,7 +34,7 @@ int detect_threads() {
 class Pool {
  public:
   explicit Pool(int threads) : threads_(threads) {
-    for (int w = 1; w < threads_; ++w) std::thread([this] { work_loop(); }).detach();
+    for (int w = 1; w < threads_; ++w) std::thread([this, w] { work_loop(w); }).detach();
   }
   int threads() const { return threads_; }
 
@@ -42,24 +46,46 @@ class Pool {
     }
     pthread_mutex_lock(&wake_mutex_);
     fn_ = fn, ctx_ = ctx, tasks_ = tasks;
-    next_.store(0, std::memory_order_relaxed);
+    const int tracked = tasks < kTracked ? tasks : kTracked;
+    for (int i = 0; i < tracked; ++i) claimed_[i].store(false, std::memory_order_relaxed);
+    next_.store(tracked, std::memory_order_relaxed);
     finished_.store(0, std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_release);
     pthread_cond_broadcast(&wake_);
     pthread_mutex_unlock(&wake_mutex_);
-    drain();
+    drain(0);
     // Every worker checks out of this generation before the next may overwrite fn_/ctx_/tasks_.
     while (finished_.load(std::memory_order_acquire) != threads_ - 1) std::this_thread::yield();
   }
 
  private:
-  void drain() {
+  static constexpr int kTracked = 256;  // tasks beyond these are dealt from one counter
+
+  bool claim(int i) {
+    return !claimed_[i].load(std::memory_order_relaxed) &&
+           !claimed_[i].exchange(true, std::memory_order_acq_rel);
+  }
+  // Own tasks (self, self + threads, ...) first, then any left by the others, then the untracked.
+  void drain(int self) {
+    const int tracked = tasks_ < kTracked ? tasks_ : kTracked;
+    for (int i = self; i < tracked; i += threads_)
+      if (claim(i)) fn_(ctx_, i);
+    for (int i = 0; i < tracked; ++i)
+      if (claim(i)) fn_(ctx_, i);
     for (int i; (i = next_.fetch_add(1, std::memory_order_relaxed)) < tasks_;) fn_(ctx_, i);
   }
-  void work_loop() {
+  void work_loop(int self) {
     unsigned seen = 0;
     for (;;) {
       unsigned gen = generation_.load(std::memory_order_acquire);
+      // Spin on the CPU (pause, no syscall) for ~50 us: steps of a sequence follow each other
+      // that closely; only then fall back to yielding and finally sleeping.
+      const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+      for (int spin = 0; gen == seen; ++spin) {
+        if ((spin & 63) == 63 && std::chrono::steady_clock::now() > spin_until) break;
+        cpu_relax();
+        gen = generation_.load(std::memory_order_acquire);
+      }
       for (int spin = 0; gen == seen && spin < 20000; ++spin) {
         std::this_thread::yield();
         gen = generation_.load(std::memory_order_acquire);
@@ -71,9 +97,14 @@ class Pool {
         gen = generation_.load(std::memory_order_acquire);
       }
       seen = gen;
-      drain();
+      drain(self);
       finished_.fetch_add(1, std::memory_order_release);
     }
+  }
+  static void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
   }
 
   const int threads_;
@@ -84,6 +115,7 @@ class Pool {
   pthread_cond_t wake_ = PTHREAD_COND_INITIALIZER;
   std::atomic<unsigned> generation_{0};
   std::atomic<int> next_{0}, finished_{0};
+  std::atomic<bool> claimed_[kTracked];
   void (*fn_)(void*, int) = nullptr;
   void* ctx_ = nullptr;
   int tasks_ = 0;
