@@ -61,16 +61,18 @@ for (const name of ['clip_adam', 'clip_adamw']) {
 describe('globalNormClip', () => {
   it('does not scale when under the limit or when maxNorm <= 0; fp32 agrees with fp64', () => {
     const r = rng(7);
-    const g = randn(1001, r, 0.01);
-    const ref = Math.sqrt(g.reduce((s, x) => s + x * x, 0));
-    for (const dt of ['float64', 'float32'] as DT[]) {
-      const a = op('globalNormClip', dt, { g, maxNorm: 100 });
-      expect(Math.abs(a.norm - ref) / ref).toBeLessThan(dt === 'float64' ? 1e-14 : 1e-6);
-      expect(a.scale).toBe(1);
-      const b = op('globalNormClip', dt, { g, maxNorm: 0 });
-      expect(b.scale).toBe(1);
-      const c = op('globalNormClip', dt, { g, maxNorm: 0.05 });
-      expect(Math.abs(c.scale - 0.05 / (ref + 1e-6))).toBeLessThan(1e-6);
+    // 1001 and a size spanning several of the fp32 path's 16384-element chunks (split over the pool).
+    for (const g of [randn(1001, r, 0.01), randn(3 * 16384 + 77, r, 0.003)]) {
+      const ref = Math.sqrt(g.reduce((s, x) => s + x * x, 0));
+      for (const dt of ['float64', 'float32'] as DT[]) {
+        const a = op('globalNormClip', dt, { g, maxNorm: 100 });
+        expect(Math.abs(a.norm - ref) / ref).toBeLessThan(dt === 'float64' ? 1e-14 : 1e-6);
+        expect(a.scale).toBe(1);
+        const b = op('globalNormClip', dt, { g, maxNorm: 0 });
+        expect(b.scale).toBe(1);
+        const c = op('globalNormClip', dt, { g, maxNorm: 0.05 });
+        expect(Math.abs(c.scale - 0.05 / (ref + 1e-6))).toBeLessThan(1e-6);
+      }
     }
   });
 
@@ -82,6 +84,9 @@ describe('globalNormClip', () => {
       const b = op('globalNormClip', 'float32', { g: new Float64Array([1, Infinity]), maxNorm });
       expect(b.norm).toBe(Infinity);
       expect(Number.isNaN(b.scale)).toBe(true);
+      const late = new Float64Array(2 * 16384 + 5).fill(0.5);
+      late[late.length - 2] = NaN;  // in the last chunk
+      expect(Number.isNaN(op('globalNormClip', 'float32', { g: late, maxNorm }).scale)).toBe(true);
     }
   });
 
@@ -118,7 +123,7 @@ describe('adam', () => {
   for (const decoupled of [false, true])
     it(`${decoupled ? 'AdamW' : 'Adam'} with weight decay and grad scale matches the formula; fp32 agrees`, () => {
       const r = rng(decoupled ? 11 : 12);
-      const n = 37;
+      const n = 2 * 16384 + 37;  // several chunks of the pool's split
       const params = randn(n, r), grads = randn(n, r), m = randn(n, r, 0.1);
       const v = Float64Array.from(randn(n, r, 0.1), (x) => x * x);
       const cfg = { lr: 0.003, beta1: 0.8, beta2: 0.99, eps: 1e-7, weightDecay: 0.05, decoupled };

@@ -1,18 +1,45 @@
 // Global-norm gradient clipping (PyTorch clip_grad_norm_) and Adam / AdamW (torch.optim
 // semantics, single-tensor path). Arithmetic per element in double, stored in T.
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
+#include <vector>
 
 #include "cpu_kernels.h"
+#include "thread_pool.h"
 
 namespace frnn::cpu {
+
+namespace {
+// Both loops are over every parameter once per step: split over the pool in fixed chunks. The
+// chunks do not depend on the thread count, so neither do the results.
+constexpr size_t kChunk = 1 << 14;
+inline int chunks_of(size_t n) { return static_cast<int>((n + kChunk - 1) / kChunk); }
+
+template <typename T>
+double sum_of_squares(const T* g, size_t begin, size_t end) {
+  double ss = 0.0;
+  for (size_t i = begin; i < end; ++i) {
+    const double x = static_cast<double>(g[i]);
+    ss += x * x;
+  }
+  return ss;
+}
+}  // namespace
 
 template <typename T>
 void global_norm_clip(size_t n, const T* g, double max_norm, T* norm, T* scale) {
   double ss = 0.0;
-  for (size_t i = 0; i < n; ++i) {
-    const double x = static_cast<double>(g[i]);
-    ss += x * x;
+  if constexpr (std::is_same_v<T, double>) {
+    ss = sum_of_squares(g, 0, n);  // the reference keeps its one sequential sum
+  } else {
+    // A thread_local named inside the lambda would be each worker's own: pass its data instead.
+    thread_local std::vector<double> partial;
+    partial.assign(chunks_of(n), 0.0);
+    double* out = partial.data();
+    parallel_for(chunks_of(n), [&](int c) { out[c] = sum_of_squares(g, c * kChunk, std::min(n, (c + 1) * kChunk)); });
+    for (double p : partial) ss += p;
   }
   const double nrm = std::sqrt(ss);
   double s = 1.0;
@@ -37,26 +64,28 @@ void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamConfig& cfg
   const double gs = grad_scale ? static_cast<double>(grad_scale[0]) : 1.0;
   if (!std::isfinite(gs)) return;  // a non-finite gradient norm: the step is skipped
   const double decay = 1.0 - lr * wd;
-  for (size_t i = 0; i < n; ++i) {
-    double p = static_cast<double>(params[i]);
-    double g = static_cast<double>(grads[i]);
-    if (grad_scale) g *= gs;
-    if (wd != 0.0) {
-      if (cfg.decoupled)
-        p *= decay;
-      else
-        g += wd * p;
+  parallel_for(chunks_of(n), [&](int c) {
+    for (size_t i = c * kChunk, end = std::min(n, (c + 1) * kChunk); i < end; ++i) {
+      double p = static_cast<double>(params[i]);
+      double g = static_cast<double>(grads[i]);
+      if (grad_scale) g *= gs;
+      if (wd != 0.0) {
+        if (cfg.decoupled)
+          p *= decay;
+        else
+          g += wd * p;
+      }
+      const double mi = b1 * static_cast<double>(m[i]) + (1.0 - b1) * g;
+      const double vi = b2 * static_cast<double>(v[i]) + (1.0 - b2) * g * g;
+      // Store the moments first so the update reads them back at the storage precision, as a
+      // pure-T implementation would.
+      m[i] = static_cast<T>(mi);
+      v[i] = static_cast<T>(vi);
+      const double denom = std::sqrt(static_cast<double>(v[i])) / bc2_sqrt + cfg.eps;
+      p -= step_size * static_cast<double>(m[i]) / denom;
+      params[i] = static_cast<T>(p);
     }
-    const double mi = b1 * static_cast<double>(m[i]) + (1.0 - b1) * g;
-    const double vi = b2 * static_cast<double>(v[i]) + (1.0 - b2) * g * g;
-    // Store the moments first so the update reads them back at the storage precision, as a
-    // pure-T implementation would.
-    m[i] = static_cast<T>(mi);
-    v[i] = static_cast<T>(vi);
-    const double denom = std::sqrt(static_cast<double>(v[i])) / bc2_sqrt + cfg.eps;
-    p -= step_size * static_cast<double>(m[i]) / denom;
-    params[i] = static_cast<T>(p);
-  }
+  });
 }
 
 #define FRNN_INST(T)                                                                         \

@@ -32,6 +32,7 @@
 #include "cpu_kernels.h"
 #include "gemm.h"
 #include "rnn_support.h"
+#include "thread_pool.h"
 
 namespace frnn::cpu {
 namespace {
@@ -50,6 +51,18 @@ inline int len_of(const RnnShape& s, const int32_t* lengths, int b) {
 }
 inline int time_of(const RnnShape& s, int len, int step) {
   return s.reverse ? len - 1 - step : step;
+}
+
+// Zeroes the rows (b, t >= lengths[b]) of an [N, width] region: the step loops write every
+// other row, so only these need clearing (clearing whole buffers cost more than a step's math).
+template <typename F>
+void zero_rows_past_end(const RnnShape& s, const int32_t* lengths, F* region, int width) {
+  if (!lengths) return;
+  for (int b = 0; b < s.B; ++b) {
+    const int len = lengths[b];
+    if (len < s.T)
+      std::memset(region + (static_cast<long>(b) * s.T + len) * width, 0, sizeof(F) * (s.T - len) * width);
+  }
 }
 
 }  // namespace
@@ -72,14 +85,18 @@ void rnn_forward(const RnnShape& s, const F* x, const int32_t* lengths, const F*
   // gates region and each row is overwritten in place by its activated gates during its step.
   F* pre;
   if (ws) {
-    std::memset(ws, 0, sizeof(F) * L.total);  // rows past a sequence's end stay 0
+    for (long region : {L.hprev, L.cprev, L.cnew, L.hn})
+      if (region >= 0) zero_rows_past_end(s, lengths, ws + region, H);
     pre = ws + L.gates;
   } else {
     pre = scratch<F>(kGradPre, static_cast<size_t>(L.N) * GH, false);
   }
   gemm<F>(false, true, static_cast<int>(L.N), GH, I, F(1), x, I, p.w_ih, I, F(0), pre, GH);
-  for (long r = 0; r < L.N; ++r)
-    for (int j = 0; j < GH; ++j) pre[r * GH + j] += p.b_ih[j];
+  constexpr long kRowsPerTask = 64;
+  parallel_for(static_cast<int>((L.N + kRowsPerTask - 1) / kRowsPerTask), [&](int c) {
+    for (long r = c * kRowsPerTask, end = std::min(L.N, r + kRowsPerTask); r < end; ++r)
+      for (int j = 0; j < GH; ++j) pre[r * GH + j] += p.b_ih[j];
+  });
 
   // Running state of every row (frozen once its sequence has ended).
   const size_t BH = static_cast<size_t>(B) * H;
@@ -177,11 +194,7 @@ void rnn_forward(const RnnShape& s, const F* x, const int32_t* lengths, const F*
         std::fill(y + (static_cast<long>(b) * T + t) * ldy, y + (static_cast<long>(b) * T + t) * ldy + H, F(0));
   }
   // Rows past a sequence's end never got their step: clear the projection left there.
-  if (ws) {
-    for (int b = 0; b < B; ++b)
-      for (int t = len_of(s, lengths, b); t < T; ++t)
-        std::fill(pre + (static_cast<long>(b) * T + t) * GH, pre + (static_cast<long>(b) * T + t + 1) * GH, F(0));
-  }
+  if (ws) zero_rows_past_end(s, lengths, pre, GH);
   if (hN) std::copy(h, h + BH, hN);
   if (lstm && cN) std::copy(c, c + BH, cN);
 }
@@ -205,8 +218,11 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
   // pre-activation (x·W_ihᵀ + b_ih), `dah` w.r.t. the h-side one (h·W_hhᵀ + b_hh); they differ
   // only in the n block of the reset-after GRU (r multiplies the h side there).
   const size_t NGH = static_cast<size_t>(N) * GH, BH = static_cast<size_t>(B) * H;
-  F* da_buf = scratch<F>(kGradPre, NGH, true);
-  F* dah_buf = scratch<F>(kGradPreH, after ? NGH : 0, true);
+  // Every active row is written by the step loop below; rows past the end stay 0.
+  F* da_buf = scratch<F>(kGradPre, NGH, false);
+  F* dah_buf = scratch<F>(kGradPreH, after ? NGH : 0, false);
+  zero_rows_past_end(s, lengths, da_buf, GH);
+  if (after) zero_rows_past_end(s, lengths, dah_buf, GH);
   F* dah_all = after ? dah_buf : da_buf;
 
   F* dh_buf = scratch<F>(kGradH, BH, true);
@@ -357,14 +373,18 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
     }
   }
   if (g.b_ih || g.b_hh) {
-    for (long r = 0; r < N; ++r) {
-      const F* d = da_buf + r * GH;
-      const F* dh_row = dah_all + r * GH;
-      for (int j = 0; j < GH; ++j) {
-        if (g.b_ih) g.b_ih[j] += d[j];
-        if (g.b_hh) g.b_hh[j] += dh_row[j];
+    // Column sums split by columns: each element still adds its rows in order, so the result
+    // is the same however many threads share the work.
+    constexpr int kColsPerTask = 128;
+    parallel_for((GH + kColsPerTask - 1) / kColsPerTask, [&](int c) {
+      const int j0 = c * kColsPerTask, j1 = std::min(GH, j0 + kColsPerTask);
+      for (long r = 0; r < N; ++r) {
+        if (g.b_ih)
+          for (int j = j0; j < j1; ++j) g.b_ih[j] += da_buf[r * GH + j];
+        if (g.b_hh)
+          for (int j = j0; j < j1; ++j) g.b_hh[j] += dah_all[r * GH + j];
       }
-    }
+    });
   }
   if (peep && g.peephole) {
     const F* cp = ws + L.cprev;
