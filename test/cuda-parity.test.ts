@@ -231,6 +231,30 @@ suite(`CUDA parity with the CPU fp64 reference${gpu ? '' : ` (skipped: ${cudaRea
           }
         }
       });
+
+      it('attention forward/backward over ragged memories, sampled logits, scaleRows', () => {
+        const r = rng(23);
+        for (const [B, T, S, H, M, lengths] of [[1, 1, 1, 3, 2, undefined], [5, 9, 33, 67, 31, [33, 1, 17, 0, 32]]] as const) {
+          const args = {
+            B, T, S, H, M, q: randn(B * T * H, r), k: randn(B * S * H, r), mem: randn(B * S * M, r),
+            dcontext: randn(B * T * M, r), dq: randn(B * T * H, r), dmem: randn(B * S * M, r),
+            ...(lengths ? { lengths: Int32Array.from(lengths) } : {}),
+          };
+          expectParity(`attentionForward ${B}x${T}x${S}`, 'attentionForward', args, precision);
+          expectParity(`attentionBackward ${B}x${T}x${S}`, 'attentionBackward', args, precision);
+        }
+        for (const [N, D, S] of [[1, 1, 1], [37, 65, 17]]) {
+          const samples = randInts(S, 7, r);
+          const logits = {
+            N, D, S, x: randn(N * D, r), Wt: randn(N * D, r), bt: randn(N, r), targets: randInts(N, 7, r),
+            samples, logExpected: randn(S, r), sampleLogits: randn(N * S, r),
+          };
+          expectParity(`sampledLogits ${N}x${D}x${S}`, 'sampledLogits', logits, precision);
+          const scale = randn((N - 1) * 3 + 1, r), a = randn(N * D, r);
+          expectParity(`scaleRows ${N}x${D}`, 'scaleRows', { N, D, ldScale: 3, scale, a }, precision);
+          expectParity(`scaleRows ${N}x${D} accumulate`, 'scaleRows', { N, D, ldScale: 3, scale, a, out: randn(N * D, r), accumulate: true }, precision);
+        }
+      });
     });
   }
 

@@ -19,6 +19,13 @@
 //                    decoupled}, gradScale?}                                  -> {params, m, v}
 //   sample          {B, V, logits, seed, offset, temperature?=1, topK?=0, topP?=1, greedy?}
 //                                                                             -> {tokens}
+//   sampledLogits   {N, D, S, x, Wt, bt, targets, samples, logExpected, sampleLogits}
+//                   (targets/samples: ids >= 0, only compared)               -> {logits}
+//   scaleRows       {N, D, scale, ldScale, a, out?, accumulate?}              -> {out}
+//   attentionForward  {B, T, S, H, M, q, k, mem, lengths?}                   -> {alpha, context}
+//   attentionBackward {B, T, S, H, M, q, k, mem, lengths?, dcontext, dq?, dmem?}
+//                   (alpha from attentionForward, run first here; dq/dmem: initial values,
+//                    accumulated into; zeros if absent)                       -> {dq, dk, dmem}
 // seed/offset: non-negative integers up to 2^53. Optional `backend` (harness_util.h).
 #include <cmath>
 #include <exception>
@@ -353,6 +360,103 @@ struct Sample {
   }
 };
 
+struct SampledLogits {
+  template <typename T>
+  Napi::Value operator()(Napi::Env env, const Napi::Object& args) {
+    Ops<T>& ops = backend_arg<T>(args);
+    const int N = dim(args, "N"), D = dim(args, "D"), S = dim(args, "S");
+    Buffers<T> buf(ops);
+    const T* x = buf.floats(f64(args, "x", count(env, "x", {N, D})));
+    const T* Wt = buf.floats(f64(args, "Wt", count(env, "Wt", {N, D})));
+    const T* bt = buf.floats(f64(args, "bt", N));
+    const int32_t* targets = buf.ints(tokens_arg(args, "targets", N, 2147483647));
+    const int32_t* samples = buf.ints(tokens_arg(args, "samples", S, 2147483647));
+    const T* log_expected = buf.floats(f64(args, "logExpected", S));
+    const T* sample_logits = buf.floats(f64(args, "sampleLogits", count(env, "sampleLogits", {N, S})));
+    const size_t nl = count(env, "logits", {N, S + 1});
+    T* logits = buf.written(nl, poison_arg(args));
+    ops.sampled_logits(N, D, S, x, Wt, bt, targets, samples, log_expected, sample_logits, logits);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("logits", to_js(env, buf.read(logits, nl)));
+    return out;
+  }
+};
+
+struct ScaleRows {
+  template <typename T>
+  Napi::Value operator()(Napi::Env env, const Napi::Object& args) {
+    Ops<T>& ops = backend_arg<T>(args);
+    const int N = dim(args, "N"), D = dim(args, "D"), ld = dim(args, "ldScale", 1);
+    const bool accumulate = bool_or(args, "accumulate", "args", false);
+    Buffers<T> buf(ops);
+    const T* scale = buf.floats(f64(args, "scale", N ? count(env, "scale", {N - 1, ld}) + 1 : 0));
+    const size_t n = count(env, "a", {N, D});
+    const T* a = buf.floats(f64(args, "a", n));
+    T* o = present(args, "out") ? buf.floats(f64(args, "out", n)) : buf.written(n, poison_arg(args) && !accumulate);
+    ops.scale_rows(N, D, scale, ld, a, o, accumulate);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("out", to_js(env, buf.read(o, n)));
+    return out;
+  }
+};
+
+// Shared by both attention ops: sizes, inputs and the optional lengths in [0, S].
+template <typename T>
+struct AttentionArgs {
+  int B, T_, S, H, M;
+  const T *q, *k, *mem;
+  const int32_t* lengths;
+  AttentionArgs(Napi::Env env, const Napi::Object& args, Buffers<T>& buf)
+      : B(dim(args, "B")), T_(dim(args, "T")), S(dim(args, "S")), H(dim(args, "H")), M(dim(args, "M")) {
+    q = buf.floats(f64(args, "q", count(env, "q", {B, T_, H})));
+    k = buf.floats(f64(args, "k", count(env, "k", {B, S, H})));
+    mem = buf.floats(f64(args, "mem", count(env, "mem", {B, S, M})));
+    lengths = present(args, "lengths") ? buf.ints(tokens_arg(args, "lengths", B, S + 1)) : nullptr;
+  }
+};
+
+struct AttentionForward {
+  template <typename T>
+  Napi::Value operator()(Napi::Env env, const Napi::Object& args) {
+    Ops<T>& ops = backend_arg<T>(args);
+    Buffers<T> buf(ops);
+    const AttentionArgs<T> a(env, args, buf);
+    const size_t na = count(env, "alpha", {a.B, a.T_, a.S}), nc = count(env, "context", {a.B, a.T_, a.M});
+    T* alpha = buf.written(na, poison_arg(args));
+    T* context = buf.written(nc, poison_arg(args));
+    ops.attention_forward(a.B, a.T_, a.S, a.H, a.M, a.q, a.k, a.mem, a.lengths, alpha, context);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("alpha", to_js(env, buf.read(alpha, na)));
+    out.Set("context", to_js(env, buf.read(context, nc)));
+    return out;
+  }
+};
+
+struct AttentionBackward {
+  template <typename T>
+  Napi::Value operator()(Napi::Env env, const Napi::Object& args) {
+    Ops<T>& ops = backend_arg<T>(args);
+    Buffers<T> buf(ops);
+    const AttentionArgs<T> a(env, args, buf);
+    const size_t na = count(env, "alpha", {a.B, a.T_, a.S}), nc = count(env, "context", {a.B, a.T_, a.M});
+    const size_t nq = count(env, "q", {a.B, a.T_, a.H}), nk = count(env, "k", {a.B, a.S, a.H});
+    const size_t nm = count(env, "mem", {a.B, a.S, a.M});
+    const T* dcontext = buf.floats(f64(args, "dcontext", nc));
+    T* alpha = buf.zeros(na);
+    T* context = buf.zeros(nc);
+    ops.attention_forward(a.B, a.T_, a.S, a.H, a.M, a.q, a.k, a.mem, a.lengths, alpha, context);
+    T* dq = present(args, "dq") ? buf.floats(f64(args, "dq", nq)) : buf.zeros(nq);
+    T* dk = buf.written(nk, poison_arg(args));
+    T* dmem = present(args, "dmem") ? buf.floats(f64(args, "dmem", nm)) : buf.zeros(nm);
+    ops.attention_backward(a.B, a.T_, a.S, a.H, a.M, a.q, a.k, a.mem, a.lengths, alpha, dcontext, dq, dk, dmem);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("dq", to_js(env, buf.read(dq, nq)));
+    out.Set("dk", to_js(env, buf.read(dk, nk)));
+    out.Set("dmem", to_js(env, buf.read(dmem, nm)));
+    return out;
+  }
+};
+
 template <typename Fn>
 void add(Napi::Env env, Napi::Object ops, const char* name, Fn fn) {
   ops.Set(name, guarded_function(env, name, [fn](const Napi::CallbackInfo& info) { return dispatch(info, fn); }));
@@ -374,6 +478,10 @@ void RegisterOpsHarness(Napi::Env env, Napi::Object ops) {
   add(env, ops, "globalNormClip", GlobalNormClip{});
   add(env, ops, "adam", Adam{});
   add(env, ops, "sample", Sample{});
+  add(env, ops, "sampledLogits", SampledLogits{});
+  add(env, ops, "scaleRows", ScaleRows{});
+  add(env, ops, "attentionForward", AttentionForward{});
+  add(env, ops, "attentionBackward", AttentionBackward{});
 }
 
 }  // namespace frnn::binding
