@@ -25,6 +25,14 @@ struct IsaKernels {
   // In place over n floats. Accuracy: isa_kernels.inc (exp_approx).
   void (*sigmoid)(float* x, long n);
   void (*tanh)(float* x, long n);
+  // One row of one recurrent step, forward and backward (rnn.cc's loops: layouts and meaning
+  // there). peep and hn nullable.
+  void (*lstm_step)(int H, float* a, const float* r_hh, const float* b_hh, const float* peep, float* c, float* h);
+  void (*lstm_step_backward)(int H, const float* gates, const float* cprev, const float* cnew, const float* peep,
+                             const float* dh, float* dc, float* d);
+  void (*gru_step)(int H, float* a, const float* r_hh, const float* b_hh, float* hn, float* h);
+  void (*gru_step_backward)(int H, const float* gates, const float* hprev, const float* hn, const float* dh,
+                            float* d, float* dh_row);
 };
 
 extern const IsaKernels kIsaGeneric, kIsaAvx2, kIsaAvx512;

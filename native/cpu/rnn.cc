@@ -145,36 +145,41 @@ void rnn_forward(const RnnShape& s, const F* x, const int32_t* lengths, const F*
       if (lstm) {
         F* cb = c + static_cast<size_t>(b) * H;
         if (ws) std::copy(cb, cb + H, ws + L.cprev + row * H);
-        // Gate pre-activations, then each activation over its whole block (vectorized for fp32).
-        for (int j = 0; j < GH; ++j) a[j] = a[j] + r_hh[j] + p.b_hh[j];
-        if (peep)
-          for (int k = 0; k < H; ++k) a[k] += p.peephole[k] * cb[k], a[H + k] += p.peephole[H + k] * cb[k];
-        sigmoid_n(a, 2 * H);
-        tanh_n(a + 2 * H, H);
-        for (int k = 0; k < H; ++k) cb[k] = a[H + k] * cb[k] + a[k] * a[2 * H + k];
-        if (peep)
-          for (int k = 0; k < H; ++k) a[3 * H + k] += p.peephole[2 * H + k] * cb[k];
-        sigmoid_n(a + 3 * H, H);
-        std::copy(cb, cb + H, tc);
-        tanh_n(tc, H);
-        for (int k = 0; k < H; ++k) hb[k] = a[3 * H + k] * tc[k];
+        if (!fast_lstm_step(H, a, r_hh, p.b_hh, peep ? p.peephole : nullptr, cb, hb)) {
+          // The fp64 reference: gate pre-activations, then each activation over its whole block.
+          for (int j = 0; j < GH; ++j) a[j] = a[j] + r_hh[j] + p.b_hh[j];
+          if (peep)
+            for (int k = 0; k < H; ++k) a[k] += p.peephole[k] * cb[k], a[H + k] += p.peephole[H + k] * cb[k];
+          sigmoid_n(a, 2 * H);
+          tanh_n(a + 2 * H, H);
+          for (int k = 0; k < H; ++k) cb[k] = a[H + k] * cb[k] + a[k] * a[2 * H + k];
+          if (peep)
+            for (int k = 0; k < H; ++k) a[3 * H + k] += p.peephole[2 * H + k] * cb[k];
+          sigmoid_n(a + 3 * H, H);
+          std::copy(cb, cb + H, tc);
+          tanh_n(tc, H);
+          for (int k = 0; k < H; ++k) hb[k] = a[3 * H + k] * tc[k];
+        }
         if (ws) std::copy(cb, cb + H, ws + L.cnew + row * H);
       } else if (gru) {
-        for (int j = 0; j < 2 * H; ++j) a[j] = a[j] + r_hh[j] + p.b_hh[j];
-        sigmoid_n(a, 2 * H);  // r, z
-        for (int k = 0; k < H; ++k) {
-          if (s.reset_before) {
-            a[2 * H + k] = a[2 * H + k] + r_hh[2 * H + k] + p.b_hh[2 * H + k];
-          } else {
-            const F hn = r_hh[2 * H + k] + p.b_hh[2 * H + k];
-            if (ws) ws[L.hn + row * H + k] = hn;
-            a[2 * H + k] = a[2 * H + k] + a[k] * hn;
+        F* hn_out = ws && !s.reset_before ? ws + L.hn + row * H : nullptr;
+        if (s.reset_before || !fast_gru_step(H, a, r_hh, p.b_hh, hn_out, hb)) {
+          for (int j = 0; j < 2 * H; ++j) a[j] = a[j] + r_hh[j] + p.b_hh[j];
+          sigmoid_n(a, 2 * H);  // r, z
+          for (int k = 0; k < H; ++k) {
+            if (s.reset_before) {
+              a[2 * H + k] = a[2 * H + k] + r_hh[2 * H + k] + p.b_hh[2 * H + k];
+            } else {
+              const F hn = r_hh[2 * H + k] + p.b_hh[2 * H + k];
+              if (ws) ws[L.hn + row * H + k] = hn;
+              a[2 * H + k] = a[2 * H + k] + a[k] * hn;
+            }
           }
-        }
-        tanh_n(a + 2 * H, H);  // n
-        for (int k = 0; k < H; ++k) {
-          const F z = a[H + k], n = a[2 * H + k];
-          hb[k] = (F(1) - z) * n + z * hb[k];
+          tanh_n(a + 2 * H, H);  // n
+          for (int k = 0; k < H; ++k) {
+            const F z = a[H + k], n = a[2 * H + k];
+            hb[k] = (F(1) - z) * n + z * hb[k];
+          }
         }
       } else {
         for (int k = 0; k < H; ++k) a[k] = a[k] + r_hh[k] + p.b_hh[k];
@@ -264,41 +269,47 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
         F* dcb = dc_buf + static_cast<size_t>(b) * H;
         const F* cp = ws + L.cprev + row * H;
         const F* cn = ws + L.cnew + row * H;
-        std::copy(cn, cn + H, tc);
-        tanh_n(tc, H);
-        for (int k = 0; k < H; ++k) {
-          const F i = gt[k], f = gt[H + k], gg = gt[2 * H + k], o = gt[3 * H + k];
-          const F dao = dhb[k] * tc[k] * o * (F(1) - o);
-          F dcn = dcb[k] + dhb[k] * o * (F(1) - tc[k] * tc[k]);
-          if (peep) dcn += dao * p.peephole[2 * H + k];
-          const F dai = dcn * gg * i * (F(1) - i);
-          const F daf = dcn * cp[k] * f * (F(1) - f);
-          const F dag = dcn * i * (F(1) - gg * gg);
-          F dcp = dcn * f;
-          if (peep) dcp += dai * p.peephole[k] + daf * p.peephole[H + k];
-          dcb[k] = dcp;
-          d[k] = dai, d[H + k] = daf, d[2 * H + k] = dag, d[3 * H + k] = dao;
+        if (!fast_lstm_step_backward(H, gt, cp, cn, peep ? p.peephole : nullptr, dhb, dcb, d)) {
+          std::copy(cn, cn + H, tc);
+          tanh_n(tc, H);
+          for (int k = 0; k < H; ++k) {
+            const F i = gt[k], f = gt[H + k], gg = gt[2 * H + k], o = gt[3 * H + k];
+            const F dao = dhb[k] * tc[k] * o * (F(1) - o);
+            F dcn = dcb[k] + dhb[k] * o * (F(1) - tc[k] * tc[k]);
+            if (peep) dcn += dao * p.peephole[2 * H + k];
+            const F dai = dcn * gg * i * (F(1) - i);
+            const F daf = dcn * cp[k] * f * (F(1) - f);
+            const F dag = dcn * i * (F(1) - gg * gg);
+            F dcp = dcn * f;
+            if (peep) dcp += dai * p.peephole[k] + daf * p.peephole[H + k];
+            dcb[k] = dcp;
+            d[k] = dai, d[H + k] = daf, d[2 * H + k] = dag, d[3 * H + k] = dao;
+          }
         }
         std::copy(d, d + GH, dsh);
       } else if (gru) {
-        for (int k = 0; k < H; ++k) {
-          const F z = gt[H + k], n = gt[2 * H + k];
-          d[H + k] = dhb[k] * (hp[k] - n) * z * (F(1) - z);
-          d[2 * H + k] = dhb[k] * (F(1) - z) * (F(1) - n * n);
-        }
-        if (after) {
-          const F* hn = ws + L.hn + row * H;
-          F* dh_row = dah_all + row * GH;
-          for (int k = 0; k < H; ++k) {
-            const F r = gt[k];
-            d[k] = d[2 * H + k] * hn[k] * r * (F(1) - r);
-            dh_row[k] = d[k], dh_row[H + k] = d[H + k], dh_row[2 * H + k] = d[2 * H + k] * r;
-          }
-          std::copy(dh_row, dh_row + GH, dsh);
+        if (after && fast_gru_step_backward(H, gt, hp, ws + L.hn + row * H, dhb, d, dah_all + row * GH)) {
+          std::copy(dah_all + row * GH, dah_all + (row + 1) * GH, dsh);
         } else {
-          // r's gradient needs W_hnᵀ·da_n first (pass 2).
-          for (int k = 0; k < 2 * H; ++k) dsh[k] = 0;
-          for (int k = 0; k < H; ++k) dsh[2 * H + k] = d[2 * H + k];
+          for (int k = 0; k < H; ++k) {
+            const F z = gt[H + k], n = gt[2 * H + k];
+            d[H + k] = dhb[k] * (hp[k] - n) * z * (F(1) - z);
+            d[2 * H + k] = dhb[k] * (F(1) - z) * (F(1) - n * n);
+          }
+          if (after) {
+            const F* hn = ws + L.hn + row * H;
+            F* dh_row = dah_all + row * GH;
+            for (int k = 0; k < H; ++k) {
+              const F r = gt[k];
+              d[k] = d[2 * H + k] * hn[k] * r * (F(1) - r);
+              dh_row[k] = d[k], dh_row[H + k] = d[H + k], dh_row[2 * H + k] = d[2 * H + k] * r;
+            }
+            std::copy(dh_row, dh_row + GH, dsh);
+          } else {
+            // r's gradient needs W_hnᵀ·da_n first (pass 2).
+            for (int k = 0; k < 2 * H; ++k) dsh[k] = 0;
+            for (int k = 0; k < H; ++k) dsh[2 * H + k] = d[2 * H + k];
+          }
         }
       } else {
         const bool relu = s.cell == Cell::RNN_RELU;

@@ -23,6 +23,36 @@ inline void tanh_n(double* x, long n) {
 inline void sigmoid_n(float* x, long n) { isa().sigmoid(x, n); }
 inline void tanh_n(float* x, long n) { isa().tanh(x, n); }
 
+// One row of one step in one vectorized pass for fp32 (cpu_isa.h); false for the reference, which
+// runs rnn.cc's loops as written.
+template <typename F>
+bool fast_lstm_step(int, F*, const F*, const F*, const F*, F*, F*) { return false; }
+inline bool fast_lstm_step(int H, float* a, const float* r_hh, const float* b_hh, const float* peep, float* c,
+                           float* h) {
+  isa().lstm_step(H, a, r_hh, b_hh, peep, c, h);
+  return true;
+}
+template <typename F>
+bool fast_lstm_step_backward(int, const F*, const F*, const F*, const F*, const F*, F*, F*) { return false; }
+inline bool fast_lstm_step_backward(int H, const float* gates, const float* cprev, const float* cnew,
+                                    const float* peep, const float* dh, float* dc, float* d) {
+  isa().lstm_step_backward(H, gates, cprev, cnew, peep, dh, dc, d);
+  return true;
+}
+template <typename F>
+bool fast_gru_step(int, F*, const F*, const F*, F*, F*) { return false; }
+inline bool fast_gru_step(int H, float* a, const float* r_hh, const float* b_hh, float* hn, float* h) {
+  isa().gru_step(H, a, r_hh, b_hh, hn, h);
+  return true;
+}
+template <typename F>
+bool fast_gru_step_backward(int, const F*, const F*, const F*, const F*, F*, F*) { return false; }
+inline bool fast_gru_step_backward(int H, const float* gates, const float* hprev, const float* hn, const float* dh,
+                                   float* d, float* dh_row) {
+  isa().gru_step_backward(H, gates, hprev, hn, dh, d, dh_row);
+  return true;
+}
+
 // Per-thread buffers that grow to the largest request and are then reused, so a step (and a
 // T=1 generation call) allocates nothing once warm. Each call site uses its own slot.
 enum ScratchSlot { kState, kCell, kStepProduct, kResetH, kGradPre, kGradPreH, kGradH, kGradC,

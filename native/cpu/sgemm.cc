@@ -20,10 +20,6 @@ constexpr double kParallelMacs = 4.0e5;
 // A matrix-vector product is worth splitting much earlier: it is bound by memory, not arithmetic.
 constexpr double kParallelGemvMacs = 6.4e4;
 
-inline float at(const float* X, int ld, bool trans, int r, int c) {
-  return trans ? X[static_cast<long>(c) * ld + r] : X[static_cast<long>(r) * ld + c];
-}
-
 // Panels of nr columns of op(B)[k0:k0+kc, n0:n0+nc], each [kc][nr], zero-padded.
 void pack_b(bool tb, const float* B, int ldb, int k0, int kc, int n0, int nc, int nr,
             long panel_stride, float* out) {
@@ -42,16 +38,32 @@ void pack_b(bool tb, const float* B, int ldb, int k0, int kc, int n0, int nc, in
   }
 }
 
-// Panels of mr rows of alpha*op(A)[m0:m0+mc, k0:k0+kc], each [kc][mr], zero-padded.
+// Panels of mr rows of alpha*op(A)[m0:m0+mc, k0:k0+kc], each [kc][mr], zero-padded. Both
+// storage orders read A along its rows (the transposed case is then a row copy per k, the plain
+// one a strided write into the L1-resident panel).
 void pack_a(bool ta, const float* A, int lda, float alpha, int m0, int mc, int k0, int kc, int mr,
             float* out) {
   for (int i = 0; i < mc; i += mr, out += static_cast<long>(kc) * mr) {
     const int h = std::min(mr, mc - i);
-    for (int k = 0; k < kc; ++k) {
-      float* p = out + static_cast<long>(k) * mr;
-      for (int r = 0; r < h; ++r) p[r] = alpha * at(A, lda, ta, m0 + i + r, k0 + k);
-      for (int r = h; r < mr; ++r) p[r] = 0.0f;
+    if (ta) {
+      for (int k = 0; k < kc; ++k) {
+        const float* src = A + static_cast<long>(k0 + k) * lda + m0 + i;
+        float* p = out + static_cast<long>(k) * mr;
+        // Loops, not copy/fill calls: a call per k would cost more than its mr floats.
+        if (h == mr)
+          for (int r = 0; r < mr; ++r) p[r] = alpha * src[r];
+        else
+          for (int r = 0; r < mr; ++r) p[r] = r < h ? alpha * src[r] : 0.0f;
+      }
+      continue;
     }
+    for (int r = 0; r < h; ++r) {
+      const float* src = A + static_cast<long>(m0 + i + r) * lda + k0;
+      float* p = out + r;
+      for (int k = 0; k < kc; ++k) p[static_cast<long>(k) * mr] = alpha * src[k];
+    }
+    for (int r = h; r < mr; ++r)
+      for (int k = 0; k < kc; ++k) out[static_cast<long>(k) * mr + r] = 0.0f;
   }
 }
 
