@@ -202,7 +202,11 @@ void sgemm_packed_b(int M, int N, int K, const float* A, int lda, const float* p
   const int col_panels = (N + kr.nr - 1) / kr.nr;
   const long panel_stride = static_cast<long>(K) * kr.nr;
   if (M == 1) {
-    const int parts = static_cast<double>(N) * K >= kParallelGemvMacs ? std::min(threads, col_panels) : 1;
+    // gemv_packed skips the rows of P where x is 0: count the work it will really do (a one-hot
+    // input reads one row), so a product that small is not handed to the pool at all.
+    int nonzero = 0;
+    for (int k = 0; k < K; ++k) nonzero += A[k] != 0.0f;
+    const int parts = static_cast<double>(N) * nonzero >= kParallelGemvMacs ? std::min(threads, col_panels) : 1;
     parallel_for(parts, [&](int p) {
       int b, e;
       range_of(p, parts, N, kr.nr, &b, &e);
