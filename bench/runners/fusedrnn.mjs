@@ -65,7 +65,7 @@ runMain(async ({ workload: w, plan, options }) => {
   report({
     ...timing,
     version: `${pkg.version} (${build.buildSystem} ${build.buildType}, ${build.compiler})`,
-    threads: typeof build.threads === 'number' ? build.threads : 1,
+    threads: backend === 'cpu' ? loadNative().cpuIsa.threads() : 1,  // the CPU kernels' pool (caller included)
     precision: info.backend === 'cuda' ? `${info.dtype} (cuda, ${info.precision})` : `${info.dtype} (${info.backend})`,
     parameters: info.parameterCount,
   });
