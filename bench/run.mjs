@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick] [--workloads W1,W4] [--peers tfjs,pytorch] [--note "text"] [--no-build]`
 // Runs W1-W5 (workloads.mjs) for fusedrnn and every peer that is installed (peers.mjs), each
-// (peer, workload) in its own process, then writes results/<date>-cpu.json and .md and prints the
+// (peer, workload) in its own process, then writes results/<date>-cpu[-N].json and .md and prints the
 // table last. Peers live in bench/package.json, installed here on first use, never in the root
 // package (CI installs the root).
 import { spawnSync } from 'node:child_process';
@@ -144,7 +144,10 @@ function main() {
   mkdirSync(dir, { recursive: true });
   // A narrowed run (--peers/--workloads) never overwrites the day's full results.
   const partial = args.peers || args.workloads ? '-partial' : '';
-  const base = join(dir, `${run.date}-cpu${args.quick ? '-quick' : ''}${partial}`);
+  // Nor does a second run on the same day overwrite the first: it gets the next free -2, -3, ...
+  const stem = join(dir, `${run.date}-cpu${args.quick ? '-quick' : ''}${partial}`);
+  let base = stem;
+  for (let n = 2; existsSync(`${base}.json`); n++) base = `${stem}-${n}`;
   writeAtomically(`${base}.json`, `${JSON.stringify(run, null, 2)}\n`);
   writeAtomically(`${base}.md`, table);
   log(`wrote ${base}.json and ${base}.md\n`);

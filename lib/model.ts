@@ -9,6 +9,7 @@ import type {
   NativeParamInfo,
   NativeStepResult,
   NativeTrainingState,
+  NativeTrainOptions,
 } from '../typings/model.js';
 import { loadNative, nativeStatus } from './native.js';
 import type { BuildInfo } from '../typings/native.js';
@@ -126,33 +127,8 @@ export interface Batch {
   memoryLengths?: Int32Array;
 }
 
-export interface TrainStepOptions {
-  learningRate?: number;
-  beta1?: number;
-  beta2?: number;
-  epsilon?: number;
-  /** L2 penalty (Adam) or decoupled decay (AdamW when decoupledWeightDecay). */
-  weightDecay?: number;
-  decoupledWeightDecay?: boolean;
-  /** Clip the global gradient norm to this (0: no clipping). Default 5, as the textbook. */
-  clipNorm?: number;
-  /** Truncated BPTT: start from the state the previous step left and keep this step's final state. */
-  carryState?: boolean;
-  /**
-   * A step whose gradient norm is NaN or infinite is always skipped: weights, optimizer moments and
-   * carried state stay as they were. 'error' (default): the call fails with an Error naming the
-   * step; 'skip': it resolves with `skipped: true`.
-   */
-  nonFinite?: 'error' | 'skip';
-  /**
-   * With carryState: also return, as `stateGrad`, the gradient of this step's loss with respect
-   * to the carried state it started from (getState's blocks): what a decoder hands back to the
-   * encoder whose final state it started from (see encode and trainFromStateGrad).
-   */
-  stateGrad?: boolean;
-  /** Attention models: also return `memoryGrad`, the loss's gradient with respect to the batch's memory. */
-  memoryGrad?: boolean;
-}
+/** Adam, clipping and state options of a training step (documented field by field in typings/model.d.ts). */
+export type TrainStepOptions = NativeTrainOptions;
 
 export interface StepResult {
   /** Mean loss over the weighted rows. */

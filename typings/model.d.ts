@@ -50,19 +50,33 @@ export interface NativeBatch {
   memoryLengths?: Int32Array;
 }
 
+// The options of Model.trainStep (lib/model.ts checks them and fills the defaults before they
+// get here); the public TrainStepOptions is this type.
 export interface NativeTrainOptions {
   learningRate?: number;
   beta1?: number;
   beta2?: number;
   epsilon?: number;
+  /** L2 penalty (Adam) or decoupled decay (AdamW when decoupledWeightDecay). */
   weightDecay?: number;
   decoupledWeightDecay?: boolean;
+  /** Clip the global gradient norm to this (0: no clipping). Default 5, as the textbook. */
   clipNorm?: number;
+  /** Truncated BPTT: start from the state the previous step left and keep this step's final state. */
   carryState?: boolean;
+  /**
+   * A step whose gradient norm is NaN or infinite is always skipped: weights, optimizer moments and
+   * carried state stay as they were. 'error' (default): the call fails with an Error naming the
+   * step; 'skip': it resolves with `skipped: true`.
+   */
   nonFinite?: 'error' | 'skip';
-  /** With carryState: return the gradient of the loss with respect to the starting state. */
+  /**
+   * With carryState: also return, as `stateGrad`, the gradient of this step's loss with respect
+   * to the carried state it started from (getState's blocks): what a decoder hands back to the
+   * encoder whose final state it started from (see encode and trainFromStateGrad).
+   */
   stateGrad?: boolean;
-  /** Attention models: return the gradient of the loss with respect to the memory. */
+  /** Attention models: also return `memoryGrad`, the loss's gradient with respect to the batch's memory. */
   memoryGrad?: boolean;
 }
 
