@@ -2,6 +2,10 @@
 // (another architecture or compiler) it compiles to an empty table and is never selected.
 #include "cpu_isa.h"
 
+#if defined(__AVX2__)
+#include <immintrin.h>  // the broadcast in isa_kernels.inc
+#endif
+
 namespace frnn::cpu {
 #if defined(__AVX2__) && defined(__FMA__)
 namespace isa_avx2 {

@@ -2,6 +2,10 @@
 // compiles to an empty table and is never selected.
 #include "cpu_isa.h"
 
+#if defined(__AVX512F__)
+#include <immintrin.h>  // the broadcast in isa_kernels.inc
+#endif
+
 namespace frnn::cpu {
 #if defined(__AVX512F__) && defined(__FMA__)
 namespace isa_avx512 {
