@@ -249,11 +249,14 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
                                   before ? max_len : 0, kPackedW1);
 
   for (int step = max_len - 1; step >= 0; --step) {
-    std::fill(step_dah, step_dah + BGH, F(0));  // inactive rows contribute nothing
-    // Pass 1: pointwise backward of the blocks that don't need a product first.
+    // Pass 1: pointwise backward of the blocks that don't need a product first. Every active row
+    // of step_dah is written whole below; inactive rows contribute nothing.
     for (int b = 0; b < B; ++b) {
       const int len = len_of(s, lengths, b);
-      if (step >= len) continue;
+      if (step >= len) {
+        std::fill(step_dah + static_cast<size_t>(b) * GH, step_dah + static_cast<size_t>(b + 1) * GH, F(0));
+        continue;
+      }
       const long row = static_cast<long>(b) * T + time_of(s, len, step);
       F* dhb = dh_buf + static_cast<size_t>(b) * H;
       if (dy) {
@@ -389,11 +392,15 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
     constexpr int kColsPerTask = 128;
     parallel_for((GH + kColsPerTask - 1) / kColsPerTask, [&](int c) {
       const int j0 = c * kColsPerTask, j1 = std::min(GH, j0 + kColsPerTask);
+      F* __restrict bi = g.b_ih;  // never the gradient rows: lets the loops vectorize
+      F* __restrict bh = g.b_hh;
       for (long r = 0; r < N; ++r) {
-        if (g.b_ih)
-          for (int j = j0; j < j1; ++j) g.b_ih[j] += da_buf[r * GH + j];
-        if (g.b_hh)
-          for (int j = j0; j < j1; ++j) g.b_hh[j] += dah_all[r * GH + j];
+        const F* __restrict d = da_buf + r * GH;
+        const F* __restrict dh = dah_all + r * GH;
+        if (bi)
+          for (int j = j0; j < j1; ++j) bi[j] += d[j];
+        if (bh)
+          for (int j = j0; j < j1; ++j) bh[j] += dh[j];
       }
     });
   }
