@@ -23,8 +23,8 @@ const VARIANTS: Array<{ cell: Cell; peephole?: boolean; resetBefore?: boolean }>
   { cell: 'rnn_relu' },
 ];
 // B x T x I x H: B=1 and T=1 (generation), sizes off the 4/6/8 tile rows and 8/16/32 lanes,
-// one big enough to be split over the thread pool, and B=1 with G*H*H past the matrix-vector
-// split (generation of a large model).
+// one big enough to be split over the thread pool, B=1 with G*H*H past the matrix-vector split
+// (generation of a large model), and ragged rows a step deals to the pool.
 const SIZES = [
   { B: 1, T: 1, I: 19, H: 37 },
   { B: 1, T: 9, I: 5, H: 33 },
@@ -32,6 +32,8 @@ const SIZES = [
   { B: 13, T: 5, I: 21, H: 45, lengths: [5, 2, 0, 5, 1, 3, 4, 5, 5, 2, 1, 5, 3] },
   { B: 33, T: 6, I: 70, H: 67 },
   { B: 1, T: 2, I: 9, H: 151 },
+  // enough gate values per step (B·G·H >= 2·8192) that fp32 deals a step's rows to the pool
+  { B: 40, T: 4, I: 9, H: 151, lengths: [4, 1, 0, 3, 4, 2, 4, 4, 1, 3, 4, 4, 2, 4, 0, 4, 3, 4, 4, 1, 4, 2, 4, 4, 3, 4, 4, 1, 4, 4, 2, 4, 4, 3, 4, 4, 4, 1, 4, 4] },
 ];
 const gates = (c: Cell) => (c === 'lstm' ? 4 : c === 'gru' ? 3 : 1);
 

@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "../rnn_workspace.h"
@@ -63,6 +64,23 @@ void zero_rows_past_end(const RnnShape& s, const int32_t* lengths, F* region, in
     if (len < s.T)
       std::memset(region + (static_cast<long>(b) * s.T + len) * width, 0, sizeof(F) * (s.T - len) * width);
   }
+}
+
+// The rows of one step, dealt to the pool for fp32, where each row's step math touches only that
+// row (the fp64 reference shares a temporary across rows and keeps its rows on this thread). A
+// part gets at least kMinPerPart gate values: below that the hand-off costs more than it saves.
+template <typename F, typename Fn>
+void for_each_row(int B, int gate_width, Fn&& fn) {
+  constexpr long kMinPerPart = 8192;
+  const long parts_by_work = static_cast<long>(B) * gate_width / kMinPerPart;
+  const int parts = std::is_same_v<F, float> ? static_cast<int>(std::min<long>(pool_threads(), parts_by_work)) : 1;
+  if (parts <= 1) {
+    for (int b = 0; b < B; ++b) fn(b);
+    return;
+  }
+  parallel_for(parts, [&](int part) {
+    for (int b = B * part / parts, end = B * (part + 1) / parts; b < end; ++b) fn(b);
+  });
 }
 
 }  // namespace
@@ -132,9 +150,9 @@ void rnn_forward(const RnnShape& s, const F* x, const int32_t* lengths, const F*
       rec.multiply(B, h, H, hp, GH);
     }
 
-    for (int b = 0; b < B; ++b) {
+    for_each_row<F>(B, GH, [&](int b) {
       const int len = len_of(s, lengths, b);
-      if (step >= len) continue;
+      if (step >= len) return;
       const int t = time_of(s, len, step);
       const long row = static_cast<long>(b) * T + t;
       F* a = pre + row * GH;  // in: pre-activation x-part; out: activated gates
@@ -190,7 +208,7 @@ void rnn_forward(const RnnShape& s, const F* x, const int32_t* lengths, const F*
         std::copy(a, a + H, hb);
       }
       if (y) std::copy(hb, hb + H, y + row * ldy);
-    }
+    });
   }
 
   if (y) {
@@ -251,11 +269,11 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
   for (int step = max_len - 1; step >= 0; --step) {
     // Pass 1: pointwise backward of the blocks that don't need a product first. Every active row
     // of step_dah is written whole below; inactive rows contribute nothing.
-    for (int b = 0; b < B; ++b) {
+    for_each_row<F>(B, GH, [&](int b) {
       const int len = len_of(s, lengths, b);
       if (step >= len) {
         std::fill(step_dah + static_cast<size_t>(b) * GH, step_dah + static_cast<size_t>(b + 1) * GH, F(0));
-        continue;
+        return;
       }
       const long row = static_cast<long>(b) * T + time_of(s, len, step);
       F* dhb = dh_buf + static_cast<size_t>(b) * H;
@@ -322,7 +340,7 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
         }
         std::copy(d, d + GH, dsh);
       }
-    }
+    });
 
     if (before) {
       // d(r*h) = da_n·W_hn; then r's pre-activation gradient.
