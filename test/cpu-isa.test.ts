@@ -90,6 +90,24 @@ for (const name of ['generic', 'avx2', 'avx512'] as const) {
         });
       });
 
+    it('one-hot rows (64 or more): the gathered projection and scattered dW_ih match fp64', () => {
+      use();
+      for (const cell of ['lstm', 'gru'] as const) {
+        const size = { B: 9, T: 8, I: 23, H: 37, lengths: [8, 3, 0, 8, 5, 8, 1, 8, 7] };
+        const args = rnnCase({ cell }, size, false, 77);
+        const r = rng(78);
+        const x = new Float64Array(size.B * size.T * size.I);
+        for (let row = 0; row < size.B * size.T; row++) x[row * size.I + Math.floor(r() * size.I)] = 1;
+        args.x = x;
+        const want = native.ops.rnnBackward('float64', args) as Record<string, Float64Array>;
+        const got = native.ops.rnnBackward('float32', args) as Record<string, Float64Array>;
+        for (const key of ['y', 'hN', 'dx', 'dw_ih', 'dw_hh', 'db_ih']) {
+          expect(Math.hypot(...want[key]), `${key} is zero`).toBeGreaterThan(1e-3);
+          expect(relErr(got[key], want[key]), `${cell} ${key}`).toBeLessThan(1e-4);
+        }
+      }
+    });
+
     it('dense forward and backward match fp64 (tile edges, one row, a pool-sized product)', () => {
       use();
       for (const [N, I, O] of [[1, 37, 83], [1, 301, 263], [7, 5, 3], [50, 67, 33], [130, 300, 259]]) {
@@ -113,7 +131,7 @@ for (const name of ['generic', 'avx2', 'avx512'] as const) {
         const m64 = Model.create(modelConfig(cell, 'float64'));
         const r = rng(9);
         for (let s = 0; s < 3; s++) {
-          const B = 5, T = 11;
+          const B = 7, T = 11;  // 77 one-hot rows: the first layer gathers instead of multiplying (>= 64)
           const batch = { inputs: randInts(B * T, 23, r), targets: randInts(B * T, 23, r), batchSize: B, steps: T };
           const opts = { learningRate: 0.01, clipNorm: 1 };
           const a = m32.trainStepSync(batch, opts), b = m64.trainStepSync(batch, opts);

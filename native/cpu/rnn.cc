@@ -32,6 +32,7 @@
 #include "../rnn_workspace.h"
 #include "cpu_kernels.h"
 #include "gemm.h"
+#include "one_hot_input.h"
 #include "rnn_support.h"
 #include "thread_pool.h"
 
@@ -83,6 +84,29 @@ void for_each_row(int B, int gate_width, Fn&& fn) {
   });
 }
 
+// The input projection and dW_ih of one-hot rows without a GEMM (one_hot_input.h): fp32 only;
+// false when the rows are not one-hot (or for the fp64 reference), and the caller multiplies.
+template <typename F>
+bool one_hot_projection(long, int, int, const F*, const RnnParams<F>&, F*) { return false; }
+template <>
+bool one_hot_projection<float>(long N, int I, int GH, const float* x, const RnnParams<float>& p, float* pre) {
+  // The gather transposes W_ih first: worth it over many rows, not for a generated character
+  // (whose one-row product the packed-weight cache serves, reading one column).
+  constexpr long kMinRows = 64;
+  if (N < kMinRows) return false;
+  const int32_t* hot = one_hot_columns(x, N, I);
+  if (hot) gather_input_projection(N, I, GH, hot, p.w_ih, p.b_ih, pre);
+  return hot != nullptr;
+}
+template <typename F>
+bool one_hot_weight_grad(long, int, int, const F*, const F*, F*) { return false; }
+template <>
+bool one_hot_weight_grad<float>(long N, int I, int GH, const float* x, const float* da, float* dw_ih) {
+  const int32_t* hot = one_hot_columns(x, N, I);
+  if (hot) scatter_input_weight_grad(N, I, GH, hot, da, dw_ih);
+  return hot != nullptr;
+}
+
 }  // namespace
 
 template <typename F>
@@ -109,12 +133,14 @@ void rnn_forward(const RnnShape& s, const F* x, const int32_t* lengths, const F*
   } else {
     pre = scratch<F>(kGradPre, static_cast<size_t>(L.N) * GH, false);
   }
-  gemm<F>(false, true, static_cast<int>(L.N), GH, I, F(1), x, I, p.w_ih, I, F(0), pre, GH);
-  constexpr long kRowsPerTask = 64;
-  parallel_for(static_cast<int>((L.N + kRowsPerTask - 1) / kRowsPerTask), [&](int c) {
-    for (long r = c * kRowsPerTask, end = std::min(L.N, r + kRowsPerTask); r < end; ++r)
-      for (int j = 0; j < GH; ++j) pre[r * GH + j] += p.b_ih[j];
-  });
+  if (!one_hot_projection(L.N, I, GH, x, p, pre)) {
+    gemm<F>(false, true, static_cast<int>(L.N), GH, I, F(1), x, I, p.w_ih, I, F(0), pre, GH);
+    constexpr long kRowsPerTask = 64;
+    parallel_for(static_cast<int>((L.N + kRowsPerTask - 1) / kRowsPerTask), [&](int c) {
+      for (long r = c * kRowsPerTask, end = std::min(L.N, r + kRowsPerTask); r < end; ++r)
+        for (int j = 0; j < GH; ++j) pre[r * GH + j] += p.b_ih[j];
+    });
+  }
 
   // Running state of every row (frozen once its sequence has ended).
   const size_t BH = static_cast<size_t>(B) * H;
@@ -390,7 +416,8 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
 
   // Everything below is over all B·T rows at once; rows past a sequence's end have zero grads.
   if (dx) gemm<F>(false, false, static_cast<int>(N), I, GH, F(1), da_buf, GH, p.w_ih, I, F(1), dx, I);
-  if (g.w_ih) gemm<F>(true, false, GH, I, static_cast<int>(N), F(1), da_buf, GH, x, I, F(1), g.w_ih, I);
+  if (g.w_ih && !one_hot_weight_grad(N, I, GH, x, da_buf, g.w_ih))
+    gemm<F>(true, false, GH, I, static_cast<int>(N), F(1), da_buf, GH, x, I, F(1), g.w_ih, I);
   if (g.w_hh) {
     if (before) {
       // n block multiplies r*h_prev, not h_prev.
