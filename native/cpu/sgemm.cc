@@ -23,40 +23,53 @@ constexpr double kParallelGemvMacs = 6.4e4;
 // Panels of nr columns of op(B)[k0:k0+kc, n0:n0+nc], each [kc][nr], zero-padded.
 void pack_b(bool tb, const float* B, int ldb, int k0, int kc, int n0, int nc, int nr,
             long panel_stride, float* out) {
+  if (!tb) {
+    // Each row of B read once, dealt to every panel (plain loops: a copy call per panel row
+    // would cost more than its nr floats).
+    for (int k = 0; k < kc; ++k) {
+      const float* src = B + static_cast<long>(k0 + k) * ldb + n0;
+      for (int j = 0; j < nc; j += nr) {
+        float* p = out + (j / nr) * panel_stride + static_cast<long>(k) * nr;
+        if (j + nr <= nc)
+          for (int c = 0; c < nr; ++c) p[c] = src[j + c];
+        else
+          for (int c = 0; c < nr; ++c) p[c] = j + c < nc ? src[j + c] : 0.0f;
+      }
+    }
+    return;
+  }
   for (int j = 0; j < nc; j += nr) {
     float* p = out + (j / nr) * panel_stride;
     const int w = std::min(nr, nc - j);
     for (int k = 0; k < kc; ++k, p += nr) {
-      if (!tb) {
-        const float* src = B + static_cast<long>(k0 + k) * ldb + n0 + j;
-        std::copy(src, src + w, p);
-      } else {
-        for (int c = 0; c < w; ++c) p[c] = B[static_cast<long>(n0 + j + c) * ldb + k0 + k];
-      }
-      std::fill(p + w, p + nr, 0.0f);
+      for (int c = 0; c < w; ++c) p[c] = B[static_cast<long>(n0 + j + c) * ldb + k0 + k];
+      for (int c = w; c < nr; ++c) p[c] = 0.0f;
     }
   }
 }
 
-// Panels of mr rows of alpha*op(A)[m0:m0+mc, k0:k0+kc], each [kc][mr], zero-padded. Both
-// storage orders read A along its rows (the transposed case is then a row copy per k, the plain
-// one a strided write into the L1-resident panel).
+// Panels of mr rows of alpha*op(A)[m0:m0+mc, k0:k0+kc], each [kc][mr], zero-padded. A is read
+// along its storage rows: transposed A (the weight gradients' daᵀ, rows a page apart) is read a
+// whole mc-wide row segment per k, dealt to every panel, so each row is visited once; plain A
+// is written strided into the L1-resident panels.
 void pack_a(bool ta, const float* A, int lda, float alpha, int m0, int mc, int k0, int kc, int mr,
             float* out) {
-  for (int i = 0; i < mc; i += mr, out += static_cast<long>(kc) * mr) {
-    const int h = std::min(mr, mc - i);
-    if (ta) {
-      for (int k = 0; k < kc; ++k) {
-        const float* src = A + static_cast<long>(k0 + k) * lda + m0 + i;
-        float* p = out + static_cast<long>(k) * mr;
-        // Loops, not copy/fill calls: a call per k would cost more than its mr floats.
-        if (h == mr)
-          for (int r = 0; r < mr; ++r) p[r] = alpha * src[r];
-        else
-          for (int r = 0; r < mr; ++r) p[r] = r < h ? alpha * src[r] : 0.0f;
-      }
-      continue;
+  const long panel = static_cast<long>(kc) * mr;
+  if (ta) {
+    for (int k = 0; k < kc; ++k) {
+      const float* src = A + static_cast<long>(k0 + k) * lda + m0;
+      float* p = out + static_cast<long>(k) * mr;
+      int i = 0;
+      // Loops, not copy calls: a call per panel would cost more than its mr floats.
+      for (; i + mr <= mc; i += mr, p += panel)
+        for (int r = 0; r < mr; ++r) p[r] = alpha * src[i + r];
+      if (i < mc)
+        for (int r = 0; r < mr; ++r) p[r] = i + r < mc ? alpha * src[i + r] : 0.0f;
     }
+    return;
+  }
+  for (int i = 0; i < mc; i += mr, out += panel) {
+    const int h = std::min(mr, mc - i);
     for (int r = 0; r < h; ++r) {
       const float* src = A + static_cast<long>(m0 + i + r) * lda + k0;
       float* p = out + r;
