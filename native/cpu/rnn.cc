@@ -439,9 +439,14 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
       const int j0 = c * kColsPerTask, j1 = std::min(GH, j0 + kColsPerTask);
       F* __restrict bi = g.b_ih;  // never the gradient rows: lets the loops vectorize
       F* __restrict bh = g.b_hh;
+      const bool shared = dah_all == da_buf;  // both biases sum the same rows: read them once
       for (long r = 0; r < N; ++r) {
         const F* __restrict d = da_buf + r * GH;
         const F* __restrict dh = dah_all + r * GH;
+        if (bi && bh && shared) {
+          for (int j = j0; j < j1; ++j) bi[j] += d[j], bh[j] += d[j];
+          continue;
+        }
         if (bi)
           for (int j = j0; j < j1; ++j) bi[j] += d[j];
         if (bh)
