@@ -9,6 +9,22 @@ export function summarize(samples) {
 }
 
 /**
+ * One library's results for one workload over several interleaved rounds (each its own process)
+ * as one entry: the samples pooled, the largest peak RSS, the notes of every round; a round that
+ * failed is counted and named, and with no successful round the entry is the last failure.
+ */
+export function mergeRounds(rounds) {
+  const ok = rounds.filter((r) => r.ok);
+  if (ok.length === 0) return rounds[rounds.length - 1];
+  const merged = { ...ok[ok.length - 1], samples: ok.flatMap((r) => r.samples), rounds: ok.length };
+  merged.peakRssMB = Math.max(...ok.map((r) => r.peakRssMB ?? 0));
+  merged.notes = [...new Set(ok.flatMap((r) => r.notes ?? []))];
+  const failed = rounds.filter((r) => !r.ok);
+  if (failed.length) merged.notes.push(`${failed.length} of ${rounds.length} rounds failed: ${failed[0].reason}`);
+  return merged;
+}
+
+/**
  * A per-sequence peer (brain.js trains one sequence per call) is compared per batch: its median
  * times B. The ratio is peer / fusedrnn, so above 1 means fusedrnn is faster.
  */
@@ -45,7 +61,7 @@ export function markdown(run, workloads) {
     `# fusedrnn benchmark, ${run.date}${run.quick ? ' (--quick)' : ''}`,
     '',
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB; Node ${m.node}; load average ${m.loadStart.join(' ')} at the start, ${m.loadEnd.join(' ')} at the end.`,
-    `Method: ${run.plan.warmup} warm-up run, then ${run.plan.runs} timed runs per library and workload, each in its own process (peak RSS is that process's); a run whose warm-up exceeded ${run.plan.budgetSeconds} s is reported with that one run${run.plan.timeoutSeconds ? `, one that did not finish within ${run.plan.timeoutSeconds} s under "Not measured"` : ''}. Ratio = library median / fusedrnn cpu median in this run: above 1, fusedrnn is faster.`,
+    `Method: ${run.plan.warmup} warm-up run, then ${run.plan.runs} timed runs per library and workload, each in its own process (peak RSS is that process's)${run.plan.rounds > 1 ? `, in ${run.plan.rounds} rounds that alternate the libraries (samples pooled: a machine that drifts affects every library alike)` : ''}; a run whose warm-up exceeded ${run.plan.budgetSeconds} s is reported with that one run${run.plan.timeoutSeconds ? `, one that did not finish within ${run.plan.timeoutSeconds} s under "Not measured"` : ''}. Ratio = library median / fusedrnn cpu median in this run: above 1, fusedrnn is faster.`,
   ];
   if (run.note) lines.push('', `Note: ${run.note}`);
   if (run.skipped.length) lines.push('', `Not run in this mode: ${run.skipped.join('; ')}.`);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- --quick] [--workloads W1,W4] [--peers tfjs,pytorch] [--note "text"] [--no-build]`
+// `npm run bench [-- --quick] [--workloads W1,W4] [--peers tfjs,pytorch] [--rounds N] [--note "text"] [--no-build]`
 // Runs W1-W5 (workloads.mjs) for fusedrnn and every peer that is installed (peers.mjs), each
 // (peer, workload) in its own process, then writes results/<date>-cpu[-N].json and .md and prints the
 // table last. Peers live in bench/package.json, installed here on first use, never in the root
@@ -10,7 +10,7 @@ import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cores, peerList, pythonSetup } from './peers.mjs';
-import { addRatios, markdown, summarize } from './report.mjs';
+import { addRatios, markdown, mergeRounds, summarize } from './report.mjs';
 import { WORKLOADS, runPlan } from './workloads.mjs';
 
 const benchDir = new URL('.', import.meta.url).pathname;
@@ -21,6 +21,7 @@ const { values: args } = parseArgs({
     workloads: { type: 'string' },
     peers: { type: 'string' },
     note: { type: 'string' },
+    rounds: { type: 'string', default: '1' },
     render: { type: 'string' },
     build: { type: 'boolean', default: true },
   },
@@ -102,7 +103,9 @@ function render(path) {
 function main() {
   if (args.render) return render(args.render);
   prepare();
-  const plan = runPlan(args.quick);
+  const rounds = Number(args.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new RangeError(`--rounds must be an integer in [1, 20], got ${args.rounds}`);
+  const plan = { ...runPlan(args.quick), rounds };
   const wanted = args.workloads ? args.workloads.split(',') : plan.workloads;
   const unknown = wanted.filter((id) => !WORKLOADS[id]);
   if (unknown.length) throw new RangeError(`--workloads: unknown ${unknown.join(', ')} (expected some of ${Object.keys(WORKLOADS).join(', ')})`);
@@ -125,16 +128,30 @@ function main() {
   if (args.quick && wanted.includes('W4')) run.skipped.push(`W4 draws ${plan.generateChars} characters instead of 500`);
   const onnx = peers.some((p) => p.needsOnnx) && wanted.includes('W4') ? exportOnnx(plan, setup) : {};
   for (const id of wanted) {
-    for (const peer of peers.filter((p) => p.workloads.includes(id))) {
-      const options = { ...peer.options, ...(peer.needsOnnx ? onnx : {}) };
-      const started = Date.now();
-      const r = runJob(peer, { workload: WORKLOADS[id], plan, options }, peer.python ? setup.env : process.env, timeoutSeconds);
+    const measured = peers.filter((p) => p.workloads.includes(id));
+    // Rounds alternate the libraries, so a machine that speeds up or slows down mid-run shifts
+    // every library's samples alike instead of one library's.
+    const byPeer = new Map(measured.map((p) => [p.name, []]));
+    const started = new Map();
+    for (let round = 0; round < rounds; round++) {
+      for (const peer of measured) {
+        // Not repeated: a library that could not run in round 1 (not installed, timed out) or
+        // whose warm-up alone overran the budget (tfjs cpu on W2: minutes per step).
+        const first = byPeer.get(peer.name)[0];
+        if (round > 0 && (!first.ok || first.warmupOnly)) continue;
+        const options = { ...peer.options, ...(peer.needsOnnx ? onnx : {}) };
+        if (!started.has(peer.name)) started.set(peer.name, Date.now());
+        byPeer.get(peer.name).push(runJob(peer, { workload: WORKLOADS[id], plan, options }, peer.python ? setup.env : process.env, timeoutSeconds));
+      }
+    }
+    for (const peer of measured) {
+      const r = mergeRounds(byPeer.get(peer.name));
       const entry = { workload: id, peer: peer.name, unit: WORKLOADS[id].unit, ...r };
       if (r.ok) Object.assign(entry, summarize(r.samples));
       if (peer.python && r.ok) entry.version += `; ${setup.description}`;
       run.results.push(entry);
-      const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      log(`${id} ${peer.name}: ${r.ok ? `median ${entry.median.toFixed(2)} ${entry.unit}` : `unavailable (${r.reason})`} [${seconds} s]`);
+      const seconds = ((Date.now() - started.get(peer.name)) / 1000).toFixed(1);
+      log(`${id} ${peer.name}: ${r.ok ? `median ${entry.median.toFixed(2)} ${entry.unit}` : `unavailable (${r.reason})`} [${seconds} s since its first round]`);
     }
   }
   run.machine.loadEnd = loadavg().map((x) => x.toFixed(2));

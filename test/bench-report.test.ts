@@ -2,7 +2,7 @@
 // the arithmetic behind every published ratio. No timing here; speed lives in bench/.
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error plain ESM without types, outside the compiled lib/
-import { addRatios, markdown, summarize } from '../bench/report.mjs';
+import { addRatios, markdown, mergeRounds, summarize } from '../bench/report.mjs';
 // @ts-expect-error plain ESM without types, outside the compiled lib/
 import { WORKLOADS, charBatch, drawFromLogits, seededRandom, seriesBatch } from '../bench/workloads.mjs';
 
@@ -10,6 +10,25 @@ describe('summarize', () => {
   it('takes the median of unsorted samples, odd and even counts', () => {
     expect(summarize([5, 1, 3])).toEqual({ median: 3, min: 1, max: 5, runs: 3 });
     expect(summarize([4, 10, 1, 2])).toEqual({ median: 3, min: 1, max: 10, runs: 4 });
+  });
+});
+
+describe('mergeRounds', () => {
+  it('pools the samples of interleaved rounds, keeps the largest RSS and names failed rounds', () => {
+    const m = mergeRounds([
+      { ok: true, samples: [3, 1], peakRssMB: 50, notes: ['a'], version: 'v' },
+      { ok: false, reason: 'timed out' },
+      { ok: true, samples: [2], peakRssMB: 70, notes: ['a'], version: 'v' },
+    ]);
+    expect(m.samples).toEqual([3, 1, 2]);
+    expect(summarize(m.samples).median).toBe(2);
+    expect(m.peakRssMB).toBe(70);
+    expect(m.rounds).toBe(2);
+    expect(m.notes).toEqual(['a', '1 of 3 rounds failed: timed out']);
+  });
+
+  it('with no successful round, is the last failure', () => {
+    expect(mergeRounds([{ ok: false, reason: 'x' }, { ok: false, reason: 'y' }])).toEqual({ ok: false, reason: 'y' });
   });
 });
 
