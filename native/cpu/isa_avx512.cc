@@ -3,7 +3,7 @@
 #include "cpu_isa.h"
 
 #if defined(__AVX512F__)
-#include <immintrin.h>  // the broadcast in isa_kernels.inc
+#include <immintrin.h>  // broadcasts and masked moves in isa_kernels.inc
 #endif
 
 namespace frnn::cpu {
