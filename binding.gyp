@@ -6,7 +6,7 @@
       "sources": ["native/cpu/isa_avx2.cc"],
       "include_dirs": ["."],
       "cflags_cc!": ["-std=gnu++14", "-std=gnu++17", "-std=gnu++20"],
-      "cflags_cc": ["-std=c++17", "-fPIC", "-fvisibility=hidden", "-mavx2", "-mfma", "-ffp-contract=fast"]
+      "cflags_cc": ["-std=c++17", "-fPIC", "-fvisibility=hidden", "-mavx2", "-mfma", "-ffp-contract=fast", "-fno-math-errno"]
     },
     {
       "target_name": "fusedrnn_avx512",
@@ -14,7 +14,7 @@
       "sources": ["native/cpu/isa_avx512.cc"],
       "include_dirs": ["."],
       "cflags_cc!": ["-std=gnu++14", "-std=gnu++17", "-std=gnu++20"],
-      "cflags_cc": ["-std=c++17", "-fPIC", "-fvisibility=hidden", "-mavx512f", "-mavx2", "-mfma", "-ffp-contract=fast"]
+      "cflags_cc": ["-std=c++17", "-fPIC", "-fvisibility=hidden", "-mavx512f", "-mavx2", "-mfma", "-ffp-contract=fast", "-fno-math-errno"]
     },
     {
       "target_name": "fusedrnn",

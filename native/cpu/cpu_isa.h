@@ -6,6 +6,12 @@
 
 namespace frnn::cpu {
 
+// Adam's per-step scalars (optim.cc derives them from AdamConfig and the step).
+struct AdamScalars {
+  double beta1, beta2, step_size, bc2_sqrt, eps, grad_scale, weight_decay, decay;
+  bool scaled, decoupled;
+};
+
 // Raw-pointer entry points only: the variant TUs must not instantiate shared inline code
 // (std:: templates), or the linker could keep an AVX-512 copy for the generic callers.
 struct IsaKernels {
@@ -33,6 +39,8 @@ struct IsaKernels {
   void (*gru_step)(int H, float* a, const float* r_hh, const float* b_hh, float* hn, float* h);
   void (*gru_step_backward)(int H, const float* gates, const float* hprev, const float* hn, const float* dh,
                             float* d, float* dh_row);
+  // Adam/AdamW over n fp32 parameters, arithmetic in double as optim.cc's reference.
+  void (*adam)(long n, float* params, const float* grads, float* m, float* v, const AdamScalars& s);
 };
 
 extern const IsaKernels kIsaGeneric, kIsaAvx2, kIsaAvx512;

@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "cpu_isa.h"
 #include "cpu_kernels.h"
 #include "thread_pool.h"
 
@@ -64,6 +65,16 @@ void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamConfig& cfg
   const double gs = grad_scale ? static_cast<double>(grad_scale[0]) : 1.0;
   if (!std::isfinite(gs)) return;  // a non-finite gradient norm: the step is skipped
   const double decay = 1.0 - lr * wd;
+  if constexpr (std::is_same_v<T, float>) {
+    // The fp32 path: the same arithmetic in the instruction set's vectors (cpu_isa.h).
+    const AdamScalars sc{b1, b2, step_size, bc2_sqrt, cfg.eps, gs, wd, decay, grad_scale != nullptr, cfg.decoupled};
+    const IsaKernels& kr = isa();
+    parallel_for(chunks_of(n), [&](int c) {
+      const size_t begin = c * kChunk, end = std::min(n, begin + kChunk);
+      kr.adam(static_cast<long>(end - begin), params + begin, grads + begin, m + begin, v + begin, sc);
+    });
+    return;
+  }
   parallel_for(chunks_of(n), [&](int c) {
     for (size_t i = c * kChunk, end = std::min(n, (c + 1) * kChunk); i < end; ++i) {
       double p = static_cast<double>(params[i]);
