@@ -1,5 +1,8 @@
 // Max error of the fp32 vector sigmoid/tanh (native/cpu/isa_kernels.inc) against double libm,
 // over every 61st float in [-20, 20] (about 35 M points, all binades near 0 included).
+// Build: g++ -O2 -mavx2 -mfma -std=c++17 bench/kernels/activation-error.cc
+#include <immintrin.h>  // isa_kernels.inc's AVX2 broadcasts and masked moves
+
 #include <cmath>
 #include <cstdio>
 #include <vector>

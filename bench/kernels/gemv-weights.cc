@@ -1,0 +1,109 @@
+// What generation (W4) could gain from half-size weights: the three 1024x256 one-row products
+// a W1-model character multiplies (3 MB of fp32), by the mainline's packed fp32 kernel
+// (isa_kernels.inc's gemv_packed) and by an fp16-weight variant (vcvtph2ps + FMA), on one and
+// on two threads (each thread its own column slice every time, as the pool's task affinity gives).
+// Build: g++ -O3 -mavx512f -mf16c -mfma -std=c++17 -pthread bench/kernels/gemv-weights.cc
+// Measured 2026-11-23 on the 2-core development VM (best of 3 x 500; whole runs vary ~2x when
+// the VM is busy): fp32 40.1 / 21.2 us, fp16 29.4 / 16.7 us (1 / 2 threads). fp16 is bound by
+// conversion + FMA rather than memory, so it would save ~5 us of W4's ~32-42 us per character.
+#include <immintrin.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <thread>
+#include <vector>
+
+#include "../../native/cpu/cpu_isa.h"
+
+namespace frnn::cpu {
+namespace isa_under_test {
+#define FRNN_VW 16
+#define FRNN_MR 8
+#include "../../native/cpu/isa_kernels.inc"
+}  // namespace isa_under_test
+}  // namespace frnn::cpu
+
+using frnn::cpu::isa_under_test::gemv_packed;
+constexpr int kPanel = 32, N = 1024, K = 256, kMatrices = 3;
+
+// y[:nc] += x · P, P fp16 panels [K][32] (the mainline's layout in half precision).
+void gemv_packed_f16(int nc, int k_size, const float* x, const uint16_t* P, long panel_stride, float* y) {
+  for (int j = 0; j < nc; j += 4 * kPanel) {
+    const uint16_t* p = P + (j / kPanel) * panel_stride;
+    __m512 acc[8];
+    for (__m512& a : acc) a = _mm512_setzero_ps();
+    for (int k = 0; k < k_size; ++k) {
+      const __m512 xk = _mm512_set1_ps(x[k]);
+      const uint16_t* pk = p + static_cast<long>(k) * kPanel;
+      for (int q = 0; q < 8; ++q) {
+        const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pk + (q / 2) * panel_stride + (q % 2) * 16));
+        acc[q] = _mm512_fmadd_ps(xk, _mm512_cvtph_ps(h), acc[q]);
+      }
+    }
+    for (int q = 0; q < 8; ++q) {
+      float* out = y + j + (q / 2) * kPanel + (q % 2) * 16;
+      _mm512_storeu_ps(out, _mm512_add_ps(_mm512_loadu_ps(out), acc[q]));
+    }
+  }
+}
+
+template <typename Product>
+double micros_per_character(int threads, Product product) {
+  constexpr int kReps = 500;
+  std::atomic<int> go{0}, done{0};
+  std::thread helper;
+  if (threads == 2)
+    helper = std::thread([&] {
+      for (int it = 1; it <= 3 * kReps; ++it) {  // one product per ticket the caller hands out
+        while (go.load() < it) _mm_pause();
+        product(1, 2);
+        done.fetch_add(1);
+      }
+    });
+  double best = 1e30;
+  for (int round = 0; round < 3; ++round) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int it = 0; it < kReps; ++it) {
+      const int ticket = round * kReps + it + 1;
+      if (threads == 2) go.store(ticket);
+      product(0, threads);
+      if (threads == 2)
+        while (done.load() < ticket) _mm_pause();
+    }
+    const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / kReps;
+    best = us < best ? us : best;
+  }
+  if (helper.joinable()) helper.join();
+  return best;
+}
+
+int main() {
+  const long panel_stride = static_cast<long>(K) * kPanel;
+  std::vector<float> w32(static_cast<size_t>(kMatrices) * N * K), x(K), y(N);
+  std::vector<uint16_t> w16(w32.size());
+  for (size_t i = 0; i < w32.size(); ++i) {
+    w32[i] = static_cast<float>((i * 2654435761u) % 2001) * 1e-3f - 1.0f;
+    w16[i] = static_cast<uint16_t>(_cvtss_sh(w32[i], 0));
+  }
+  for (int k = 0; k < K; ++k) x[k] = 0.5f - static_cast<float>(k % 7) * 0.1f;
+  auto slice = [&](int part, int parts, int* b, int* e) {
+    *b = N / kPanel * part / parts * kPanel, *e = N / kPanel * (part + 1) / parts * kPanel;
+  };
+  auto fp32 = [&](int part, int parts) {
+    int b, e;
+    slice(part, parts, &b, &e);
+    for (int m = 0; m < kMatrices; ++m)
+      gemv_packed(e - b, K, x.data(), w32.data() + static_cast<long>(m) * N * K + (b / kPanel) * panel_stride, panel_stride, y.data() + b);
+  };
+  auto fp16 = [&](int part, int parts) {
+    int b, e;
+    slice(part, parts, &b, &e);
+    for (int m = 0; m < kMatrices; ++m)
+      gemv_packed_f16(e - b, K, x.data(), w16.data() + static_cast<long>(m) * N * K + (b / kPanel) * panel_stride, panel_stride, y.data() + b);
+  };
+  for (int threads : {1, 2})
+    std::printf("%d thread%s: fp32 %.1f us, fp16 %.1f us per character (3 MB of fp32 weights)\n", threads,
+                threads == 1 ? "" : "s", micros_per_character(threads, fp32), micros_per_character(threads, fp16));
+}
