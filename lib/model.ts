@@ -12,7 +12,7 @@ import type {
   NativeTrainOptions,
 } from '../typings/model.js';
 import { loadNative, nativeStatus } from './native.js';
-import type { BuildInfo } from '../typings/native.js';
+import type { BuildInfo, NativeAddon } from '../typings/native.js';
 import {
   checkBoolean,
   checkFloatArray,
@@ -206,11 +206,13 @@ export class Model {
 
   private readonly fallbackReason: string | undefined;
   private readonly buildInfo: BuildInfo;
+  private readonly cpuKernels: NativeAddon['cpuIsa'];
 
-  private constructor(config: ModelConfig, native: NativeModel, buildInfo: BuildInfo, fallbackReason?: string) {
+  private constructor(config: ModelConfig, native: NativeModel, addon: NativeAddon, fallbackReason?: string) {
     this.config = config;
     this.native = native;
-    this.buildInfo = buildInfo;
+    this.buildInfo = addon.buildInfo();
+    this.cpuKernels = addon.cpuIsa;
     this.fallbackReason = fallbackReason;
     this.rowsPerSequence = (config.output ?? 'sequence') === 'sequence';
   }
@@ -235,14 +237,14 @@ export class Model {
   private static createOnThisThread(config: ModelConfig, initialize: boolean): Model {
     const { nativeConfig, choice, addon, options } = prepareCreate(config);
     const native = new addon.Model(nativeConfig, choice.backend, config.dtype ?? 'float32', { ...options, initialize });
-    return new Model(structuredClone(config), native, addon.buildInfo(), choice.fallbackReason);
+    return new Model(structuredClone(config), native, addon, choice.fallbackReason);
   }
 
   /** create() with the network built (and its parameters initialized) on the thread pool. */
   static async createAsync(config: ModelConfig): Promise<Model> {
     const { nativeConfig, choice, addon, options } = prepareCreate(config);
     const handle = await addon.Model.build(nativeConfig, choice.backend, config.dtype ?? 'float32', options);
-    return new Model(structuredClone(config), new addon.Model(handle), addon.buildInfo(), choice.fallbackReason);
+    return new Model(structuredClone(config), new addon.Model(handle), addon, choice.fallbackReason);
   }
 
   /** Output width of the model (the last dense layer's units). */
@@ -472,6 +474,7 @@ export class Model {
         runtimeVersion: n.runtimeVersion ?? 0,
       };
     }
+    if (n.backend === 'cpu') out.cpu = { threads: this.cpuKernels.threads(), instructionSet: this.cpuKernels.active() };
     if (this.fallbackReason !== undefined) out.fallbackReason = this.fallbackReason;
     return out;
   }
@@ -781,6 +784,11 @@ export interface ModelInfo {
   };
   /** What the loaded addon was compiled with. */
   build: BuildInfo;
+  /**
+   * CPU models: the threads the kernels use (the caller included; env FUSEDRNN_CPU_THREADS caps
+   * them) and the instruction-set variant picked at load (env FUSEDRNN_CPU_ISA forces one).
+   */
+  cpu?: { threads: number; instructionSet: 'generic' | 'avx2' | 'avx512' };
   /** backend 'auto' that ended on the CPU: why CUDA is not used (one line). */
   fallbackReason?: string;
 }

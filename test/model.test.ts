@@ -166,6 +166,20 @@ describe('numeric blow-ups', () => {
   });
 });
 
+describe('info', () => {
+  it('reports the CPU kernels in use: the pool threads and the variant the process picked', () => {
+    const model = Model.create(textbookLike('float32'));
+    const cpu = model.info().cpu!;
+    const isa = loadNative().cpuIsa;
+    expect(model.info().backend).toBe('cpu');
+    expect(cpu.threads).toBe(isa.threads());
+    expect(cpu.threads).toBeGreaterThanOrEqual(1);
+    expect(['generic', 'avx2', 'avx512']).toContain(cpu.instructionSet);
+    expect(cpu.instructionSet).toBe(isa.active());
+    model.dispose();
+  });
+});
+
 describe('recurrent state', () => {
   it('carryState continues a stream exactly as one long sequence would', () => {
     const config = { ...textbookLike('float64', 0) };
