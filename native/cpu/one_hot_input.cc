@@ -16,9 +16,6 @@ float* by_column(int I, int GH) {
   return buffer.data();
 }
 
-constexpr int kColsPerTask = 256;
-inline int column_tasks(int GH) { return (GH + kColsPerTask - 1) / kColsPerTask; }
-
 }  // namespace
 
 const int32_t* one_hot_columns(const float* x, long N, int I) {
@@ -43,9 +40,8 @@ void gather_input_projection(long N, int I, int GH, const int32_t* hot, const fl
   float* wt = by_column(I, GH);
   for (int j = 0; j < GH; ++j)
     for (int k = 0; k < I; ++k) wt[static_cast<long>(k) * GH + j] = w_ih[static_cast<long>(j) * I + k];
-  constexpr long kRowsPerTask = 64;
-  parallel_for(static_cast<int>((N + kRowsPerTask - 1) / kRowsPerTask), [&](int c) {
-    for (long r = c * kRowsPerTask, end = std::min(N, r + kRowsPerTask); r < end; ++r) {
+  parallel_for_pieces(N, 64, [&](long begin, long end) {
+    for (long r = begin; r < end; ++r) {
       const float* w = wt + static_cast<long>(hot[r]) * GH;
       float* out = pre + r * GH;
       for (int j = 0; j < GH; ++j) out[j] = w[j] + b_ih[j];
@@ -57,12 +53,11 @@ void scatter_input_weight_grad(long N, int I, int GH, const int32_t* hot, const 
   float* sums = by_column(I, GH);
   std::memset(sums, 0, sizeof(float) * I * GH);
   // Split by columns: each element still adds its rows in order, whatever the thread count.
-  parallel_for(column_tasks(GH), [&](int c) {
-    const int j0 = c * kColsPerTask, j1 = std::min(GH, j0 + kColsPerTask);
+  parallel_for_pieces(GH, 256, [&](long j0, long j1) {
     for (long r = 0; r < N; ++r) {
       float* __restrict s = sums + static_cast<long>(hot[r]) * GH;
       const float* __restrict d = da + r * GH;
-      for (int j = j0; j < j1; ++j) s[j] += d[j];
+      for (long j = j0; j < j1; ++j) s[j] += d[j];
     }
   });
   for (int j = 0; j < GH; ++j)

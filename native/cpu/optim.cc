@@ -15,8 +15,8 @@ namespace frnn::cpu {
 namespace {
 // Both loops are over every parameter once per step: split over the pool in fixed chunks. The
 // chunks do not depend on the thread count, so neither do the results.
-constexpr size_t kChunk = 1 << 14;
-inline int chunks_of(size_t n) { return static_cast<int>((n + kChunk - 1) / kChunk); }
+constexpr long kChunk = 1 << 14;
+inline int chunks_of(size_t n) { return static_cast<int>((static_cast<long>(n) + kChunk - 1) / kChunk); }
 
 template <typename T>
 double sum_of_squares(const T* g, size_t begin, size_t end) {
@@ -39,7 +39,7 @@ void global_norm_clip(size_t n, const T* g, double max_norm, T* norm, T* scale) 
     thread_local std::vector<double> partial;
     partial.assign(chunks_of(n), 0.0);
     double* out = partial.data();
-    parallel_for(chunks_of(n), [&](int c) { out[c] = sum_of_squares(g, c * kChunk, std::min(n, (c + 1) * kChunk)); });
+    parallel_for_pieces(static_cast<long>(n), kChunk, [&](long begin, long end) { out[begin / kChunk] = sum_of_squares(g, begin, end); });
     for (double p : partial) ss += p;
   }
   const double nrm = std::sqrt(ss);
@@ -69,14 +69,13 @@ void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamConfig& cfg
     // The fp32 path: the same arithmetic in the instruction set's vectors (cpu_isa.h).
     const AdamScalars sc{b1, b2, step_size, bc2_sqrt, cfg.eps, gs, wd, decay, grad_scale != nullptr, cfg.decoupled};
     const IsaKernels& kr = isa();
-    parallel_for(chunks_of(n), [&](int c) {
-      const size_t begin = c * kChunk, end = std::min(n, begin + kChunk);
-      kr.adam(static_cast<long>(end - begin), params + begin, grads + begin, m + begin, v + begin, sc);
+    parallel_for_pieces(static_cast<long>(n), kChunk, [&](long begin, long end) {
+      kr.adam(end - begin, params + begin, grads + begin, m + begin, v + begin, sc);
     });
     return;
   }
-  parallel_for(chunks_of(n), [&](int c) {
-    for (size_t i = c * kChunk, end = std::min(n, (c + 1) * kChunk); i < end; ++i) {
+  parallel_for_pieces(static_cast<long>(n), kChunk, [&](long begin, long end) {
+    for (long i = begin; i < end; ++i) {
       double p = static_cast<double>(params[i]);
       double g = static_cast<double>(grads[i]);
       if (grad_scale) g *= gs;

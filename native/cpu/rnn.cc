@@ -135,9 +135,8 @@ void rnn_forward(const RnnShape& s, const F* x, const int32_t* lengths, const F*
   }
   if (!one_hot_projection(L.N, I, GH, x, p, pre)) {
     gemm<F>(false, true, static_cast<int>(L.N), GH, I, F(1), x, I, p.w_ih, I, F(0), pre, GH);
-    constexpr long kRowsPerTask = 64;
-    parallel_for(static_cast<int>((L.N + kRowsPerTask - 1) / kRowsPerTask), [&](int c) {
-      for (long r = c * kRowsPerTask, end = std::min(L.N, r + kRowsPerTask); r < end; ++r)
+    parallel_for_pieces(L.N, 64, [&](long begin, long end) {
+      for (long r = begin; r < end; ++r)
         for (int j = 0; j < GH; ++j) pre[r * GH + j] += p.b_ih[j];
     });
   }
@@ -434,9 +433,7 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
   if (g.b_ih || g.b_hh) {
     // Column sums split by columns: each element still adds its rows in order, so the result
     // is the same however many threads share the work.
-    constexpr int kColsPerTask = 128;
-    parallel_for((GH + kColsPerTask - 1) / kColsPerTask, [&](int c) {
-      const int j0 = c * kColsPerTask, j1 = std::min(GH, j0 + kColsPerTask);
+    parallel_for_pieces(GH, 128, [&](long j0, long j1) {
       F* __restrict bi = g.b_ih;  // never the gradient rows: lets the loops vectorize
       F* __restrict bh = g.b_hh;
       const bool shared = dah_all == da_buf;  // both biases sum the same rows: read them once
@@ -444,13 +441,13 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
         const F* __restrict d = da_buf + r * GH;
         const F* __restrict dh = dah_all + r * GH;
         if (bi && bh && shared) {
-          for (int j = j0; j < j1; ++j) bi[j] += d[j], bh[j] += d[j];
+          for (long j = j0; j < j1; ++j) bi[j] += d[j], bh[j] += d[j];
           continue;
         }
         if (bi)
-          for (int j = j0; j < j1; ++j) bi[j] += d[j];
+          for (long j = j0; j < j1; ++j) bi[j] += d[j];
         if (bh)
-          for (int j = j0; j < j1; ++j) bh[j] += dh[j];
+          for (long j = j0; j < j1; ++j) bh[j] += dh[j];
       }
     });
   }

@@ -21,4 +21,14 @@ void parallel_for(int tasks, Fn&& fn) {
       tasks, [](void* c, int i) { (*static_cast<Fn*>(c))(i); }, const_cast<void*>(static_cast<const void*>(&fn)));
 }
 
+// fn(begin, end) over [0, total) cut into pieces of `piece` (the last one shorter), one task per
+// piece. The pieces do not depend on the thread count, so neither does a result summed per piece.
+template <typename Fn>
+void parallel_for_pieces(long total, long piece, Fn&& fn) {
+  parallel_for(static_cast<int>((total + piece - 1) / piece), [&](int i) {
+    const long begin = i * piece;
+    fn(begin, begin + piece < total ? begin + piece : total);
+  });
+}
+
 }  // namespace frnn::cpu
