@@ -110,7 +110,7 @@ function main() {
   const unknown = wanted.filter((id) => !WORKLOADS[id]);
   if (unknown.length) throw new RangeError(`--workloads: unknown ${unknown.join(', ')} (expected some of ${Object.keys(WORKLOADS).join(', ')})`);
   const peerFilter = args.peers?.split(',');
-  const peers = peerList().filter((p) => !peerFilter || p.name === 'fusedrnn cpu' || peerFilter.some((f) => p.name.includes(f)));
+  const peers = peerList().filter((p) => !peerFilter || p.name.startsWith('fusedrnn cpu') || peerFilter.some((f) => p.name.includes(f)));
   // A library that cannot finish one warm-up and a timed run in this time is reported as such.
   const timeoutSeconds = args.quick ? 60 : 300;
   const setup = pythonSetup();

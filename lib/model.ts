@@ -160,6 +160,13 @@ export interface SampleOptions {
   seed?: number;
   /** Conditioned models: [rows * conditionSize] features that set the initial states. */
   condition?: Float32Array | Float64Array;
+  /**
+   * 'fp32' (default), or 'bf16' (float32 models on the CPU): every matrix product rounds its
+   * weights and its input row to bfloat16 and sums in fp32, halving the bytes each character
+   * streams (about 1.5x faster generation of a 2x256 LSTM; logits move by well under 1% of their
+   * range).
+   */
+  precision?: 'fp32' | 'bf16';
 }
 
 /** Carried between generateChunk() calls: h per layer, c per LSTM layer ([B,H] each), draws so far. */
@@ -195,7 +202,7 @@ const TRAIN_KEYS = [
   'stateGrad',
   'memoryGrad',
 ] as const;
-const SAMPLE_KEYS = ['temperature', 'topK', 'topP', 'greedy', 'seed', 'condition'] as const;
+const SAMPLE_KEYS = ['temperature', 'topK', 'topP', 'greedy', 'seed', 'condition', 'precision'] as const;
 const MAX_SIZE = 1 << 24;
 
 export class Model {
@@ -653,6 +660,7 @@ function checkSampleOptions(options: SampleOptions): SampleOptions {
     topK: checkInt(options.topK ?? 0, 'options.topK', 0, MAX_SIZE),
     topP: checkNumber(options.topP ?? 1, 'options.topP', Number.MIN_VALUE, 1),
     greedy: checkBoolean(options.greedy ?? false, 'options.greedy'),
+    precision: checkOneOf(options.precision ?? 'fp32', 'options.precision', ['fp32', 'bf16'] as const),
     seed: checkInt(options.seed ?? Math.floor(Math.random() * 2 ** 32), 'options.seed', 0, Number.MAX_SAFE_INTEGER),
   };
   return o;
@@ -788,7 +796,7 @@ export interface ModelInfo {
    * CPU models: the threads the kernels use (the caller included; env FUSEDRNN_CPU_THREADS caps
    * them) and the instruction-set variant picked at load (env FUSEDRNN_CPU_ISA forces one).
    */
-  cpu?: { threads: number; instructionSet: 'generic' | 'avx2' | 'avx512' };
+  cpu?: { threads: number; instructionSet: 'generic' | 'avx2' | 'avx512' | 'avx512bf16' };
   /** backend 'auto' that ended on the CPU: why CUDA is not used (one line). */
   fallbackReason?: string;
 }

@@ -270,7 +270,8 @@ class NetworkImpl final : public Network {
     if (cfg_.attention > 0) range_error("generate does not take a memory: decode an attention model with beamSearch");
     if (B < 1 || P < 1 || steps < 0) range_error("generate: batch and prime length must be >= 1");
     check_tokens(prime, "prime");
-    const HeldWeights held(*this);
+    if (sc.bf16 && !ops_->bf16_products()) range_error("options.precision 'bf16' needs a float32 model on the CPU backend");
+    const HeldWeights held(*this, sc.bf16);
 
     // Generation keeps its own state so it never disturbs the carried training state.
     std::vector<Real*> h(cfg_.layers.size()), c(cfg_.layers.size());
@@ -1107,7 +1108,9 @@ class NetworkImpl final : public Network {
   // Holds the weights for one inference call; released on every exit, throws included.
   class HeldWeights {
    public:
-    explicit HeldWeights(NetworkImpl& n) : ops_(*n.ops_) { ops_.hold_weights(n.params_, n.layout_.total, n.params_version_); }
+    explicit HeldWeights(NetworkImpl& n, bool bf16 = false) : ops_(*n.ops_) {
+      ops_.hold_weights(n.params_, n.layout_.total, n.params_version_, bf16);
+    }
     ~HeldWeights() { ops_.release_weights(); }
     HeldWeights(const HeldWeights&) = delete;
     HeldWeights& operator=(const HeldWeights&) = delete;

@@ -82,6 +82,7 @@ struct SampleConfig {
   int32_t top_k = 0;         // keep the k most likely (ties: lower index first); 0 = all
   double top_p = 1.0;        // keep the smallest most-likely set whose mass reaches top_p; 1 = all
   bool greedy = false;       // argmax (lowest index on ties); no draw
+  bool bf16 = false;         // the products take bf16-rounded weights and inputs (Ops::bf16_products)
 };
 
 template <typename T>
@@ -102,8 +103,13 @@ class Ops {
   // Inference calls hold the parameter arena [params, params+count) for their duration, with a
   // version that changes whenever any parameter does; until then a backend may keep derived forms
   // of products by those weights across calls (the CPU keeps them packed for its GEMM). The
-  // arena must not be written while held. Bytes kept that way: derived_bytes().
-  virtual void hold_weights(const T* params, size_t count, uint64_t version) { (void)params, (void)count, (void)version; }
+  // arena must not be written while held. Bytes kept that way: derived_bytes(). With `bf16`
+  // (only where bf16_products()), the products by held weights round the weights and each row of
+  // their other operand to bfloat16 and sum in fp32: half the bytes a generated character streams.
+  virtual void hold_weights(const T* params, size_t count, uint64_t version, bool bf16) {
+    (void)params, (void)count, (void)version, (void)bf16;
+  }
+  virtual bool bf16_products() const { return false; }
   virtual void release_weights() {}
   virtual size_t derived_bytes() const { return 0; }
 

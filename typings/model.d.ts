@@ -101,6 +101,8 @@ export interface NativeSampleOptions {
   seed?: number;
   /** Conditioned models: [B*condition], for a generation that starts from the condition. */
   condition?: Float32Array | Float64Array;
+  /** 'bf16': products by bf16-rounded weights and inputs (float32 CPU models only). */
+  precision?: 'fp32' | 'bf16';
 }
 
 export interface NativeParamInfo {

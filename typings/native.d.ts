@@ -71,12 +71,14 @@ export interface NativeAddon {
   cudaProbe(): CudaProbeResult;
   /** The instruction-set variant of the fp32 CPU kernels (env FUSEDRNN_CPU_ISA picks it at load). */
   cpuIsa: {
-    active(): 'generic' | 'avx2' | 'avx512';
+    active(): 'generic' | 'avx2' | 'avx512' | 'avx512bf16';
     /** Whether this build and this CPU can run it. */
-    supported(name: 'generic' | 'avx2' | 'avx512' | 'auto'): boolean;
+    supported(name: 'generic' | 'avx2' | 'avx512' | 'avx512bf16' | 'auto'): boolean;
     /** Switches variant (tests, benchmarks); false when unsupported. Not while a model computes. */
-    set(name: 'generic' | 'avx2' | 'avx512' | 'auto'): boolean;
+    set(name: 'generic' | 'avx2' | 'avx512' | 'avx512bf16' | 'auto'): boolean;
     /** Threads of the CPU kernels' pool (env FUSEDRNN_CPU_THREADS caps it). */
     threads(): number;
+    /** Test hook: a [M,K] · op(b) [K,N] (b stored [N,K] when transB) by the bf16 inference product. */
+    bf16Product(M: number, N: number, K: number, a: Float32Array, b: Float32Array, transB: boolean): Float32Array;
   };
 }

@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -45,6 +47,42 @@ void gemv_packed_f16(int nc, int k_size, const float* x, const uint16_t* P, long
     for (int q = 0; q < 8; ++q) {
       float* out = y + j + (q / 2) * kPanel + (q % 2) * 16;
       _mm512_storeu_ps(out, _mm512_add_ps(_mm512_loadu_ps(out), acc[q]));
+    }
+  }
+}
+
+// y[:nc] += x · P with bf16 weight pairs: P panels [K/2][32] of uint32 (k even in the low half),
+// x as bf16 pairs. `dot`: AVX512_BF16's vdpbf16ps (32 multiply-adds an instruction); otherwise
+// each half widened to fp32 by a shift or a mask and two FMAs.
+template <bool dot>
+__attribute__((target("avx512f,avx512bf16")))
+void gemv_packed_bf16(int nc, int k_pairs, const uint32_t* x2, const uint32_t* P, long panel_stride, float* y) {
+  for (int j = 0; j < nc; j += 4 * kPanel) {
+    const uint32_t* p = P + (j / kPanel) * panel_stride;
+    __m512 acc[8], acc_hi[8];
+    for (int q = 0; q < 8; ++q) acc[q] = _mm512_setzero_ps(), acc_hi[q] = _mm512_setzero_ps();
+    for (int kp = 0; kp < k_pairs; ++kp) {
+      if (x2[kp] == 0) continue;
+      const uint32_t* pk = p + static_cast<long>(kp) * kPanel;
+      if constexpr (dot) {
+        const __m512bh xk = (__m512bh)_mm512_set1_epi32(static_cast<int>(x2[kp]));
+        for (int q = 0; q < 8; ++q) {
+          const __m512i w = _mm512_loadu_si512(pk + (q / 2) * panel_stride + (q % 2) * 16);
+          acc[q] = _mm512_dpbf16_ps(acc[q], (__m512bh)w, xk);
+        }
+      } else {
+        const __m512 x0 = _mm512_castsi512_ps(_mm512_set1_epi32(static_cast<int>(x2[kp] << 16)));
+        const __m512 x1 = _mm512_castsi512_ps(_mm512_set1_epi32(static_cast<int>(x2[kp] & 0xffff0000u)));
+        for (int q = 0; q < 8; ++q) {
+          const __m512i w = _mm512_loadu_si512(pk + (q / 2) * panel_stride + (q % 2) * 16);
+          acc[q] = _mm512_fmadd_ps(x0, _mm512_castsi512_ps(_mm512_slli_epi32(w, 16)), acc[q]);
+          acc_hi[q] = _mm512_fmadd_ps(x1, _mm512_castsi512_ps(_mm512_and_si512(w, _mm512_set1_epi32(static_cast<int>(0xffff0000u)))), acc_hi[q]);
+        }
+      }
+    }
+    for (int q = 0; q < 8; ++q) {
+      float* out = y + j + (q / 2) * kPanel + (q % 2) * 16;
+      _mm512_storeu_ps(out, _mm512_add_ps(_mm512_loadu_ps(out), _mm512_add_ps(acc[q], acc_hi[q])));
     }
   }
 }
@@ -88,6 +126,19 @@ int main() {
     w16[i] = static_cast<uint16_t>(_cvtss_sh(w32[i], 0));
   }
   for (int k = 0; k < K; ++k) x[k] = 0.5f - static_cast<float>(k % 7) * 0.1f;
+  // bf16 pairs, truncated (this measures speed only); panels [K/2][32] per 32 columns.
+  auto bf16_of = [](float f) { uint32_t u; std::memcpy(&u, &f, 4); return u >> 16; };
+  const long pair_stride = static_cast<long>(K / 2) * kPanel;
+  std::vector<uint32_t> w2(w32.size() / 2), x2(K / 2);
+  for (int m = 0; m < kMatrices; ++m)
+    for (int panel = 0; panel < N / kPanel; ++panel)
+      for (int kp = 0; kp < K / 2; ++kp)
+        for (int c = 0; c < kPanel; ++c) {
+          const float* src = w32.data() + static_cast<long>(m) * N * K + panel * panel_stride;
+          w2[static_cast<long>(m) * N * K / 2 + panel * pair_stride + kp * kPanel + c] =
+              bf16_of(src[(2 * kp) * kPanel + c]) | bf16_of(src[(2 * kp + 1) * kPanel + c]) << 16;
+        }
+  for (int kp = 0; kp < K / 2; ++kp) x2[kp] = bf16_of(x[2 * kp]) | bf16_of(x[2 * kp + 1]) << 16;
   auto slice = [&](int part, int parts, int* b, int* e) {
     *b = N / kPanel * part / parts * kPanel, *e = N / kPanel * (part + 1) / parts * kPanel;
   };
@@ -103,6 +154,22 @@ int main() {
     for (int m = 0; m < kMatrices; ++m)
       gemv_packed_f16(e - b, K, x.data(), w16.data() + static_cast<long>(m) * N * K + (b / kPanel) * panel_stride, panel_stride, y.data() + b);
   };
+  auto bf16 = [&](bool dot) {
+    return [&, dot](int part, int parts) {
+      int b, e;
+      slice(part, parts, &b, &e);
+      for (int m = 0; m < kMatrices; ++m) {
+        const uint32_t* w = w2.data() + static_cast<long>(m) * N * K / 2 + (b / kPanel) * pair_stride;
+        if (dot) gemv_packed_bf16<true>(e - b, K / 2, x2.data(), w, pair_stride, y.data() + b);
+        else gemv_packed_bf16<false>(e - b, K / 2, x2.data(), w, pair_stride, y.data() + b);
+      }
+    };
+  };
+  const bool has_dot = __builtin_cpu_supports("avx512bf16");
+  for (int threads : {1, 2})
+    std::printf("%d thread%s: bf16 widened %.1f us, bf16 vdpbf16ps %s us\n", threads, threads == 1 ? "" : "s",
+                micros_per_character(threads, bf16(false)),
+                has_dot ? std::to_string(micros_per_character(threads, bf16(true))).c_str() : "(no AVX512_BF16)");
   for (int threads : {1, 2})
     std::printf("%d thread%s: fp32 %.1f us, fp16 %.1f us per character (3 MB of fp32 weights)\n", threads,
                 threads == 1 ? "" : "s", micros_per_character(threads, fp32), micros_per_character(threads, fp16));

@@ -7,12 +7,12 @@ import { CLIP_NORM, FORGET_BIAS, LEARNING_RATE, charBatch, seriesBatch } from '.
 import { report, runMain, timeRuns, unavailable } from './harness.mjs';
 
 /**
- * The W4 floor if every character had to stream all fp32 weights: their bytes over the read
+ * The W4 floor if every character had to stream all weights (4 bytes a parameter, 2 in bf16): their bytes over the read
  * bandwidth of a buffer that size, measured here with memcpy (Buffer.copy: native, vectorised; a
  * copy reads and writes, so reads count half its bytes moved... we count only the bytes read).
  */
-function weightStreamingBound(parameterCount) {
-  const bytes = parameterCount * 4;
+function weightStreamingBound(parameterCount, bytesPerParameter) {
+  const bytes = parameterCount * bytesPerParameter;
   const whole = Buffer.alloc(bytes, 7);
   const a = whole.subarray(0, bytes >> 1);
   const b = whole.subarray(bytes >> 1, 2 * (bytes >> 1));
@@ -27,7 +27,7 @@ function weightStreamingBound(parameterCount) {
   }
   if (same !== 5 + 5 * passes) throw new Error('memcmp bandwidth probe: the halves compared unequal');
   const readGBs = (2 * (bytes >> 1) * passes) / (Math.min(...times) / 1000) / 1e9;
-  return { weightBytes: bytes, readGBs, usPerChar: (bytes / (readGBs * 1e9)) * 1e6, how: 'all fp32 parameter bytes (one-hot input reads only one column of weight_ih_l0, so slightly fewer are needed) / memcmp read bandwidth over a buffer that size (one thread, best of 5)' };
+  return { weightBytes: bytes, readGBs, usPerChar: (bytes / (readGBs * 1e9)) * 1e6, how: `all parameter bytes at ${bytesPerParameter} a parameter (one-hot input reads only one column of weight_ih_l0, so slightly fewer are needed) / memcmp read bandwidth over a buffer that size (one thread, best of 5)` };
 }
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
@@ -53,20 +53,22 @@ runMain(async ({ workload: w, plan, options }) => {
     const chars = plan.generateChars;
     let seed = 1;
     // One prime token, then `chars` draws: the per-character cost of the sampling loop.
-    timing = await timeRuns(() => model.generate(Int32Array.of(5), chars, { temperature: w.temperature, seed: seed++ }), plan, (ms) => (ms * 1000) / chars);
+    const precision = options.precision ?? 'fp32';
+    timing = await timeRuns(() => model.generate(Int32Array.of(5), chars, { temperature: w.temperature, seed: seed++, precision }), plan, (ms) => (ms * 1000) / chars);
   } else {
     const data = w.kind === 'train-series' ? seriesBatch(w) : charBatch(w);
     const batch = { ...data, batchSize: w.batch, steps: w.steps };
     timing = await timeRuns(() => model.trainStep(batch, train), plan);
   }
   const info = model.info();
-  if (w.kind === 'generate') timing.bound = weightStreamingBound(info.parameterCount);
+  const bf16 = w.kind === 'generate' && options.precision === 'bf16';
+  if (w.kind === 'generate') timing.bound = weightStreamingBound(info.parameterCount, bf16 ? 2 : 4);
   const build = loadNative().buildInfo();
   report({
     ...timing,
     version: `${pkg.version} (${build.buildSystem} ${build.buildType}, ${build.compiler})`,
     threads: backend === 'cpu' ? loadNative().cpuIsa.threads() : 1,  // the CPU kernels' pool (caller included)
-    precision: info.backend === 'cuda' ? `${info.dtype} (cuda, ${info.precision})` : `${info.dtype} (${info.backend})`,
+    precision: info.backend === 'cuda' ? `${info.dtype} (cuda, ${info.precision})` : bf16 ? `${info.dtype}, bf16 products (cpu)` : `${info.dtype} (${info.backend})`,
     parameters: info.parameterCount,
   });
 });

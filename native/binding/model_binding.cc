@@ -192,6 +192,9 @@ SampleConfig parse_sample_config(const Napi::Object& o) {
   s.top_k = int_or(o, "topK", w, 0, 1 << 24, 0);
   s.top_p = number_or(o, "topP", w, 1.0);
   s.greedy = bool_or(o, "greedy", w, false);
+  const std::string precision = string_or(o, "precision", w, "fp32");
+  if (precision != "fp32" && precision != "bf16") range_error("options.precision must be 'fp32' or 'bf16', got '" + precision + "'");
+  s.bf16 = precision == "bf16";
   if (!(s.temperature > 0)) range_error("options.temperature must be > 0");
   if (!(s.top_p > 0 && s.top_p <= 1)) range_error("options.topP must be in (0, 1]");
   return s;

@@ -15,19 +15,21 @@ bool cpu_has(const char* name) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   if (std::strcmp(name, "avx512") == 0)
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+  if (std::strcmp(name, "avx512bf16") == 0)
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx512bf16");
 #endif
   return std::strcmp(name, "generic") == 0;
 }
 
 const IsaKernels* table_of(const char* name) {
-  const IsaKernels* all[] = {&kIsaGeneric, &kIsaAvx2, &kIsaAvx512};
+  const IsaKernels* all[] = {&kIsaGeneric, &kIsaAvx2, &kIsaAvx512, &kIsaAvx512Bf16};
   for (const IsaKernels* k : all)
     if (k->name && std::strcmp(k->name, name) == 0) return k;
   return nullptr;
 }
 
 const IsaKernels* best() {
-  for (const char* name : {"avx512", "avx2"})
+  for (const char* name : {"avx512bf16", "avx512", "avx2"})
     if (table_of(name) && cpu_has(name)) return table_of(name);
   return &kIsaGeneric;
 }

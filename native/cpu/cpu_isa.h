@@ -1,8 +1,12 @@
 // Instruction-set variants of the fp32 CPU kernels. The same kernel source (isa_kernels.inc) is
 // compiled three times: without any -m flag (generic, runs on every x86-64 and elsewhere), with
-// -mavx2 -mfma, and with -mavx512f. The variant is picked once at load from the CPU's features,
-// overridable by env FUSEDRNN_CPU_ISA (generic | avx2 | avx512) or set_cpu_isa() for tests.
+// -mavx2 -mfma, and with -mavx512f; a fourth variant, avx512bf16, is the AVX-512 one with the
+// bf16-weight products on AVX512_BF16's dot-product instruction. The variant is picked once at
+// load from the CPU's features, overridable by env FUSEDRNN_CPU_ISA (generic | avx2 | avx512 |
+// avx512bf16) or set_cpu_isa() for tests.
 #pragma once
+
+#include <cstdint>
 
 namespace frnn::cpu {
 
@@ -28,6 +32,10 @@ struct IsaKernels {
                     long incx, float* y);
   // y[:N] += x[:K] · P, P packed as macro_kernel's Bp (the M == 1 product by packed weights).
   void (*gemv_packed)(int N, int K, const float* x, const float* P, long b_panel_stride, float* y);
+  // y[:N] += x · P with bfloat16 operands and fp32 sums: P = ceil(N/32) panels of
+  // [k_pairs][32] uint32 (two bf16 weights, k even in the low half), panel_stride apart; x2 = x
+  // as bf16 pairs likewise (bf16.h). Pairs of x that are 0 are skipped (one-hot inputs).
+  void (*gemv_bf16)(int N, int k_pairs, const uint32_t* x2, const uint32_t* P, long panel_stride, float* y);
   // In place over n floats. Accuracy: isa_kernels.inc (exp_approx).
   void (*sigmoid)(float* x, long n);
   void (*tanh)(float* x, long n);
@@ -43,11 +51,11 @@ struct IsaKernels {
   void (*adam)(long n, float* params, const float* grads, float* m, float* v, const AdamScalars& s);
 };
 
-extern const IsaKernels kIsaGeneric, kIsaAvx2, kIsaAvx512;
+extern const IsaKernels kIsaGeneric, kIsaAvx2, kIsaAvx512, kIsaAvx512Bf16;
 
 // The variant in use.
 const IsaKernels& isa();
-// Selects a variant by name ("generic", "avx2", "avx512", "auto" = best supported). Returns false,
+// Selects a variant by name ("generic", "avx2", "avx512", "avx512bf16", "auto" = best supported). Returns false,
 // changing nothing, when the name is unknown, not compiled in, or the CPU lacks it. Not to be
 // called while kernels run (packed operands depend on the tile shape).
 bool set_cpu_isa(const char* name);

@@ -32,9 +32,11 @@
 #include "../rnn_workspace.h"
 #include "cpu_kernels.h"
 #include "gemm.h"
+#include "generation_step.h"
 #include "one_hot_input.h"
 #include "rnn_support.h"
 #include "thread_pool.h"
+#include "weight_cache.h"
 
 namespace frnn::cpu {
 namespace {
@@ -91,9 +93,10 @@ bool one_hot_projection(long, int, int, const F*, const RnnParams<F>&, F*) { ret
 template <>
 bool one_hot_projection<float>(long N, int I, int GH, const float* x, const RnnParams<float>& p, float* pre) {
   // The gather transposes W_ih first: worth it over many rows, not for a generated character
-  // (whose one-row product the packed-weight cache serves, reading one column).
+  // (whose one-row product the packed-weight cache serves, reading one column). Under bf16
+  // products the selection must round like them, so the product path takes it.
   constexpr long kMinRows = 64;
-  if (N < kMinRows) return false;
+  if (N < kMinRows || holding_bf16()) return false;
   const int32_t* hot = one_hot_columns(x, N, I);
   if (hot) gather_input_projection(N, I, GH, hot, p.w_ih, p.b_ih, pre);
   return hot != nullptr;
@@ -122,6 +125,9 @@ void rnn_forward(const RnnShape& s, const F* x, const int32_t* lengths, const F*
   const int GH = L.GH;
   const bool lstm = s.cell == Cell::LSTM, gru = s.cell == Cell::GRU;
   const bool peep = lstm && s.peephole && p.peephole;
+  if constexpr (std::is_same_v<F, float>) {
+    if (!ws && !lengths && generation_step(s, x, h0, c0, p, y, ldy, hN, cN)) return;
+  }
 
   // Input projection for every row at once. With a workspace it is written straight into the
   // gates region and each row is overwritten in place by its activated gates during its step.

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "bf16.h"
 #include "cpu_isa.h"
 #include "thread_pool.h"
 #include "weight_cache.h"
@@ -161,8 +162,11 @@ void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, i
   scale_c(M, N, beta, C, ldc);
   if (K <= 0 || alpha == 0.0f) return;
   if (alpha == 1.0f && !ta) {
-    if (const float* packed = held_packed_weights(B, tb, K, N, ldb)) {
-      sgemm_packed_b(M, N, K, A, lda, packed, 1.0f, C, ldc);
+    if (const PackedMatrix held = held_packed_weights(B, tb, K, N, ldb)) {
+      if (held.bf16)
+        sgemm_bf16_b(M, N, K, A, lda, held.bf16, C, ldc);
+      else
+        sgemm_packed_b(M, N, K, A, lda, held.fp32, 1.0f, C, ldc);
       return;
     }
   }
@@ -235,6 +239,32 @@ void sgemm_packed_b(int M, int N, int K, const float* A, int lda, const float* p
     if (b < e)
       gemm_block(kr, false, false, 0, M, b, e, K, 1.0f, A, lda, nullptr, 0,
                  packed + (b / kr.nr) * panel_stride, C, ldc);
+  });
+}
+
+void sgemm_bf16_b(int M, int N, int K, const float* A, int lda, const uint32_t* packed, float* C, int ldc) {
+  if (M <= 0 || N <= 0 || K <= 0) return;
+  const int k_pairs = (K + 1) / 2;
+  thread_local std::vector<uint32_t> pairs;
+  pairs.resize(static_cast<size_t>(M) * k_pairs);
+  long nonzero = 0;  // pairs the kernel will multiply (it skips zero pairs: one-hot rows)
+  for (int m = 0; m < M; ++m) {
+    uint32_t* row = pairs.data() + static_cast<size_t>(m) * k_pairs;
+    to_bf16_pairs(K, A + static_cast<long>(m) * lda, row);
+    for (int kp = 0; kp < k_pairs; ++kp) nonzero += row[kp] != 0;
+  }
+  const IsaKernels& kr = isa();
+  const long panel_stride = bf16_panel_stride(K);
+  const int panels = (N + kBf16PanelWidth - 1) / kBf16PanelWidth;
+  const int parts = 2.0 * N * nonzero >= kParallelGemvMacs ? std::min(pool_threads(), panels) : 1;
+  const uint32_t* x2 = pairs.data();
+  parallel_for(parts, [&](int p) {
+    int b, e;
+    range_of(p, parts, N, kBf16PanelWidth, &b, &e);
+    if (b >= e) return;
+    for (int m = 0; m < M; ++m)
+      kr.gemv_bf16(e - b, k_pairs, x2 + static_cast<size_t>(m) * k_pairs, packed + (b / kBf16PanelWidth) * panel_stride,
+                   panel_stride, C + static_cast<long>(m) * ldc + b);
   });
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace frnn::cpu {
 
@@ -18,5 +19,8 @@ void sgemm_pack_b(bool trans_b, int K, int N, const float* B, int ldb, float* pa
 // held (weight_cache.h), sgemm routes products by the held weights here.
 void sgemm_packed_b(int M, int N, int K, const float* A, int lda, const float* packed, float beta,
                     float* C, int ldc);
+// C [M,N] += A [M,K] · op(B) with op(B) packed by pack_bf16 and each row of A rounded to bf16
+// (bf16.h): the products of a held bf16 cache.
+void sgemm_bf16_b(int M, int N, int K, const float* A, int lda, const uint32_t* packed, float* C, int ldc);
 
 }  // namespace frnn::cpu

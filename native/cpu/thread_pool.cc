@@ -55,7 +55,15 @@ class Pool {
     pthread_mutex_unlock(&wake_mutex_);
     drain(0);
     // Every worker checks out of this generation before the next may overwrite fn_/ctx_/tasks_.
-    while (finished_.load(std::memory_order_acquire) != threads_ - 1) std::this_thread::yield();
+    // They are usually a moment behind: spin (no syscall) up to ~20 us, then yield the core (on
+    // an oversubscribed machine the worker may be waiting for this very core).
+    const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
+    bool spinning = true;
+    for (int spin = 0; finished_.load(std::memory_order_acquire) != threads_ - 1; ++spin) {
+      if (spinning && (spin & 63) == 63) spinning = std::chrono::steady_clock::now() < spin_until;
+      if (spinning) cpu_relax();
+      else std::this_thread::yield();
+    }
   }
 
  private:

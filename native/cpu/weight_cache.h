@@ -1,7 +1,8 @@
 // Packed copies of the weights that inference multiplies by, kept across calls while the
 // parameters stay the same. Generation multiplies every weight matrix once per character at one
 // row: from the packed layout each thread streams a contiguous slice, and with the pool's task
-// affinity that slice stays in its core's L2 from one character to the next.
+// affinity that slice stays in its core's L2 from one character to the next. The copies are fp32
+// (sgemm_pack_b's layout), or bfloat16 (bf16.h's) when the holder asks for bf16 products.
 #pragma once
 
 #include <cstddef>
@@ -19,8 +20,9 @@ class PackedWeightCache {
   PackedWeightCache& operator=(const PackedWeightCache&) = delete;
 
   // Makes this cache the calling thread's until release(): products by op(B) with B inside
-  // [begin, begin+count) are then served packed. A new `version` drops every packed copy.
-  void hold(const float* begin, size_t count, uint64_t version);
+  // [begin, begin+count) are then served packed, in bf16 when `bf16`. A new `version` drops
+  // every packed copy.
+  void hold(const float* begin, size_t count, uint64_t version, bool bf16);
   void release();
   size_t bytes() const;
 
@@ -29,11 +31,22 @@ class PackedWeightCache {
  private:
   std::vector<std::unique_ptr<Entry>> entries_;
   uint64_t version_ = 0;
-  friend const float* held_packed_weights(const float*, bool, int, int, int);
+  friend struct PackedMatrix held_packed_weights(const float*, bool, int, int, int);
 };
 
-// op(B) [K,N] packed in sgemm_pack_b's layout when the calling thread holds a cache and B lies
-// in its range (packed on first use), else nullptr.
-const float* held_packed_weights(const float* B, bool trans_b, int K, int N, int ldb);
+// A held weight matrix op(B) [K,N], packed in one of the two layouts.
+struct PackedMatrix {
+  const float* fp32 = nullptr;     // sgemm_pack_b's layout
+  const uint32_t* bf16 = nullptr;  // pack_bf16's layout
+  explicit operator bool() const { return fp32 != nullptr || bf16 != nullptr; }
+};
+
+// op(B) packed (on first use) when the calling thread holds a cache and B lies in its range;
+// empty otherwise.
+PackedMatrix held_packed_weights(const float* B, bool trans_b, int K, int N, int ldb);
+
+// Whether the calling thread holds a cache in bf16: its one-hot selections round as its
+// products do.
+bool holding_bf16();
 
 }  // namespace frnn::cpu
