@@ -8,6 +8,7 @@
 
 #include "../ops.h"
 #include "cpu_kernels.h"
+#include "scratch_arena.h"
 #include "weight_cache.h"
 
 namespace frnn {
@@ -38,7 +39,7 @@ class CpuOps final : public Ops<T> {
   }
   bool bf16_products() const override { return std::is_same_v<T, float>; }
   void release_weights() override { packed_.release(); }
-  size_t derived_bytes() const override { return packed_.bytes(); }
+  size_t derived_bytes() const override { return packed_.bytes() + scratch_.bytes(); }
 
   void copy_rows(int rows, int cols, const T* src, int lds, T* dst, int ldd,
                  bool accumulate) override {
@@ -47,11 +48,13 @@ class CpuOps final : public Ops<T> {
   size_t rnn_workspace_elems(const RnnShape& s) override { return cpu::rnn_workspace_elems<T>(s); }
   void rnn_forward(const RnnShape& s, const T* x, const int32_t* lengths, const T* h0, const T* c0,
                    const RnnParams<T>& p, T* y, int ldy, T* hN, T* cN, T* workspace) override {
+    const cpu::ScratchScope lend(scratch_);
     cpu::rnn_forward(s, x, lengths, h0, c0, p, y, ldy, hN, cN, workspace);
   }
   void rnn_backward(const RnnShape& s, const T* x, const int32_t* lengths, const T* h0, const T* c0,
                     const RnnParams<T>& p, const T* workspace, const T* dy, int ldy, const T* dhN,
                     const T* dcN, T* dx, T* dh0, T* dc0, const RnnParamGrads<T>& g) override {
+    const cpu::ScratchScope lend(scratch_);
     cpu::rnn_backward(s, x, lengths, h0, c0, p, workspace, dy, ldy, dhN, dcN, dx, dh0, dc0, g);
   }
   void dense_forward(int N, int I, int O, Activation act, const T* x, const T* W, const T* b,
@@ -120,6 +123,7 @@ class CpuOps final : public Ops<T> {
 
  private:
   cpu::PackedWeightCache packed_;
+  cpu::ScratchArena scratch_;  // the recurrent kernels' buffers: this model's, on any thread
 };
 
 }  // namespace frnn

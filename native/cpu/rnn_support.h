@@ -10,6 +10,7 @@
 
 #include "cpu_isa.h"
 #include "gemm.h"
+#include "scratch_arena.h"
 #include "sgemm.h"
 
 namespace frnn::cpu {
@@ -53,14 +54,10 @@ inline bool fast_gru_step_backward(int H, const float* gates, const float* hprev
   return true;
 }
 
-// Per-thread buffers that grow to the largest request and are then reused, so a step (and a
-// T=1 generation call) allocates nothing once warm. Each call site uses its own slot.
-enum ScratchSlot { kState, kCell, kStepProduct, kResetH, kGradPre, kGradPreH, kGradH, kGradC,
-                   kStepGrad, kGradHp, kGradRH, kTemp, kPackedW0, kPackedW1, kSlotCount };
+// A buffer of the active scratch arena (scratch_arena.h); each call site uses its own slot.
 template <typename F>
 F* scratch(ScratchSlot slot, size_t elems, bool zeroed) {
-  thread_local std::vector<F> buffers[kSlotCount];
-  std::vector<F>& b = buffers[slot];
+  std::vector<F>& b = active_arena().slot<F>(slot);
   if (b.size() < elems) b.resize(elems);
   if (zeroed && elems) std::memset(b.data(), 0, elems * sizeof(F));
   return b.data();
