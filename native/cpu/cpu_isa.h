@@ -47,6 +47,8 @@ struct IsaKernels {
   void (*gru_step)(int H, float* a, const float* r_hh, const float* b_hh, float* hn, float* h);
   void (*gru_step_backward)(int H, const float* gates, const float* hprev, const float* hn, const float* dh,
                             float* d, float* dh_row);
+  // dst[j] += sum over r < rows of src[r*ld + j], for j < cols (bias gradients), rows in order.
+  void (*add_column_sums)(long rows, int cols, const float* src, long ld, float* dst);
   // Adam/AdamW over n fp32 parameters, arithmetic in double as optim.cc's reference.
   void (*adam)(long n, float* params, const float* grads, float* m, float* v, const AdamScalars& s);
 };

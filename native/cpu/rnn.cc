@@ -438,23 +438,19 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
   }
   if (g.b_ih || g.b_hh) {
     // Column sums split by columns: each element still adds its rows in order, so the result
-    // is the same however many threads share the work.
+    // is the same however many threads share the work. Where both biases sum the same rows,
+    // b_hh gets b_ih's increment (sums kept in registers down the rows: rnn_support.h).
     parallel_for_pieces(GH, 128, [&](long j0, long j1) {
-      F* __restrict bi = g.b_ih;  // never the gradient rows: lets the loops vectorize
-      F* __restrict bh = g.b_hh;
-      const bool shared = dah_all == da_buf;  // both biases sum the same rows: read them once
-      for (long r = 0; r < N; ++r) {
-        const F* __restrict d = da_buf + r * GH;
-        const F* __restrict dh = dah_all + r * GH;
-        if (bi && bh && shared) {
-          for (long j = j0; j < j1; ++j) bi[j] += d[j], bh[j] += d[j];
-          continue;
-        }
-        if (bi)
-          for (long j = j0; j < j1; ++j) bi[j] += d[j];
-        if (bh)
-          for (long j = j0; j < j1; ++j) bh[j] += dh[j];
+      const int w = static_cast<int>(j1 - j0);
+      const bool shared = dah_all == da_buf && g.b_ih && g.b_hh;
+      if (shared) {
+        F sum[128] = {};
+        add_column_sums(N, w, da_buf + j0, GH, sum);
+        for (int j = 0; j < w; ++j) g.b_ih[j0 + j] += sum[j], g.b_hh[j0 + j] += sum[j];
+        return;
       }
+      if (g.b_ih) add_column_sums(N, w, da_buf + j0, GH, g.b_ih + j0);
+      if (g.b_hh) add_column_sums(N, w, dah_all + j0, GH, g.b_hh + j0);
     });
   }
   if (peep && g.peephole) {

@@ -54,6 +54,16 @@ inline bool fast_gru_step_backward(int H, const float* gates, const float* hprev
   return true;
 }
 
+// dst[j] += column sums of src [rows, cols] (ld apart), each column's rows added in order: the
+// vectorized kernel for fp32, a plain loop for the reference.
+inline void add_column_sums(long rows, int cols, const double* src, long ld, double* dst) {
+  for (long r = 0; r < rows; ++r)
+    for (int j = 0; j < cols; ++j) dst[j] += src[r * ld + j];
+}
+inline void add_column_sums(long rows, int cols, const float* src, long ld, float* dst) {
+  isa().add_column_sums(rows, cols, src, ld, dst);
+}
+
 // A buffer of the active scratch arena (scratch_arena.h); each call site uses its own slot.
 template <typename F>
 F* scratch(ScratchSlot slot, size_t elems, bool zeroed) {
