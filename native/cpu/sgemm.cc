@@ -102,6 +102,8 @@ void scale_c(int M, int N, float beta, float* C, int ldc) {
 
 // C[m0:m1, n0:n1] += alpha*op(A)·op(B) on the calling thread. bp_full: op(B) already packed over
 // all K (sgemm_packed_b), panels K*nr apart, starting at column n0; else packed here per block.
+// A plain, unscaled A beside packed weights (a step's h) is read in place, not packed: a block
+// of it is at most MC x KC and stays in cache, and packing it cost ~10% of a small step.
 void gemm_block(const IsaKernels& kr, bool ta, bool tb, int m0, int m1, int n0, int n1, int K,
                 float alpha, const float* A, int lda, const float* B, int ldb, const float* bp_full,
                 float* C, int ldc) {
@@ -125,8 +127,13 @@ void gemm_block(const IsaKernels& kr, bool ta, bool tb, int m0, int m1, int n0, 
       }
       for (int ic = m0; ic < m1; ic += MC) {
         const int mc = std::min(MC, m1 - ic);
+        float* c = C + static_cast<long>(ic) * ldc + jc;
+        if (bp_full && !ta && alpha == 1.0f) {
+          kr.macro_kernel_rows(mc, nc, kc, A + static_cast<long>(ic) * lda + pc, lda, bp, stride, c, ldc);
+          continue;
+        }
         pack_a(ta, A, lda, alpha, ic, mc, pc, kc, mr, ap);
-        kr.macro_kernel(mc, nc, kc, ap, bp, stride, C + static_cast<long>(ic) * ldc + jc, ldc);
+        kr.macro_kernel(mc, nc, kc, ap, bp, stride, c, ldc);
       }
     }
   }
