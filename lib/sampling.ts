@@ -17,7 +17,7 @@ export interface TextSampleOptions extends SampleOptions {
   chunkSize?: number;
 }
 
-const OPTION_KEYS = ['prime', 'length', 'stop', 'chunkSize', 'temperature', 'topK', 'topP', 'greedy', 'seed', 'condition'] as const;
+const OPTION_KEYS = ['prime', 'length', 'stop', 'chunkSize', 'temperature', 'topK', 'topP', 'greedy', 'seed', 'condition', 'precision'] as const;
 
 /** Streams one sample as it is drawn: an AsyncIterable of text pieces. */
 export async function* streamText(model: Model, vocab: Vocabulary, options: TextSampleOptions): AsyncGenerator<string> {

@@ -4,7 +4,7 @@
 // instruction-set variant on awkward sizes, then whole greedy generations of an LSTM+GRU model.
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../lib/native.js';
-import { Model, type ModelConfig } from '../lib/index.js';
+import { Model, Vocabulary, sampleText, sampleTexts, streamText, type ModelConfig } from '../lib/index.js';
 import { randInts, randn, rng } from './helpers/numeric.js';
 
 const isa = loadNative().cpuIsa;
@@ -274,5 +274,18 @@ it('a batch of primes generates each row as alone (the several-row bf16 products
     }
   }
   isa.set(original);
+  model.dispose();
+});
+
+it('the text helpers pass precision through: streamed, batched and one-call samples agree', async () => {
+  const { model } = modelWithWeights(700);
+  const vocab = Vocabulary.fromText('abcdefghijklmnopqrstuvw');
+  expect(vocab.size).toBe(V);
+  const options = { prime: 'cab', length: 40, seed: 9, temperature: 1.2, precision: 'bf16' as const };
+  const whole = await sampleText(model, vocab, options);
+  let streamed = '';
+  for await (const piece of streamText(model, vocab, { ...options, chunkSize: 7 })) streamed += piece;
+  expect(streamed).toBe(whole);
+  expect((await sampleTexts(model, vocab, { ...options, count: 1 }))[0]).toBe(whole);
   model.dispose();
 });
