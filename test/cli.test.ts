@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCheckpoint } from '../lib/index.js';
+import { loadCheckpoint, sampleText } from '../lib/index.js';
 import { repoRoot } from './helpers/numeric.js';
 
 const cli = join(repoRoot, 'dist', 'cli', 'main.js');
@@ -59,6 +59,16 @@ describe('fusedrnn CLI', () => {
     expect(b.stdout).toBe(a.stdout);
     const two = await run('sample', checkpoints, '--length', '10', '--count', '2', '--seed', '1', '--prime', 'It ', '--no-prime');
     expect(two.stdout).toMatch(/^--- sample 1 ---\n.{10}\n--- sample 2 ---\n.{10}\n$/s);
+  });
+
+  it('samples with bf16 products on request, as the library does', async () => {
+    const file = join(checkpoints, 'ckpt-00000008.safetensors');
+    const got = await run('sample', file, '--length', '30', '--seed', '3', '--prime', 'It ', '--no-prime', '--bf16');
+    expect(got.code).toBe(0);
+    const { model, vocabulary } = await loadCheckpoint(file);
+    const want = await sampleText(model, vocabulary!, { prime: 'It ', length: 30, seed: 3, precision: 'bf16' });
+    model.dispose();
+    expect(got.stdout).toBe(`${want}\n`);
   });
 
   it('prints help and info', async () => {
