@@ -22,14 +22,18 @@ namespace {
 using Result = std::function<Napi::Value(Napi::Env)>;
 
 // Runs `work` on the thread pool and settles a Promise with `result` (or the failure).
+// `owner` (a model's JS object, or empty) stays referenced until the Promise settles, so `done`
+// may use the model's wrapper.
 class PromiseWorker : public Napi::AsyncWorker {
  public:
-  PromiseWorker(Napi::Env env, std::function<void()> work, Result result, std::function<void()> done)
+  PromiseWorker(Napi::Env env, Napi::Object owner, std::function<void()> work, Result result, std::function<void()> done)
       : Napi::AsyncWorker(env, "fusedrnn"),
         deferred_(Napi::Promise::Deferred::New(env)),
         work_(std::move(work)),
         result_(std::move(result)),
-        done_(std::move(done)) {}
+        done_(std::move(done)) {
+    if (!owner.IsEmpty()) owner_ = Napi::Persistent(owner);
+  }
   Napi::Promise promise() const { return deferred_.Promise(); }
 
  protected:
@@ -50,6 +54,7 @@ class PromiseWorker : public Napi::AsyncWorker {
 
  private:
   Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference owner_;
   std::function<void()> work_;
   Result result_;
   std::function<void()> done_;
@@ -304,7 +309,7 @@ class Model : public Napi::ObjectWrap<Model> {
     }));
     auto built = std::make_shared<std::shared_ptr<Network>>();
     auto* worker = new PromiseWorker(
-        info.Env(), [args, built] { *built = make_network(args->config, args->backend, args->dtype, args->options); },
+        info.Env(), Napi::Object(), [args, built] { *built = make_network(args->config, args->backend, args->dtype, args->options); },
         [built](Napi::Env env) -> Napi::Value {
           return Napi::External<std::shared_ptr<Network>>::New(
               env, new std::shared_ptr<Network>(std::move(*built)),
@@ -329,7 +334,8 @@ class Model : public Napi::ObjectWrap<Model> {
   }
 
   // Tells V8 how much native memory this model holds, so a forgotten model's small JS wrapper
-  // still creates the GC pressure that frees it. Only called while no worker uses the network.
+  // still creates the GC pressure that frees it. Only called while no worker uses the network:
+  // before every call and after it (a call may grow the model's scratch and packed weights).
   void report_memory(Napi::Env env) {
     const int64_t now = net_ ? static_cast<int64_t>(net_->native_bytes()) : 0;
     if (now != reported_bytes_) {
@@ -343,7 +349,10 @@ class Model : public Napi::ObjectWrap<Model> {
     acquire(env);
     busy_->store(true);
     auto busy = busy_;
-    auto* worker = new PromiseWorker(env, std::move(work), std::move(result), [busy] { busy->store(false); });
+    auto* worker = new PromiseWorker(env, Value(), std::move(work), std::move(result), [this, busy, env] {
+      busy->store(false);
+      report_memory(env);
+    });
     worker->Queue();
     return worker->promise();
   }
@@ -358,8 +367,16 @@ class Model : public Napi::ObjectWrap<Model> {
         [out](Napi::Env env) { return step_result(env, *out); });
   }
 
+  // Reports the model's memory when a synchronous call returns or throws.
+  struct ReportAfter {
+    Model& model;
+    Napi::Env env;
+    ~ReportAfter() { model.report_memory(env); }
+  };
+
   Napi::Value TrainStepSync(const Napi::CallbackInfo& info) {
     auto net = acquire(info.Env());
+    const ReportAfter report{*this, info.Env()};
     return guard(info.Env(), [&] {
       const Batch batch = parse_batch(info[0], net->config());
       return step_result(info.Env(), net->train_step(batch, parse_train_options(info[1])));
@@ -380,6 +397,7 @@ class Model : public Napi::ObjectWrap<Model> {
 
   Napi::Value EvaluateSync(const Napi::CallbackInfo& info) {
     auto net = acquire(info.Env());
+    const ReportAfter report{*this, info.Env()};
     return guard(info.Env(), [&] {
       const Batch batch = parse_batch(info[0], net->config());
       return step_result(info.Env(), net->evaluate(batch, info[1].ToBoolean().Value(), info[2].ToBoolean().Value()));
