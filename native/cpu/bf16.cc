@@ -4,15 +4,9 @@
 
 namespace frnn::cpu {
 
-float from_bf16(uint16_t b) {
-  const uint32_t u = static_cast<uint32_t>(b) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-
 namespace {
-// to_bf16 without branches, so the pairing loop vectorizes (it runs on every generated character).
+// fp32 -> bf16 bits, without branches so the pairing loop vectorizes (it runs on every generated
+// character).
 inline uint32_t bf16_bits(float f) {
   uint32_t u;
   std::memcpy(&u, &f, 4);
@@ -20,8 +14,6 @@ inline uint32_t bf16_bits(float f) {
   return (u & 0x7fffffffu) > 0x7f800000u ? ((u >> 16) | 0x40u) : rounded;
 }
 }  // namespace
-
-uint16_t to_bf16(float f) { return static_cast<uint16_t>(bf16_bits(f)); }
 
 void to_bf16_pairs(int K, const float* x, uint32_t* pairs) {
   const int full = K / 2;
@@ -39,7 +31,7 @@ void pack_bf16(bool trans_b, int K, int N, const float* B, int ldb, uint32_t* pa
   const long stride = bf16_panel_stride(K);
   const auto at = [&](int k, int n) -> uint32_t {
     if (k >= K || n >= N) return 0;
-    return to_bf16(trans_b ? B[static_cast<long>(n) * ldb + k] : B[static_cast<long>(k) * ldb + n]);
+    return bf16_bits(trans_b ? B[static_cast<long>(n) * ldb + k] : B[static_cast<long>(k) * ldb + n]);
   };
   for (int panel = 0; panel * kBf16PanelWidth < N; ++panel)
     for (int kp = 0; kp < (K + 1) / 2; ++kp)

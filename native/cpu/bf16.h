@@ -9,11 +9,8 @@ namespace frnn::cpu {
 
 constexpr int kBf16PanelWidth = 32;  // columns per packed panel, the same in every variant
 
-// fp32 -> bf16, round to nearest even (a NaN stays a NaN).
-uint16_t to_bf16(float f);
-float from_bf16(uint16_t b);
-
-// x[0..K) as ceil(K/2) pairs (k even in the low half; a missing odd k is 0).
+// x[0..K) as ceil(K/2) pairs of bf16 (rounded to nearest, ties to even; a NaN stays a NaN), k
+// even in the low half; a missing odd k is 0.
 void to_bf16_pairs(int K, const float* x, uint32_t* pairs);
 
 // op(B) [K,N] (op = transpose when trans_b) as ceil(N/32) panels of [ceil(K/2)][32] bf16 pairs,

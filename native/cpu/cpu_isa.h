@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "bf16.h"  // kBf16PanelWidth: the bf16 products' packed layout
+
 namespace frnn::cpu {
 
 // Adam's per-step scalars (optim.cc derives them from AdamConfig and the step).
@@ -36,8 +38,8 @@ struct IsaKernels {
   // y[:N] += x[:K] · P, P packed as macro_kernel's Bp (the M == 1 product by packed weights).
   void (*gemv_packed)(int N, int K, const float* x, const float* P, long b_panel_stride, float* y);
   // y[:N] += x · P with bfloat16 operands and fp32 sums: P = ceil(N/32) panels of
-  // [k_pairs][32] uint32 (two bf16 weights, k even in the low half), panel_stride apart; x2 = x
-  // as bf16 pairs likewise (bf16.h). Pairs of x that are 0 are skipped (one-hot inputs).
+  // [k_pairs][32] uint32 (two bf16 weights, k even in the low half; bf16.h's pack_bf16),
+  // panel_stride apart; x2 = x as bf16 pairs likewise. Pairs of x that are 0 are skipped.
   void (*gemv_bf16)(int N, int k_pairs, const uint32_t* x2, const uint32_t* P, long panel_stride, float* y);
   // In place over n floats. Accuracy: isa_kernels.inc (exp_approx).
   void (*sigmoid)(float* x, long n);

@@ -81,7 +81,7 @@ bool generation_step(const RnnShape& s, const float* x, const float* h0, const f
   thread_local std::vector<float> h_buffer, zeros, c_own;
   const size_t BH = static_cast<size_t>(B) * H;
   h_buffer.resize(BH);
-  zeros.assign(BH, 0.0f);
+  if (!h0) zeros.assign(BH, 0.0f);
   float* h_new = h_buffer.data();
   const float* h_old = h0 ? h0 : zeros.data();
   float* c = nullptr;
