@@ -1,5 +1,8 @@
 // Workers wait on a condition variable after a short spin: a recurrent step's GEMM is tens of
 // microseconds, so a wake-up through the kernel on every step would cost as much as the work.
+// A worker joins a call only while the call is open (gate_): once the caller has run out of
+// tasks it closes the call and waits only for the workers inside, never for one still waking
+// up (an asleep worker took up to ~1.5 ms to wake, and every call after an idle spell waited).
 // Task i goes first to thread i % threads (the caller is thread 0), so a product split the same
 // way every step finds its slice of the weights in that core's own L2; a thread that finishes
 // its own share steals what is left, so a descheduled worker only slows, never stalls, a call.
@@ -10,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <thread>
@@ -49,17 +53,19 @@ class Pool {
     const int tracked = tasks < kTracked ? tasks : kTracked;
     for (int i = 0; i < tracked; ++i) claimed_[i].store(false, std::memory_order_relaxed);
     next_.store(tracked, std::memory_order_relaxed);
-    finished_.store(0, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+    const unsigned gen = generation_.load(std::memory_order_relaxed) + 1;
+    gate_.store(static_cast<uint64_t>(gen) << 32, std::memory_order_release);  // open, nobody inside
+    generation_.store(gen, std::memory_order_release);
     pthread_cond_broadcast(&wake_);
     pthread_mutex_unlock(&wake_mutex_);
     drain(0);
-    // Every worker checks out of this generation before the next may overwrite fn_/ctx_/tasks_.
-    // They are usually a moment behind: spin (no syscall) up to ~20 us, then yield the core (on
-    // an oversubscribed machine the worker may be waiting for this very core).
+    // No task left: close the call, then wait for the workers inside to finish theirs (they are
+    // a moment behind: spin, no syscall, up to ~20 us, then yield the core, which on an
+    // oversubscribed machine a worker may be waiting for).
+    gate_.fetch_or(kClosed, std::memory_order_acq_rel);
     const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
     bool spinning = true;
-    for (int spin = 0; finished_.load(std::memory_order_acquire) != threads_ - 1; ++spin) {
+    for (int spin = 0; (gate_.load(std::memory_order_acquire) & kInsideMask) != 0; ++spin) {
       if (spinning && (spin & 63) == 63) spinning = std::chrono::steady_clock::now() < spin_until;
       if (spinning) cpu_relax();
       else std::this_thread::yield();
@@ -68,6 +74,16 @@ class Pool {
 
  private:
   static constexpr int kTracked = 256;  // tasks beyond these are dealt from one counter
+  // gate_: the call's generation (high 32 bits), closed (bit 31), workers inside (low bits).
+  static constexpr uint64_t kClosed = uint64_t{1} << 31, kInsideMask = kClosed - 1;
+
+  // Joins call `gen` if it is still open.
+  bool enter(unsigned gen) {
+    uint64_t v = gate_.load(std::memory_order_acquire);
+    while ((v >> 32) == gen && (v & kClosed) == 0)
+      if (gate_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire)) return true;
+    return false;
+  }
 
   bool claim(int i) {
     return !claimed_[i].load(std::memory_order_relaxed) &&
@@ -105,8 +121,9 @@ class Pool {
         gen = generation_.load(std::memory_order_acquire);
       }
       seen = gen;
+      if (!enter(gen)) continue;  // that call is over: wait for the next
       drain(self);
-      finished_.fetch_add(1, std::memory_order_release);
+      gate_.fetch_sub(1, std::memory_order_release);
     }
   }
   static void cpu_relax() {
@@ -122,7 +139,8 @@ class Pool {
   pthread_mutex_t wake_mutex_ = PTHREAD_MUTEX_INITIALIZER;
   pthread_cond_t wake_ = PTHREAD_COND_INITIALIZER;
   std::atomic<unsigned> generation_{0};
-  std::atomic<int> next_{0}, finished_{0};
+  std::atomic<uint64_t> gate_{0};
+  std::atomic<int> next_{0};
   std::atomic<bool> claimed_[kTracked];
   void (*fn_)(void*, int) = nullptr;
   void* ctx_ = nullptr;
