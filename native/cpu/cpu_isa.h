@@ -23,13 +23,13 @@ struct AdamScalars {
 struct IsaKernels {
   const char* name;  // nullptr: this variant was not compiled into the build
   int mr, nr;        // register tile of the SGEMM micro-kernel (rows of op(A), columns of op(B))
-  // C[mc,nc] += Ap·Bp over kc. Ap: ceil(mc/mr) panels of [kc][mr]; Bp: ceil(nc/nr) panels of
-  // [kc][nr], b_panel_stride floats apart. Both zero-padded to whole panels.
+  // C[mc,nc] += Ap·Bp over kc (C = Ap·Bp when overwrite). Ap: ceil(mc/mr) panels of [kc][mr];
+  // Bp: ceil(nc/nr) panels of [kc][nr], b_panel_stride floats apart. Both zero-padded to whole panels.
   void (*macro_kernel)(int mc, int nc, int kc, const float* ap, const float* bp,
-                       long b_panel_stride, float* c, long ldc);
+                       long b_panel_stride, float* c, long ldc, bool overwrite);
   // The same with A not packed: [mc, kc] rows of a, lda apart.
   void (*macro_kernel_rows)(int mc, int nc, int kc, const float* a, long lda, const float* bp,
-                            long b_panel_stride, float* c, long ldc);
+                            long b_panel_stride, float* c, long ldc, bool overwrite);
   // y[n] += alpha * dot(W[n,:K], x) for n < N (the M == 1, op(B) = Wᵀ case: no packing).
   void (*gemv_rows)(int N, int K, float alpha, const float* W, long ldw, const float* x, float* y);
   // y[:N] += alpha * sum_k x[k] * B[k,:N] (the M == 1, op(B) = B case).

@@ -89,8 +89,9 @@ float* thread_buffer(int slot, size_t elems) {
   return b.data();
 }
 
-// C[m0:m1, n0:n1] *= beta. The GEMMs scale each part's own block on its thread: scaling all of
-// C first, on the caller, kept the other threads waiting (~2% of a W3 step).
+// C[m0:m1, n0:n1] *= beta. The GEMMs scale each part's own block on its thread (scaling all of
+// C first, on the caller, kept the other threads waiting), and with beta 0 not at all: their
+// first K block then stores instead of adding (gemm_block).
 void scale_c(int m0, int m1, int n0, int n1, float beta, float* C, int ldc) {
   if (beta == 1.0f) return;
   for (int i = m0; i < m1; ++i) {
@@ -102,15 +103,16 @@ void scale_c(int m0, int m1, int n0, int n1, float beta, float* C, int ldc) {
   }
 }
 
-// C[m0:m1, n0:n1] += alpha*op(A)·op(B) on the calling thread. bp_full: op(B) already packed over
-// all K (sgemm_packed_b), panels K*nr apart, starting at column n0; else packed here per block.
+// C[m0:m1, n0:n1] += alpha*op(A)·op(B) on the calling thread (= when beta_zero: the first K
+// block stores). bp_full: op(B) already packed over all K (sgemm_packed_b), panels K*nr apart,
+// starting at column n0; else packed here per block.
 // A plain, unscaled A is read in place, not packed: a block of it is at most MC x KC and stays in
 // cache, and a broadcast costs the same from its rows as from a panel (measured 2-15% faster on
 // the W1-W3 shapes, one and two threads; a transposed A is still packed: reading it in place was
 // slower for W2's weight gradients).
 void gemm_block(const IsaKernels& kr, bool ta, bool tb, int m0, int m1, int n0, int n1, int K,
                 float alpha, const float* A, int lda, const float* B, int ldb, const float* bp_full,
-                float* C, int ldc) {
+                float* C, int ldc, bool beta_zero) {
   const int mr = kr.mr, nr = kr.nr;
   float* ap = thread_buffer(0, static_cast<size_t>(MC) * KC);
   for (int jc = n0; jc < n1; jc += NC) {
@@ -129,15 +131,16 @@ void gemm_block(const IsaKernels& kr, bool ta, bool tb, int m0, int m1, int n0, 
         pack_b(tb, B, ldb, pc, kc, jc, nc, nr, stride, buf);
         bp = buf;
       }
+      const bool overwrite = beta_zero && pc == 0;
       for (int ic = m0; ic < m1; ic += MC) {
         const int mc = std::min(MC, m1 - ic);
         float* c = C + static_cast<long>(ic) * ldc + jc;
         if (!ta && alpha == 1.0f) {
-          kr.macro_kernel_rows(mc, nc, kc, A + static_cast<long>(ic) * lda + pc, lda, bp, stride, c, ldc);
+          kr.macro_kernel_rows(mc, nc, kc, A + static_cast<long>(ic) * lda + pc, lda, bp, stride, c, ldc, overwrite);
           continue;
         }
         pack_a(ta, A, lda, alpha, ic, mc, pc, kc, mr, ap);
-        kr.macro_kernel(mc, nc, kc, ap, bp, stride, c, ldc);
+        kr.macro_kernel(mc, nc, kc, ap, bp, stride, c, ldc, overwrite);
       }
     }
   }
@@ -208,13 +211,13 @@ void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, i
     if (s.by_columns) {
       range_of(p, s.parts, N, kr.nr, &b, &e);
       if (b >= e) return;
-      scale_c(0, M, b, e, beta, C, ldc);
-      gemm_block(kr, ta, tb, 0, M, b, e, K, alpha, A, lda, B, ldb, nullptr, C, ldc);
+      if (beta != 0.0f) scale_c(0, M, b, e, beta, C, ldc);
+      gemm_block(kr, ta, tb, 0, M, b, e, K, alpha, A, lda, B, ldb, nullptr, C, ldc, beta == 0.0f);
     } else {
       range_of(p, s.parts, M, kr.mr, &b, &e);
       if (b >= e) return;
-      scale_c(b, e, 0, N, beta, C, ldc);
-      gemm_block(kr, ta, tb, b, e, 0, N, K, alpha, A, lda, B, ldb, nullptr, C, ldc);
+      if (beta != 0.0f) scale_c(b, e, 0, N, beta, C, ldc);
+      gemm_block(kr, ta, tb, b, e, 0, N, K, alpha, A, lda, B, ldb, nullptr, C, ldc, beta == 0.0f);
     }
   });
 }
@@ -260,8 +263,9 @@ void sgemm_packed_b(int M, int N, int K, const float* A, int lda, const float* p
     int b, e;
     range_of(p, parts, N, kr.nr, &b, &e);
     if (b >= e) return;
-    scale_c(0, M, b, e, beta, C, ldc);
-    gemm_block(kr, false, false, 0, M, b, e, K, 1.0f, A, lda, nullptr, 0, packed + (b / kr.nr) * panel_stride, C, ldc);
+    if (beta != 0.0f) scale_c(0, M, b, e, beta, C, ldc);
+    gemm_block(kr, false, false, 0, M, b, e, K, 1.0f, A, lda, nullptr, 0, packed + (b / kr.nr) * panel_stride, C, ldc,
+               beta == 0.0f);
   });
 }
 
