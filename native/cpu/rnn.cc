@@ -288,7 +288,12 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
   for (int b = 0; b < B; ++b) max_len = std::max(max_len, len_of(s, lengths, b));
 
   const size_t BGH = static_cast<size_t>(B) * GH;
-  F* step_dah = scratch<F>(kStepGrad, BGH, false);  // h-side grads of this step's rows
+  // The step's h-side grads are the recurrent product's A. Where every row of a step sits at the
+  // same t (no lengths, or forward in time: rows past their end are zero), A is read from the
+  // per-row buffer in place, rows T·GH apart; otherwise (and for the reset-before GRU, whose A
+  // is built apart) the rows are gathered into step_dah.
+  const bool in_place = !before && (!lengths || !s.reverse);
+  F* step_dah = scratch<F>(kStepGrad, in_place ? 0 : BGH, false);
   F* dhp = scratch<F>(kGradHp, BH, false);          // dgates·W_hh
   F* drh = scratch<F>(kGradRH, before ? BH : 0, false);
   F* tc = scratch<F>(kTemp, H, false);
@@ -303,7 +308,7 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
     for_each_row<F>(B, GH, [&](int b) {
       const int len = len_of(s, lengths, b);
       if (step >= len) {
-        std::fill(step_dah + static_cast<size_t>(b) * GH, step_dah + static_cast<size_t>(b + 1) * GH, F(0));
+        if (!in_place) std::fill(step_dah + static_cast<size_t>(b) * GH, step_dah + static_cast<size_t>(b + 1) * GH, F(0));
         return;
       }
       const long row = static_cast<long>(b) * T + time_of(s, len, step);
@@ -315,7 +320,7 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
       const F* gt = gates + row * GH;
       const F* hp = hprev + row * H;
       F* d = da_buf + row * GH;
-      F* dsh = step_dah + static_cast<size_t>(b) * GH;
+      F* dsh = in_place ? nullptr : step_dah + static_cast<size_t>(b) * GH;
 
       if (lstm) {
         F* dcb = dc_buf + static_cast<size_t>(b) * H;
@@ -338,10 +343,10 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
             d[k] = dai, d[H + k] = daf, d[2 * H + k] = dag, d[3 * H + k] = dao;
           }
         }
-        std::copy(d, d + GH, dsh);
+        if (dsh) std::copy(d, d + GH, dsh);
       } else if (gru) {
         if (after && fast_gru_step_backward(H, gt, hp, ws + L.hn + row * H, dhb, d, dah_all + row * GH)) {
-          std::copy(dah_all + row * GH, dah_all + (row + 1) * GH, dsh);
+          if (dsh) std::copy(dah_all + row * GH, dah_all + (row + 1) * GH, dsh);
         } else {
           for (int k = 0; k < H; ++k) {
             const F z = gt[H + k], n = gt[2 * H + k];
@@ -356,7 +361,7 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
               d[k] = d[2 * H + k] * hn[k] * r * (F(1) - r);
               dh_row[k] = d[k], dh_row[H + k] = d[H + k], dh_row[2 * H + k] = d[2 * H + k] * r;
             }
-            std::copy(dh_row, dh_row + GH, dsh);
+            if (dsh) std::copy(dh_row, dh_row + GH, dsh);
           } else {
             // r's gradient needs W_hnᵀ·da_n first (pass 2).
             for (int k = 0; k < 2 * H; ++k) dsh[k] = 0;
@@ -369,7 +374,7 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
           const F hv = gt[k];
           d[k] = dhb[k] * (relu ? (hv > F(0) ? F(1) : F(0)) : F(1) - hv * hv);
         }
-        std::copy(d, d + GH, dsh);
+        if (dsh) std::copy(d, d + GH, dsh);
       }
     });
 
@@ -392,6 +397,9 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
       }
       // r/z blocks' product; the n block reached h through r*h above.
       rec.multiply(B, step_dah, GH, dhp, H);
+    } else if (in_place) {
+      const int t = s.reverse ? T - 1 - step : step;
+      rec.multiply(B, dah_all + static_cast<long>(t) * GH, T * GH, dhp, H);
     } else {
       rec.multiply(B, step_dah, GH, dhp, H);
     }
