@@ -448,11 +448,12 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
     // Column sums split by columns: each element still adds its rows in order, so the result
     // is the same however many threads share the work. Where both biases sum the same rows,
     // b_hh gets b_ih's increment (sums kept in registers down the rows: rnn_support.h).
-    parallel_for_pieces(GH, 128, [&](long j0, long j1) {
+    constexpr long kPiece = 128;
+    parallel_for_pieces(GH, kPiece, [&](long j0, long j1) {
       const int w = static_cast<int>(j1 - j0);
       const bool shared = dah_all == da_buf && g.b_ih && g.b_hh;
       if (shared) {
-        F sum[128] = {};
+        F sum[kPiece] = {};
         add_column_sums(N, w, da_buf + j0, GH, sum);
         for (int j = 0; j < w; ++j) g.b_ih[j0 + j] += sum[j], g.b_hh[j0 + j] += sum[j];
         return;
