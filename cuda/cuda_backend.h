@@ -2,6 +2,7 @@
 // Only compiled when FRNN_HAVE_CUDA.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -27,5 +28,12 @@ std::unique_ptr<Ops<float>> make_cuda_ops(int device, bool tf32);
 // The description of ops made by make_cuda_ops (nullptr-safe: throws std::invalid_argument for
 // other backends).
 BackendDescription describe(const Ops<float>& ops);
+
+// How often the recurrent layers ran their time loop in one persistent launch or step by step,
+// since the process started (all devices): tests check that a path they mean to cover ran.
+struct RecurrentStats {
+  uint64_t persistent_forward = 0, persistent_backward = 0, stepwise_forward = 0, stepwise_backward = 0;
+};
+RecurrentStats recurrent_stats();
 
 }  // namespace frnn::cuda

@@ -44,12 +44,18 @@ class CudaOps final : public Ops<float> {
       uint64_t keep = UINT64_MAX;
       cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
     }
+    // Pinned and mapped (unified addressing: one pointer for both sides), so a kernel can raise it
+    // and the host reads it after a synchronization at no extra cost.
+    check(cudaHostAlloc(reinterpret_cast<void**>(&fault_), sizeof(int), cudaHostAllocMapped), "cudaHostAlloc(fault word)");
+    *fault_ = 0;
     cudaGetLastError();
   }
 
   ~CudaOps() override {
     cudaSetDevice(desc_.device);
     if (scratch_) free_device(scratch_);
+    cudaStreamSynchronize(stream_);
+    if (fault_) cudaFreeHost(fault_);
     cudaStreamSynchronize(stream_);
     cudaStreamDestroy(stream_);
     cudaGetLastError();  // a destructor must not throw; a sticky error was reported earlier
@@ -85,6 +91,7 @@ class CudaOps final : public Ops<float> {
     use_device();
     check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync(download)");
     check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize(download)");
+    check_fault();
   }
   void copy(void* dst, const void* src, size_t bytes) override {
     if (!bytes || dst == src) return;
@@ -99,6 +106,7 @@ class CudaOps final : public Ops<float> {
   void synchronize() override {
     use_device();
     check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+    check_fault();
   }
 
   void copy_rows(int rows, int cols, const float* src, int lds, float* dst, int ldd, bool accumulate) override {
@@ -111,14 +119,14 @@ class CudaOps final : public Ops<float> {
                    const RnnParams<float>& p, float* y, int ldy, float* hN, float* cN, float* ws) override {
     use_device();
     float* scratch = floats(rnn_forward_scratch(s, ws != nullptr));
-    cuda::rnn_forward(stream_, desc_.tf32, s, x, lengths, h0, c0, p, y, ldy, hN, cN, ws, scratch);
+    cuda::rnn_forward(stream_, desc_.tf32, s, x, lengths, h0, c0, p, y, ldy, hN, cN, ws, scratch, fault_);
   }
   void rnn_backward(const RnnShape& s, const float* x, const int32_t* lengths, const float*, const float*,
                     const RnnParams<float>& p, const float* ws, const float* dy, int ldy, const float* dhN,
                     const float* dcN, float* dx, float* dh0, float* dc0, const RnnParamGrads<float>& g) override {
     use_device();
     float* scratch = floats(rnn_backward_scratch(s));
-    cuda::rnn_backward(stream_, desc_.tf32, s, x, lengths, p, ws, dy, ldy, dhN, dcN, dx, dh0, dc0, g, scratch);
+    cuda::rnn_backward(stream_, desc_.tf32, s, x, lengths, p, ws, dy, ldy, dhN, dcN, dx, dh0, dc0, g, scratch, fault_);
   }
 
   void dense_forward(int N, int I, int O, Activation act, const float* x, const float* W, const float* b,
@@ -212,6 +220,17 @@ class CudaOps final : public Ops<float> {
   // (a no-op when it is already current).
   void use_device() { check(cudaSetDevice(desc_.device), "cudaSetDevice"); }
 
+  // A persistent kernel that gave up (grid_sync.cuh) left its results incomplete: the call fails.
+  // The word is cleared first, so the model's next call starts clean.
+  void check_fault() {
+    volatile int* word = fault_;
+    if (*word == 0) return;
+    *word = 0;
+    throw std::runtime_error(
+        "CUDA error in a persistent recurrent kernel: its grid barrier timed out (a block never arrived); "
+        "the results of this call are incomplete. FUSEDRNN_CUDA_RECURRENT=stepwise avoids the persistent kernels");
+  }
+
   // Scratch for one op call; ops are serialized on the stream, so one buffer serves all of them.
   void* bytes(size_t n) {
     if (n > scratch_bytes_) {
@@ -243,6 +262,7 @@ class CudaOps final : public Ops<float> {
   bool pooled_ = false;
   void* scratch_ = nullptr;
   size_t scratch_bytes_ = 0;
+  int* fault_ = nullptr;  // read through volatile: a kernel writes it
 };
 
 }  // namespace

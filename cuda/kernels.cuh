@@ -31,13 +31,15 @@ void column_sums(cudaStream_t stream, int rows, int cols, const float* A, int ld
 size_t rnn_forward_scratch(const RnnShape& s, bool have_workspace);
 size_t rnn_backward_scratch(const RnnShape& s);
 size_t rnn_workspace_elems(const RnnShape& s);
+// fault: the backend's host-mapped fault word, raised by a persistent kernel that gave up
+// (grid_sync.cuh); the backend turns it into an error at its next synchronization.
 void rnn_forward(cudaStream_t stream, bool tf32, const RnnShape& s, const float* x, const int32_t* lengths,
                  const float* h0, const float* c0, const RnnParams<float>& p, float* y, int ldy, float* hN,
-                 float* cN, float* workspace, float* scratch);
+                 float* cN, float* workspace, float* scratch, int* fault);
 void rnn_backward(cudaStream_t stream, bool tf32, const RnnShape& s, const float* x, const int32_t* lengths,
                   const RnnParams<float>& p, const float* workspace, const float* dy, int ldy, const float* dhN,
                   const float* dcN, float* dx, float* dh0, float* dc0, const RnnParamGrads<float>& g,
-                  float* scratch);
+                  float* scratch, int* fault);
 
 // Pointwise and data movement.
 void copy_rows(cudaStream_t stream, int rows, int cols, const float* src, int lds, float* dst, int ldd,

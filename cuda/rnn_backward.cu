@@ -9,85 +9,13 @@
 
 #include "cuda_check.cuh"
 #include "kernels.cuh"
+#include "rnn_backward_step.cuh"
 #include "rnn_layout.cuh"
+#include "rnn_persistent.h"
 #include "step_product.cuh"
 
 namespace frnn::cuda {
 namespace {
-
-enum class CellKind : int { Lstm, GruAfter, GruBefore, Rnn };
-
-struct PointArgs {
-  CellKind kind;
-  int B, T, H, GH, step;
-  bool reverse, relu;
-  const int* lengths;
-  const float* gates;
-  const float* hprev;
-  const float* cprev;
-  const float* cnew;
-  const float* hn;
-  const float* peep;
-  const float* dy;
-  int ldy;
-  float* dh;   // [B,H] in: gradient reaching h(t); out: plus dy(t)
-  float* dc;   // [B,H] in/out (LSTM)
-  float* da;   // [N,GH] x-side pre-activation gradients
-  float* dah;  // [N,GH] h-side ones (reset-after GRU only; else nullptr)
-};
-
-// The pointwise backward of element i = b·H + k at a.step: reads and updates only dh[i], dc[i]
-// and the step's rows of da/dah, so the product of the step after it can run it in its epilogue.
-__device__ __forceinline__ void point_backward(const PointArgs& a, size_t i) {
-  {
-    const int b = static_cast<int>(i / a.H), k = static_cast<int>(i % a.H), H = a.H;
-    const long row = step_row(b, a.step, a.T, a.lengths, a.reverse);
-    if (row < 0) return;  // ended: dh and dc pass through unchanged
-    float dh = a.dh[i];
-    if (a.dy) dh += a.dy[static_cast<size_t>(row) * a.ldy + k];
-    a.dh[i] = dh;
-    const float* g = a.gates + static_cast<size_t>(row) * a.GH;
-    float* d = a.da + static_cast<size_t>(row) * a.GH;
-    const size_t rk = static_cast<size_t>(row) * H + k;
-    switch (a.kind) {
-      case CellKind::Lstm: {
-        const float ig = g[k], f = g[H + k], gg = g[2 * H + k], o = g[3 * H + k];
-        const float tc = tanhf(a.cnew[rk]);
-        const float dao = dh * tc * o * (1.f - o);
-        float dcn = a.dc[i] + dh * o * (1.f - tc * tc);
-        if (a.peep) dcn += dao * a.peep[2 * H + k];
-        const float dai = dcn * gg * ig * (1.f - ig);
-        const float daf = dcn * a.cprev[rk] * f * (1.f - f);
-        const float dag = dcn * ig * (1.f - gg * gg);
-        float dcp = dcn * f;
-        if (a.peep) dcp += dai * a.peep[k] + daf * a.peep[H + k];
-        a.dc[i] = dcp;
-        d[k] = dai, d[H + k] = daf, d[2 * H + k] = dag, d[3 * H + k] = dao;
-        break;
-      }
-      case CellKind::GruAfter:
-      case CellKind::GruBefore: {
-        const float z = g[H + k], n = g[2 * H + k];
-        const float dz = dh * (a.hprev[rk] - n) * z * (1.f - z);
-        const float dn = dh * (1.f - z) * (1.f - n * n);
-        d[H + k] = dz, d[2 * H + k] = dn;
-        if (a.kind == CellKind::GruAfter) {
-          const float r = g[k];
-          const float dr = dn * a.hn[rk] * r * (1.f - r);
-          d[k] = dr;
-          float* e = a.dah + static_cast<size_t>(row) * a.GH;
-          e[k] = dr, e[H + k] = dz, e[2 * H + k] = dn * r;
-        }
-        break;  // reset-before: r's gradient needs W_hnᵀ·dn first
-      }
-      default: {
-        const float hv = g[k];
-        d[k] = dh * (a.relu ? (hv > 0.f ? 1.f : 0.f) : 1.f - hv * hv);
-        break;
-      }
-    }
-  }
-}
 
 __global__ void rnn_point_backward_kernel(PointArgs a) {
   const size_t total = static_cast<size_t>(a.B) * a.H;
@@ -96,7 +24,6 @@ __global__ void rnn_point_backward_kernel(PointArgs a) {
     point_backward(a, i);
 }
 
-// Reset-before GRU: dr = (dn·W_hn)[k] * h(t-1) * r(1-r), after the drh product.
 __global__ void gru_reset_backward_kernel(int B, int T, int H, int GH, int step, bool reverse, const int* lengths,
                                           const float* gates, const float* hprev, const float* drh, float* da) {
   const size_t total = static_cast<size_t>(B) * H;
@@ -104,33 +31,9 @@ __global__ void gru_reset_backward_kernel(int B, int T, int H, int GH, int step,
        i += static_cast<size_t>(gridDim.x) * blockDim.x) {
     const int b = static_cast<int>(i / H), k = static_cast<int>(i % H);
     const long row = step_row(b, step, T, lengths, reverse);
-    if (row < 0) continue;
-    const float r = gates[static_cast<size_t>(row) * GH + k];
-    da[static_cast<size_t>(row) * GH + k] = drh[i] * hprev[static_cast<size_t>(row) * H + k] * r * (1.f - r);
+    if (row >= 0) gru_reset_backward(H, GH, row, i, k, gates, hprev, drh, da);
   }
 }
-
-enum class ProductOut : int { Plain, DhPrev };
-
-struct ProductArgs {
-  ProductOut out_kind;
-  bool tf32;           // tensor cores for the product where the tile allows (16 or 32 rows)
-  int B, T, H, step, M, lda;
-  bool reverse, gru, reset_before;
-  const int* lengths;
-  const float* A;      // gradient rows [N, lda]; the step's row of batch b is gathered
-  const float* WT;     // W_hh transposed, [H, ldwt]: column block m of W_hh starts at WT + m
-  int ldwt;
-  const float* dh;     // DhPrev: dh(t) [B,H] (carried through for ended rows, z term)
-  const float* gates;  // DhPrev (GRU): z at GH stride
-  int GH;
-  const float* drh;    // DhPrev (reset-before): d(r*h) [B,H]
-  float* out;          // [B,H]
-  // DhPrev: the previous step's pointwise backward, run on each element of `out` as it is written
-  // (next.dh == out): one kernel a step instead of two.
-  bool fuse_point;
-  PointArgs next;
-};
 
 constexpr int kProductCols = 16;  // 2 columns a lane: the fastest tile at W1 and W2 sizes (step_variants)
 
@@ -153,26 +56,7 @@ __global__ void __launch_bounds__(kSplitThreads, 1) rnn_step_product_kernel(Prod
   else split_k_product<RPT, kProductCols / 8, kVec>(a.A, xoff, a.WT, yoff, a.M, smem);
   for (int e = threadIdx.x; e < R * kProductCols; e += kSplitThreads) {
     const int lr = e / kProductCols, j = j0 + e % kProductCols, b = b0 + lr;
-    if (b >= a.B || j >= a.H) continue;
-    const size_t bj = static_cast<size_t>(b) * a.H + j;
-    const long row = rows[lr];
-    if (a.out_kind == ProductOut::Plain) {
-      a.out[bj] = row >= 0 ? smem[e] : 0.f;
-      continue;
-    }
-    float v;
-    if (row < 0) {
-      v = a.dh[bj];
-    } else {
-      v = smem[e];
-      if (a.gru) {
-        const float* g = a.gates + static_cast<size_t>(row) * a.GH;
-        v += a.dh[bj] * g[a.H + j];                  // h' = ... + z*h
-        if (a.reset_before) v += a.drh[bj] * g[j];   // ... and n saw r*h
-      }
-    }
-    a.out[bj] = v;
-    if (a.fuse_point) point_backward(a.next, bj);
+    if (b < a.B && j < a.H) product_epilogue(a, static_cast<size_t>(b) * a.H + j, j, rows[lr], smem[e]);
   }
 }
 
@@ -230,14 +114,16 @@ size_t rnn_backward_scratch(const RnnShape& s) {
   const RnnLayout L = rnn_layout(s);
   const size_t BH = static_cast<size_t>(s.B) * s.H;
   const bool after = s.cell == Cell::GRU && !s.reset_before, before = s.cell == Cell::GRU && s.reset_before;
-  // W_hhᵀ, da, dah (reset-after), dh ping-pong, dc, drh, r*h(t-1) over all rows (reset-before dW_hn).
-  return static_cast<size_t>(L.GH) * s.H + L.N * L.GH * (after ? 2 : 1) + 4 * BH + (before ? L.N * s.H : 0);
+  // W_hhᵀ, da, dah (reset-after), dh ping-pong, dc, drh, r*h(t-1) over all rows (reset-before
+  // dW_hn), the persistent kernel's counter.
+  return static_cast<size_t>(L.GH) * s.H + L.N * L.GH * (after ? 2 : 1) + 4 * BH + (before ? L.N * s.H : 0) +
+         kPersistentScratch;
 }
 
 void rnn_backward(cudaStream_t stream, bool tf32, const RnnShape& s, const float* x, const int32_t* lengths,
                   const RnnParams<float>& p, const float* ws, const float* dy, int ldy, const float* dhN,
                   const float* dcN, float* dx, float* dh0, float* dc0, const RnnParamGrads<float>& g,
-                  float* scratch) {
+                  float* scratch, int* fault) {
   const RnnLayout L = rnn_layout(s);
   const int B = s.B, T = s.T, H = s.H, GH = L.GH, N = static_cast<int>(L.N);
   if (B <= 0 || H <= 0) return;
@@ -253,6 +139,7 @@ void rnn_backward(cudaStream_t stream, bool tf32, const RnnShape& s, const float
   float* dc = dh[1] + BH;
   float* drh = dc + BH;
   float* rhm = drh + BH;
+  unsigned* counter = reinterpret_cast<unsigned*>(rhm + (before ? L.N * H : 0));
   check(cudaMemsetAsync(da, 0, L.N * GH * (after ? 2 : 1) * sizeof(float), stream), "cudaMemsetAsync(da)");
   if (dhN) check(cudaMemcpyAsync(dh[0], dhN, bytes_BH, cudaMemcpyDeviceToDevice, stream), "cudaMemcpyAsync(dhN)");
   else check(cudaMemsetAsync(dh[0], 0, bytes_BH, stream), "cudaMemsetAsync(dh)");
@@ -262,8 +149,6 @@ void rnn_backward(cudaStream_t stream, bool tf32, const RnnShape& s, const float
   }
   const float* gates = ws + L.gates;
   const float* hprev = ws + L.hprev;
-  transpose_kernel<<<dim3((H + 31) / 32, (GH + 31) / 32), dim3(32, 8), 0, stream>>>(GH, H, p.w_hh, w_hh_t);
-  check_launch("transpose_kernel");
 
   PointArgs pa{};
   pa.kind = lstm ? CellKind::Lstm : after ? CellKind::GruAfter : before ? CellKind::GruBefore : CellKind::Rnn;
@@ -285,11 +170,23 @@ void rnn_backward(cudaStream_t stream, bool tf32, const RnnShape& s, const float
   pr.ldwt = GH;
 
   const unsigned point_blocks = blocks_for(BH, 256, 1024);
-  int cur = 0;
-  for (int step = T - 1; step >= 0; --step) {
+  // The last step's pointwise part, then either one persistent launch for every step or the
+  // per-step loop (which runs that part again itself).
+  pa.step = T - 1, pa.dh = dh[0];
+  rnn_point_backward_kernel<<<point_blocks, 256, 0, stream>>>(pa);
+  check_launch("rnn_point_backward_kernel");
+  pr.out_kind = ProductOut::DhPrev;
+  pr.M = before ? 2 * H : GH, pr.lda = GH, pr.A = dah;
+  const bool persistent = persistent_rnn_backward(stream, pr, pa, p.w_hh, dh, PersistentRun{counter, fault});
+  if (!persistent) {
+    transpose_kernel<<<dim3((H + 31) / 32, (GH + 31) / 32), dim3(32, 8), 0, stream>>>(GH, H, p.w_hh, w_hh_t);
+    check_launch("transpose_kernel");
+  }
+  int cur = persistent ? T % 2 : 0;
+  for (int step = T - 1; step >= 0 && !persistent; --step) {
     // The reset-before GRU needs the drh product between the pointwise parts; every other cell had
     // this step's pointwise part run by the previous product's epilogue (all but the first step).
-    if (before || step == T - 1) {
+    if (before && step < T - 1) {
       pa.step = step, pa.dh = dh[cur];
       rnn_point_backward_kernel<<<point_blocks, 256, 0, stream>>>(pa);
       check_launch("rnn_point_backward_kernel");

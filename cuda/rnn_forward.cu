@@ -9,113 +9,13 @@
 
 #include "cuda_check.cuh"
 #include "kernels.cuh"
+#include "rnn_forward_step.cuh"
 #include "rnn_layout.cuh"
+#include "rnn_persistent.h"
 #include "step_product.cuh"
 
 namespace frnn::cuda {
 namespace {
-
-// Which epilogue the fused step applies (the product is the same for all).
-enum class StepMode : int { Lstm, GruAfter, GruRz, GruN, Rnn };
-
-struct StepArgs {
-  StepMode mode;
-  bool tf32;            // tensor cores for the product where the tile allows (16 or 32 rows)
-  int B, T, H, GH, step;
-  bool reverse, relu;
-  const int* lengths;
-  const float* W;       // gate blocks of W_hh used by this product ([G blocks][H rows][H])
-  const float* b_hh;    // matching bias blocks
-  const float* peep;    // LSTM peepholes (p_i, p_f, p_o) or nullptr
-  const float* h_in;    // the vector multiplied: h(t-1), or r*h(t-1) for GruN
-  const float* h_cur;   // state entering the step [B,H]
-  float* h_next;        // state after the step [B,H]
-  const float* c_cur;
-  float* c_next;
-  float* gates;         // [N, GH]: x-projection in, activated gates out
-  float* hprev;         // workspace (nullable: inference)
-  float* cprev;
-  float* cnew;
-  float* hn;
-  float* rh;            // GruRz: r*h(t-1) out [B,H]
-  float* y;
-  int ldy;
-};
-
-// A block covers 8 units with all G of their gate blocks (C = 8·G columns of the product, so
-// the epilogue has every gate of a unit at hand) and R = 4·RPT batch rows.
-constexpr int kUnitsPerBlock = 8;
-
-__device__ __forceinline__ void epilogue(const StepArgs& a, int b, int k, const float* acc) {
-  const long row = step_row(b, a.step, a.T, a.lengths, a.reverse);
-  const size_t bk = static_cast<size_t>(b) * a.H + k;
-  const int H = a.H;
-  if (row < 0) {  // sequence over: carry the state
-    if (a.mode == StepMode::GruRz) return;
-    a.h_next[bk] = a.h_cur[bk];
-    if (a.mode == StepMode::Lstm) a.c_next[bk] = a.c_cur[bk];
-    return;
-  }
-  float* g = a.gates + row * a.GH;
-  const size_t rk = static_cast<size_t>(row) * H + k;
-  const float h = a.h_cur[bk];
-  float hnew;
-  switch (a.mode) {
-    case StepMode::Lstm: {
-      const float cp = a.c_cur[bk];
-      float ai = g[k] + acc[0] + a.b_hh[k];
-      float af = g[H + k] + acc[1] + a.b_hh[H + k];
-      const float ag = g[2 * H + k] + acc[2] + a.b_hh[2 * H + k];
-      float ao = g[3 * H + k] + acc[3] + a.b_hh[3 * H + k];
-      if (a.peep) ai += a.peep[k] * cp, af += a.peep[H + k] * cp;
-      const float i = sigmoidf(ai), f = sigmoidf(af), gg = tanhf(ag);
-      const float cn = f * cp + i * gg;
-      if (a.peep) ao += a.peep[2 * H + k] * cn;
-      const float o = sigmoidf(ao);
-      g[k] = i, g[H + k] = f, g[2 * H + k] = gg, g[3 * H + k] = o;
-      hnew = o * tanhf(cn);
-      a.c_next[bk] = cn;
-      if (a.cprev) a.cprev[rk] = cp, a.cnew[rk] = cn;
-      break;
-    }
-    case StepMode::GruAfter: {
-      const float r = sigmoidf(g[k] + acc[0] + a.b_hh[k]);
-      const float z = sigmoidf(g[H + k] + acc[1] + a.b_hh[H + k]);
-      const float hn = acc[2] + a.b_hh[2 * H + k];
-      const float n = tanhf(g[2 * H + k] + r * hn);
-      g[k] = r, g[H + k] = z, g[2 * H + k] = n;
-      if (a.hn) a.hn[rk] = hn;
-      hnew = (1.f - z) * n + z * h;
-      break;
-    }
-    case StepMode::GruRz: {
-      const float r = sigmoidf(g[k] + acc[0] + a.b_hh[k]);
-      const float z = sigmoidf(g[H + k] + acc[1] + a.b_hh[H + k]);
-      g[k] = r, g[H + k] = z;
-      a.rh[bk] = r * h;
-      if (a.hprev) a.hprev[rk] = h;
-      return;  // h(t) comes from the n kernel
-    }
-    case StepMode::GruN: {  // W/b_hh point at the n block; z was activated by GruRz
-      const float n = tanhf(g[2 * H + k] + acc[0] + a.b_hh[k]);
-      const float z = g[H + k];
-      g[2 * H + k] = n;
-      hnew = (1.f - z) * n + z * h;
-      a.h_next[bk] = hnew;
-      if (a.y) a.y[static_cast<size_t>(row) * a.ldy + k] = hnew;
-      return;  // hprev was saved by GruRz
-    }
-    default: {  // Rnn
-      const float v = g[k] + acc[0] + a.b_hh[k];
-      hnew = a.relu ? fmaxf(v, 0.f) : tanhf(v);
-      g[k] = hnew;
-      break;
-    }
-  }
-  if (a.hprev) a.hprev[rk] = h;
-  a.h_next[bk] = hnew;
-  if (a.y) a.y[static_cast<size_t>(row) * a.ldy + k] = hnew;
-}
 
 // One step for a tile of R batch rows × 8 units: the split-K product of h_in with the G gate rows
 // of each unit, then the cell's epilogue per (row, unit) from the summed tile.
@@ -134,14 +34,7 @@ __global__ void __launch_bounds__(kSplitThreads, 1) rnn_step_kernel(StepArgs a) 
   __syncthreads();
   if constexpr (kMma) split_k_product_tf32<RPT, G, kVec>(a.h_in, xoff, a.W, yoff, a.H, smem);
   else split_k_product<RPT, G, kVec>(a.h_in, xoff, a.W, yoff, a.H, smem);
-  for (int e = threadIdx.x; e < R * kUnitsPerBlock; e += kSplitThreads) {
-    const int r = e / kUnitsPerBlock, uu = e % kUnitsPerBlock, b = b0 + r, unit = u0 + uu;
-    if (b >= a.B || unit >= a.H) continue;
-    float col[G];
-#pragma unroll
-    for (int gate = 0; gate < G; ++gate) col[gate] = smem[r * C + gate * kUnitsPerBlock + uu];
-    epilogue(a, b, unit, col);
-  }
+  tile_epilogue<G, R>(a, smem, b0, u0);
 }
 
 template <int G, int RPT>
@@ -210,13 +103,14 @@ size_t rnn_workspace_elems(const RnnShape& s) { return rnn_layout(s).total; }
 size_t rnn_forward_scratch(const RnnShape& s, bool have_workspace) {
   const RnnLayout L = rnn_layout(s);
   const size_t BH = static_cast<size_t>(s.B) * s.H;
-  // h ping-pong, c ping-pong, r*h; the projection too when there is no workspace to hold it.
-  return 5 * BH + (have_workspace ? 0 : L.N * L.GH);
+  // h ping-pong, c ping-pong, r*h, the persistent kernel's counter; the projection too when
+  // there is no workspace to hold it.
+  return 5 * BH + kPersistentScratch + (have_workspace ? 0 : L.N * L.GH);
 }
 
 void rnn_forward(cudaStream_t stream, bool tf32, const RnnShape& s, const float* x, const int32_t* lengths,
                  const float* h0, const float* c0, const RnnParams<float>& p, float* y, int ldy, float* hN,
-                 float* cN, float* ws, float* scratch) {
+                 float* cN, float* ws, float* scratch, int* fault) {
   const RnnLayout L = rnn_layout(s);
   const int B = s.B, T = s.T, H = s.H, GH = L.GH;
   if (B <= 0 || H <= 0) return;
@@ -224,7 +118,8 @@ void rnn_forward(cudaStream_t stream, bool tf32, const RnnShape& s, const float*
   float* h[2] = {scratch, scratch + BH};
   float* c[2] = {scratch + 2 * BH, scratch + 3 * BH};
   float* rh = scratch + 4 * BH;
-  float* gates = ws ? ws + L.gates : scratch + 5 * BH;
+  unsigned* counter = reinterpret_cast<unsigned*>(scratch + 5 * BH);
+  float* gates = ws ? ws + L.gates : scratch + 5 * BH + kPersistentScratch;
   if (ws) check(cudaMemsetAsync(ws, 0, L.total * sizeof(float), stream), "cudaMemsetAsync(workspace)");
   if (h0) check(cudaMemcpyAsync(h[0], h0, bytes_BH, cudaMemcpyDeviceToDevice, stream), "cudaMemcpyAsync(h0)");
   else check(cudaMemsetAsync(h[0], 0, bytes_BH, stream), "cudaMemsetAsync(h0)");
@@ -257,8 +152,11 @@ void rnn_forward(cudaStream_t stream, bool tf32, const RnnShape& s, const float*
   }
   a.rh = rh;
   a.y = y, a.ldy = ldy;
-  int cur = 0;
-  for (int step = 0; step < T; ++step) {
+  a.W = p.w_hh, a.b_hh = p.b_hh;
+  a.mode = lstm ? StepMode::Lstm : gru ? (s.reset_before ? StepMode::GruRz : StepMode::GruAfter) : StepMode::Rnn;
+  const bool persistent = persistent_rnn_forward(stream, a, h, c, PersistentRun{counter, fault});
+  int cur = persistent ? T % 2 : 0;
+  for (int step = 0; step < T && !persistent; ++step) {
     a.step = step;
     a.h_cur = h[cur], a.h_next = h[cur ^ 1];
     a.c_cur = c[cur], a.c_next = c[cur ^ 1];

@@ -69,6 +69,12 @@ export interface NativeAddon {
   buildInfo(): BuildInfo;
   /** Queries the CUDA devices and runs a tiny kernel; costs a CUDA context on a GPU machine. */
   cudaProbe(): CudaProbeResult;
+  /**
+   * How many CUDA recurrent layer calls (forward, backward) ran their time loop in one persistent
+   * launch or step by step since the process started (env FUSEDRNN_CUDA_RECURRENT picks:
+   * 'auto' | 'persistent' | 'stepwise'). All 0 in a build without CUDA.
+   */
+  cudaRecurrentStats(): { persistentForward: number; persistentBackward: number; stepwiseForward: number; stepwiseBackward: number };
   /** The instruction-set variant of the fp32 CPU kernels (env FUSEDRNN_CPU_ISA picks it at load). */
   cpuIsa: {
     active(): 'generic' | 'avx2' | 'avx512' | 'avx512bf16';

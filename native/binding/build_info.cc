@@ -5,6 +5,7 @@
 #include "registry.h"
 
 #ifdef FRNN_HAVE_CUDA
+#include "cuda/cuda_backend.h"
 #include "cuda/probe.h"
 #endif
 
@@ -94,11 +95,26 @@ Napi::Value CudaProbe(const Napi::CallbackInfo& info) {
   return o;
 }
 
+Napi::Value CudaRecurrentStats(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+#ifdef FRNN_HAVE_CUDA
+  const frnn::cuda::RecurrentStats s = frnn::cuda::recurrent_stats();
+#else
+  struct { double persistent_forward = 0, persistent_backward = 0, stepwise_forward = 0, stepwise_backward = 0; } s;
+#endif
+  o.Set("persistentForward", static_cast<double>(s.persistent_forward));
+  o.Set("persistentBackward", static_cast<double>(s.persistent_backward));
+  o.Set("stepwiseForward", static_cast<double>(s.stepwise_forward));
+  o.Set("stepwiseBackward", static_cast<double>(s.stepwise_backward));
+  return o;
+}
+
 }  // namespace
 
 void RegisterBuildInfo(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
   exports.Set("cudaProbe", Napi::Function::New(env, CudaProbe, "cudaProbe"));
+  exports.Set("cudaRecurrentStats", Napi::Function::New(env, CudaRecurrentStats, "cudaRecurrentStats"));
 }
 
 }  // namespace frnn::binding

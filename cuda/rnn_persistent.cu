@@ -1,0 +1,290 @@
+// Persistent recurrent kernels (rnn_persistent.h). A block owns the same tile as the per-step
+// kernel (8 units × all their gates × R batch rows forward; 8 columns of dh × R rows backward)
+// and keeps that tile's rows of W_hh (W_hhᵀ backward) in shared memory for the whole launch, so
+// a step reads only h(t-1) (da(t)) from L2; the product and the epilogue are the per-step
+// kernel's own code (same split of k, same order of sums: the two paths agree bit for bit
+// wherever they pick the same product form).
+#include "rnn_persistent.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "cuda_backend.h"
+#include "cuda_check.cuh"
+#include "grid_sync.cuh"
+#include "kernels.cuh"
+#include "step_product.cuh"
+
+namespace frnn::cuda {
+namespace {
+
+std::atomic<uint64_t> g_counts[4];  // persistent fwd, persistent bwd, per-step fwd, per-step bwd
+
+constexpr int kBackCols = 8;  // dh columns per backward block: its W_hhᵀ rows fit twice per SM at W2
+
+enum class Path { Auto, Persistent, Stepwise };
+
+Path requested_path() {
+  const char* env = std::getenv("FUSEDRNN_CUDA_RECURRENT");
+  if (!env || !*env || std::strcmp(env, "auto") == 0) return Path::Auto;
+  if (std::strcmp(env, "persistent") == 0) return Path::Persistent;
+  if (std::strcmp(env, "stepwise") == 0) return Path::Stepwise;
+  throw std::invalid_argument(std::string("FUSEDRNN_CUDA_RECURRENT must be 'auto', 'persistent' or 'stepwise', got '") +
+                              env + "'");
+}
+
+GridSync grid_sync(const PersistentRun& run) {
+  unsigned long long timeout_ms = 10000;  // a real step takes microseconds; sanitizers, milliseconds
+  if (const char* env = std::getenv("FUSEDRNN_CUDA_BARRIER_TIMEOUT_MS")) timeout_ms = std::strtoull(env, nullptr, 10);
+  int skip = -1;  // fault injection for the tests: this block never arrives
+  if (const char* env = std::getenv("FUSEDRNN_TEST_BARRIER_SKIP_BLOCK")) skip = std::atoi(env);
+  return GridSync{run.counter, run.fault, timeout_ms * 1000000ull, skip};
+}
+
+// ---- forward ----
+
+// The tile's W_hh rows: row c = gate·8 + uu holds W_hh[gate·H + min(u0 + uu, H - 1), :], zero past H.
+__device__ void load_forward_weights(const float* w_hh, int H, int G, int u0, float* wres) {
+  const int stride = resident_stride(H), C = kUnitsPerBlock * G;
+  for (int e = threadIdx.x; e < C * stride; e += blockDim.x) {
+    const int c = e / stride, k = e % stride;
+    const int unit = min(u0 + c % kUnitsPerBlock, H - 1);
+    wres[e] = k < H ? w_hh[(static_cast<size_t>(c / kUnitsPerBlock) * H + unit) * H + k] : 0.f;
+  }
+}
+
+template <int G, int RPT, bool kVec, bool kMma>
+__global__ void __launch_bounds__(kSplitThreads, 2)
+    rnn_forward_persistent_kernel(StepArgs a, float* h0, float* h1, float* c0, float* c1, GridSync sync) {
+  constexpr int R = 4 * RPT;
+  extern __shared__ __align__(16) float dyn[];
+  __shared__ long xoff[R];
+  const int H = a.H, stride = resident_stride(H);
+  float* wres = dyn;
+  float* work = dyn + kUnitsPerBlock * G * stride;
+  const int b0 = blockIdx.y * R, u0 = blockIdx.x * kUnitsPerBlock;
+  load_forward_weights(a.W, H, G, u0, wres);
+  if (threadIdx.x < R) xoff[threadIdx.x] = static_cast<long>(min(b0 + static_cast<int>(threadIdx.x), a.B - 1)) * H;
+  __syncthreads();
+  const bool reset_before = a.mode == StepMode::GruRz;
+  unsigned barrier = 0;
+  for (int step = 0; step < a.T; ++step) {
+    const int cur = step & 1;
+    a.step = step;
+    a.h_cur = cur ? h1 : h0, a.h_next = cur ? h0 : h1;
+    a.c_cur = cur ? c1 : c0, a.c_next = cur ? c0 : c1;
+    if constexpr (G == 3) {
+      if (reset_before) {  // r, z from h(t-1); then, once every r*h(t-1) is out, n from it
+        resident_product<RPT, 2, kVec, kMma>(a.h_cur, xoff, wres, stride, H, work);
+        tile_epilogue<2, R>(a, work, b0, u0);
+        if (!grid_barrier(sync, ++barrier)) return;
+        StepArgs n = a;
+        n.mode = StepMode::GruN, n.b_hh = a.b_hh + 2 * H;
+        resident_product<RPT, 1, kVec, kMma>(a.rh, xoff, wres + 2 * kUnitsPerBlock * stride, stride, H, work);
+        tile_epilogue<1, R>(n, work, b0, u0);
+        if (step + 1 < a.T && !grid_barrier(sync, ++barrier)) return;
+        continue;
+      }
+    }
+    resident_product<RPT, G, kVec, kMma>(a.h_cur, xoff, wres, stride, H, work);
+    tile_epilogue<G, R>(a, work, b0, u0);
+    if (step + 1 < a.T && !grid_barrier(sync, ++barrier)) return;
+  }
+}
+
+// ---- backward ----
+
+// The tile's W_hhᵀ rows: row c holds column min(j0 + c, H - 1) of W_hh over all GH rows, zero past GH.
+__device__ void load_backward_weights(const float* w_hh, int H, int GH, int j0, float* wres) {
+  const int stride = resident_stride(GH);
+  for (int e = threadIdx.x; e < kBackCols * stride; e += blockDim.x) {
+    const int c = e / stride, m = e % stride;
+    wres[e] = m < GH ? w_hh[static_cast<size_t>(m) * H + min(j0 + c, H - 1)] : 0.f;
+  }
+}
+
+template <int RPT, bool kVec, bool kMma>
+__global__ void __launch_bounds__(kSplitThreads, 2)
+    rnn_backward_persistent_kernel(ProductArgs pr, PointArgs pa, const float* w_hh, float* dh0, float* dh1,
+                                   GridSync sync) {
+  constexpr int R = 4 * RPT;
+  extern __shared__ __align__(16) float dyn[];
+  __shared__ long rows[R], xoff[R];
+  const int H = pr.H, GH = pr.GH, stride = resident_stride(GH);
+  float* wres = dyn;
+  float* work = dyn + kBackCols * stride;
+  const int b0 = blockIdx.y * R, j0 = blockIdx.x * kBackCols;
+  load_backward_weights(w_hh, H, GH, j0, wres);
+  unsigned barrier = 0;
+  for (int step = pr.T - 1; step >= 0; --step) {
+    const int cur = (pr.T - 1 - step) & 1;
+    float* dh_cur = cur ? dh1 : dh0;
+    float* dh_prev = cur ? dh0 : dh1;
+    if (threadIdx.x < R) {
+      const int b = b0 + threadIdx.x;
+      const long row = b < pr.B ? step_row(b, step, pr.T, pr.lengths, pr.reverse) : -1;
+      rows[threadIdx.x] = row;
+      xoff[threadIdx.x] = row >= 0 ? row * pr.lda : 0;  // ended rows read row 0; their result is dropped
+    }
+    __syncthreads();
+    if (pr.reset_before) {  // d(r*h) = dn·W_hn and r's gradient, before the r,z product reads it
+      resident_product<RPT, 1, kVec, kMma>(pr.A + 2 * H, xoff, wres + 2 * H, stride, H, work);
+      ProductArgs q = pr;
+      q.out_kind = ProductOut::Plain, q.out = pr.drh, q.fuse_point = false;
+      for (int e = threadIdx.x; e < R * kBackCols; e += blockDim.x) {
+        const int lr = e / kBackCols, j = j0 + e % kBackCols, b = b0 + lr;
+        if (b >= pr.B || j >= H) continue;
+        const size_t bj = static_cast<size_t>(b) * H + j;
+        product_epilogue(q, bj, j, rows[lr], work[e]);
+        if (rows[lr] >= 0) gru_reset_backward(H, GH, rows[lr], bj, j, pa.gates, pa.hprev, pr.drh, pa.da);
+      }
+      if (!grid_barrier(sync, ++barrier)) return;
+    }
+    ProductArgs p = pr;
+    p.step = step, p.dh = dh_cur, p.out = dh_prev;
+    p.fuse_point = step > 0;
+    p.next = pa, p.next.step = step - 1, p.next.dh = dh_prev;
+    resident_product<RPT, 1, kVec, kMma>(pr.A, xoff, wres, stride, pr.M, work);
+    for (int e = threadIdx.x; e < R * kBackCols; e += blockDim.x) {
+      const int lr = e / kBackCols, j = j0 + e % kBackCols, b = b0 + lr;
+      if (b < pr.B && j < H) product_epilogue(p, static_cast<size_t>(b) * H + j, j, rows[lr], work[e]);
+    }
+    if (step > 0 && !grid_barrier(sync, ++barrier)) return;
+  }
+}
+
+// ---- launch: pick the tile, check that the grid can be resident, launch cooperatively ----
+
+int smem_optin_limit() {
+  int device = 0, limit = 0;
+  cudaGetDevice(&device);
+  if (cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess) limit = 48 * 1024;
+  return limit;
+}
+
+bool cooperative_supported() {
+  int device = 0, ok = 0;
+  cudaGetDevice(&device);
+  return cudaDeviceGetAttribute(&ok, cudaDevAttrCooperativeLaunch, device) == cudaSuccess && ok != 0;
+}
+
+// Launches kernel over `grid` when its blocks can all be resident; false (nothing launched) when not.
+template <class... Args>
+bool launch_if_resident(void (*kernel)(Args...), dim3 grid, size_t smem, cudaStream_t stream, Args... args) {
+  if (smem > static_cast<size_t>(smem_optin_limit())) return false;
+  check(cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel), cudaFuncAttributeMaxDynamicSharedMemorySize,
+                             static_cast<int>(smem)),
+        "cudaFuncSetAttribute(persistent)");
+  int per_sm = 0;
+  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kSplitThreads, smem),
+        "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
+  if (static_cast<long>(per_sm) * multiprocessor_count() < static_cast<long>(grid.x) * grid.y) return false;
+  const cudaError_t e = launch_cooperative(kernel, grid, dim3(kSplitThreads), smem, stream, args...);
+  if (e == cudaErrorCooperativeLaunchTooLarge) {  // another context holds part of the GPU
+    cudaGetLastError();
+    return false;
+  }
+  check(e, "cudaLaunchCooperativeKernel(persistent recurrent)");
+  return true;
+}
+
+// Rows per thread to try, best first: the per-step kernel's choice (the largest tile that still
+// gives every multiprocessor a block), then larger tiles (fewer blocks, more likely resident).
+template <class Try>
+bool over_row_tiles(int B, int col_tiles, Try&& attempt) {
+  const int first = split_k_rows_per_thread(B, col_tiles);
+  for (const int rpt : {2, 4, 8})
+    if (rpt >= first && attempt(rpt)) return true;
+  return false;
+}
+
+template <int G, int RPT>
+bool forward_rows(cudaStream_t stream, const StepArgs& a, float* const h[2], float* const c[2], GridSync sync) {
+  constexpr int R = 4 * RPT;
+  const bool vec = a.H % 4 == 0 && aligned16(h[0]) && aligned16(h[1]) && aligned16(a.rh);
+  const dim3 grid((a.H + kUnitsPerBlock - 1) / kUnitsPerBlock, (a.B + R - 1) / R);
+  const size_t smem =
+      (static_cast<size_t>(kUnitsPerBlock) * G * resident_stride(a.H) + resident_work_floats<R, kUnitsPerBlock * G>()) *
+      sizeof(float);
+  const auto go = [&](auto kernel) { return launch_if_resident(kernel, grid, smem, stream, a, h[0], h[1], c[0], c[1], sync); };
+  if constexpr (RPT >= 4)
+    if (a.tf32) return vec ? go(rnn_forward_persistent_kernel<G, RPT, true, true>) : go(rnn_forward_persistent_kernel<G, RPT, false, true>);
+  return vec ? go(rnn_forward_persistent_kernel<G, RPT, true, false>) : go(rnn_forward_persistent_kernel<G, RPT, false, false>);
+}
+
+template <int G>
+bool forward_cell(cudaStream_t stream, const StepArgs& a, float* const h[2], float* const c[2], GridSync sync) {
+  return over_row_tiles(a.B, (a.H + kUnitsPerBlock - 1) / kUnitsPerBlock, [&](int rpt) {
+    return rpt == 8 ? forward_rows<G, 8>(stream, a, h, c, sync)
+                    : rpt == 4 ? forward_rows<G, 4>(stream, a, h, c, sync) : forward_rows<G, 2>(stream, a, h, c, sync);
+  });
+}
+
+template <int RPT>
+bool backward_rows(cudaStream_t stream, const ProductArgs& pr, const PointArgs& pa, const float* w_hh,
+                   float* const dh[2], GridSync sync) {
+  constexpr int R = 4 * RPT;
+  const bool vec = pr.GH % 4 == 0 && pr.H % 4 == 0 && aligned16(pr.A);
+  const dim3 grid((pr.H + kBackCols - 1) / kBackCols, (pr.B + R - 1) / R);
+  const size_t smem =
+      (static_cast<size_t>(kBackCols) * resident_stride(pr.GH) + resident_work_floats<R, kBackCols>()) * sizeof(float);
+  const auto go = [&](auto kernel) { return launch_if_resident(kernel, grid, smem, stream, pr, pa, w_hh, dh[0], dh[1], sync); };
+  if constexpr (RPT >= 4)
+    if (pr.tf32) return vec ? go(rnn_backward_persistent_kernel<RPT, true, true>) : go(rnn_backward_persistent_kernel<RPT, false, true>);
+  return vec ? go(rnn_backward_persistent_kernel<RPT, true, false>) : go(rnn_backward_persistent_kernel<RPT, false, false>);
+}
+
+// The common decision: whether to try, and what a refusal means.
+template <class Launch>
+bool persistent_or_fallback(const char* what, const PersistentRun& run, cudaStream_t stream, int slot, Launch&& launch) {
+  const Path path = requested_path();
+  if (path == Path::Stepwise || !cooperative_supported()) {
+    if (path == Path::Persistent) throw std::runtime_error("FUSEDRNN_CUDA_RECURRENT=persistent: this device has no cooperative launch");
+    ++g_counts[slot + 2];
+    return false;
+  }
+  check(cudaMemsetAsync(run.counter, 0, sizeof(unsigned), stream), "cudaMemsetAsync(barrier counter)");
+  if (launch(grid_sync(run))) {
+    ++g_counts[slot];
+    return true;
+  }
+  if (path == Path::Persistent)
+    throw std::runtime_error(std::string("FUSEDRNN_CUDA_RECURRENT=persistent: this ") + what +
+                             " does not fit the persistent kernel (its W_hh tiles exceed the GPU's shared memory)");
+  ++g_counts[slot + 2];
+  return false;
+}
+
+}  // namespace
+
+bool persistent_rnn_forward(cudaStream_t stream, const StepArgs& a, float* const h[2], float* const c[2],
+                            const PersistentRun& run) {
+  return persistent_or_fallback("forward layer", run, stream, 0, [&](GridSync sync) {
+    switch (a.mode) {
+      case StepMode::Lstm: return forward_cell<4>(stream, a, h, c, sync);
+      case StepMode::GruAfter:
+      case StepMode::GruRz: return forward_cell<3>(stream, a, h, c, sync);
+      default: return forward_cell<1>(stream, a, h, c, sync);
+    }
+  });
+}
+
+bool persistent_rnn_backward(cudaStream_t stream, const ProductArgs& pr, const PointArgs& pa, const float* w_hh,
+                             float* const dh[2], const PersistentRun& run) {
+  return persistent_or_fallback("backward layer", run, stream, 1, [&](GridSync sync) {
+    return over_row_tiles(pr.B, (pr.H + kBackCols - 1) / kBackCols, [&](int rpt) {
+      return rpt == 8 ? backward_rows<8>(stream, pr, pa, w_hh, dh, sync)
+                      : rpt == 4 ? backward_rows<4>(stream, pr, pa, w_hh, dh, sync)
+                                 : backward_rows<2>(stream, pr, pa, w_hh, dh, sync);
+    });
+  });
+}
+
+RecurrentStats recurrent_stats() {
+  return RecurrentStats{g_counts[0].load(), g_counts[1].load(), g_counts[2].load(), g_counts[3].load()};
+}
+
+}  // namespace frnn::cuda
