@@ -9,6 +9,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -97,13 +99,22 @@ __global__ void __launch_bounds__(kSplitThreads, 2)
 
 // ---- backward ----
 
-// The tile's W_hhᵀ rows: row c holds column min(j0 + c, H - 1) of W_hh over all GH rows, zero past GH.
-__device__ void load_backward_weights(const float* w_hh, int H, int GH, int j0, float* wres) {
-  const int stride = resident_stride(GH);
+// A tile of W_hhᵀ rows: row c holds column min(j0 + c, H - 1) of W_hh over its rows
+// [row0, row0 + width), zero past width. The reset-before GRU keeps its n block in a tile of its
+// own, so each tile starts 16-byte aligned whatever H is.
+__device__ void load_backward_weights(const float* w_hh, int H, int row0, int width, int j0, float* wres) {
+  const int stride = resident_stride(width);
   for (int e = threadIdx.x; e < kBackCols * stride; e += blockDim.x) {
     const int c = e / stride, m = e % stride;
-    wres[e] = m < GH ? w_hh[static_cast<size_t>(m) * H + min(j0 + c, H - 1)] : 0.f;
+    wres[e] = m < width ? w_hh[static_cast<size_t>(row0 + m) * H + min(j0 + c, H - 1)] : 0.f;
   }
+}
+
+// Shared floats of the backward block: the r,z(,n) tile, the reset-before n tile, the work area.
+template <int R>
+__host__ __device__ size_t backward_smem_floats(int H, int M, bool reset_before) {
+  return static_cast<size_t>(kBackCols) * (resident_stride(M) + (reset_before ? resident_stride(H) : 0)) +
+         resident_work_floats<R, kBackCols>();
 }
 
 template <int RPT, bool kVec, bool kMma>
@@ -113,11 +124,13 @@ __global__ void __launch_bounds__(kSplitThreads, 2)
   constexpr int R = 4 * RPT;
   extern __shared__ __align__(16) float dyn[];
   __shared__ long rows[R], xoff[R];
-  const int H = pr.H, GH = pr.GH, stride = resident_stride(GH);
+  const int H = pr.H, GH = pr.GH, stride = resident_stride(pr.M), n_stride = resident_stride(H);
   float* wres = dyn;
-  float* work = dyn + kBackCols * stride;
+  float* wn = dyn + kBackCols * stride;  // reset-before: W_hnᵀ
+  float* work = wn + (pr.reset_before ? kBackCols * n_stride : 0);
   const int b0 = blockIdx.y * R, j0 = blockIdx.x * kBackCols;
-  load_backward_weights(w_hh, H, GH, j0, wres);
+  load_backward_weights(w_hh, H, 0, pr.M, j0, wres);
+  if (pr.reset_before) load_backward_weights(w_hh, H, 2 * H, H, j0, wn);
   unsigned barrier = 0;
   for (int step = pr.T - 1; step >= 0; --step) {
     const int cur = (pr.T - 1 - step) & 1;
@@ -131,7 +144,7 @@ __global__ void __launch_bounds__(kSplitThreads, 2)
     }
     __syncthreads();
     if (pr.reset_before) {  // d(r*h) = dn·W_hn and r's gradient, before the r,z product reads it
-      resident_product<RPT, 1, kVec, kMma>(pr.A + 2 * H, xoff, wres + 2 * H, stride, H, work);
+      resident_product<RPT, 1, kVec, kMma>(pr.A + 2 * H, xoff, wn, n_stride, H, work);
       ProductArgs q = pr;
       q.out_kind = ProductOut::Plain, q.out = pr.drh, q.fuse_point = false;
       for (int e = threadIdx.x; e < R * kBackCols; e += blockDim.x) {
@@ -171,16 +184,48 @@ bool cooperative_supported() {
   return cudaDeviceGetAttribute(&ok, cudaDevAttrCooperativeLaunch, device) == cudaSuccess && ok != 0;
 }
 
-// Launches kernel over `grid` when its blocks can all be resident; false (nothing launched) when not.
-template <class... Args>
-bool launch_if_resident(void (*kernel)(Args...), dim3 grid, size_t smem, cudaStream_t stream, Args... args) {
-  if (smem > static_cast<size_t>(smem_optin_limit())) return false;
-  check(cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel), cudaFuncAttributeMaxDynamicSharedMemorySize,
-                             static_cast<int>(smem)),
-        "cudaFuncSetAttribute(persistent)");
+// Blocks of `kernel` with `smem` bytes that fit on one multiprocessor of the current device.
+// Cached: the driver queries cost microseconds, a launch less. The kernel's dynamic shared-memory
+// limit is raised once to the device's maximum (one value per function: raising it per size would
+// leave it too low for a larger launch that the cache then skips).
+int resident_blocks_per_sm(const void* kernel, size_t smem) {
+  struct Key {
+    const void* kernel;
+    size_t smem;
+    int device;
+    bool operator<(const Key& o) const {
+      return kernel != o.kernel ? kernel < o.kernel : smem != o.smem ? smem < o.smem : device < o.device;
+    }
+  };
+  static std::mutex mu;
+  static std::map<Key, int> cache;
+  Key key{kernel, smem, 0};
+  cudaGetDevice(&key.device);
+  std::lock_guard<std::mutex> lock(mu);
+  const auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  // The dynamic limit is what the block may have beside the kernel's static shared memory.
+  const Key raised{kernel, 0, key.device};
+  auto limit = cache.find(raised);
+  if (limit == cache.end()) {
+    cudaFuncAttributes attr{};
+    check(cudaFuncGetAttributes(&attr, kernel), "cudaFuncGetAttributes(persistent)");
+    const int dynamic = smem_optin_limit() - static_cast<int>(attr.sharedSizeBytes);
+    check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, dynamic),
+          "cudaFuncSetAttribute(persistent)");
+    limit = cache.emplace(raised, dynamic).first;
+  }
+  if (smem > static_cast<size_t>(limit->second)) return cache[key] = 0;
   int per_sm = 0;
   check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kSplitThreads, smem),
         "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
+  return cache[key] = per_sm;
+}
+
+// Launches kernel over `grid` when its blocks can all be resident; false (nothing launched) when not.
+template <class... Args>
+bool launch_if_resident(void (*kernel)(Args...), dim3 grid, size_t smem, cudaStream_t stream, Args... args) {
+  const int per_sm = resident_blocks_per_sm(reinterpret_cast<const void*>(kernel), smem);
   if (static_cast<long>(per_sm) * multiprocessor_count() < static_cast<long>(grid.x) * grid.y) return false;
   const cudaError_t e = launch_cooperative(kernel, grid, dim3(kSplitThreads), smem, stream, args...);
   if (e == cudaErrorCooperativeLaunchTooLarge) {  // another context holds part of the GPU
@@ -210,9 +255,14 @@ bool forward_rows(cudaStream_t stream, const StepArgs& a, float* const h[2], flo
       (static_cast<size_t>(kUnitsPerBlock) * G * resident_stride(a.H) + resident_work_floats<R, kUnitsPerBlock * G>()) *
       sizeof(float);
   const auto go = [&](auto kernel) { return launch_if_resident(kernel, grid, smem, stream, a, h[0], h[1], c[0], c[1], sync); };
-  if constexpr (RPT >= 4)
-    if (a.tf32) return vec ? go(rnn_forward_persistent_kernel<G, RPT, true, true>) : go(rnn_forward_persistent_kernel<G, RPT, false, true>);
-  return vec ? go(rnn_forward_persistent_kernel<G, RPT, true, false>) : go(rnn_forward_persistent_kernel<G, RPT, false, false>);
+  if constexpr (G == 4 && RPT == 8) {  // the scalar-load form of this tile spills at 128 registers
+    if (!vec) return false;
+    return a.tf32 ? go(rnn_forward_persistent_kernel<G, RPT, true, true>) : go(rnn_forward_persistent_kernel<G, RPT, true, false>);
+  } else {
+    if constexpr (RPT >= 4)
+      if (a.tf32) return vec ? go(rnn_forward_persistent_kernel<G, RPT, true, true>) : go(rnn_forward_persistent_kernel<G, RPT, false, true>);
+    return vec ? go(rnn_forward_persistent_kernel<G, RPT, true, false>) : go(rnn_forward_persistent_kernel<G, RPT, false, false>);
+  }
 }
 
 template <int G>
@@ -229,8 +279,7 @@ bool backward_rows(cudaStream_t stream, const ProductArgs& pr, const PointArgs& 
   constexpr int R = 4 * RPT;
   const bool vec = pr.GH % 4 == 0 && pr.H % 4 == 0 && aligned16(pr.A);
   const dim3 grid((pr.H + kBackCols - 1) / kBackCols, (pr.B + R - 1) / R);
-  const size_t smem =
-      (static_cast<size_t>(kBackCols) * resident_stride(pr.GH) + resident_work_floats<R, kBackCols>()) * sizeof(float);
+  const size_t smem = backward_smem_floats<R>(pr.H, pr.M, pr.reset_before) * sizeof(float);
   const auto go = [&](auto kernel) { return launch_if_resident(kernel, grid, smem, stream, pr, pa, w_hh, dh[0], dh[1], sync); };
   if constexpr (RPT >= 4)
     if (pr.tf32) return vec ? go(rnn_backward_persistent_kernel<RPT, true, true>) : go(rnn_backward_persistent_kernel<RPT, false, true>);
@@ -239,14 +288,16 @@ bool backward_rows(cudaStream_t stream, const ProductArgs& pr, const PointArgs& 
 
 // The common decision: whether to try, and what a refusal means.
 template <class Launch>
-bool persistent_or_fallback(const char* what, const PersistentRun& run, cudaStream_t stream, int slot, Launch&& launch) {
+bool persistent_or_fallback(const char* what, int T, const PersistentRun& run, cudaStream_t stream, int slot,
+                            Launch&& launch) {
   const Path path = requested_path();
-  if (path == Path::Stepwise || !cooperative_supported()) {
+  // One step gains nothing from resident weights, and generation runs one step per call.
+  if (path == Path::Stepwise || (path == Path::Auto && T < 2) || !cooperative_supported()) {
     if (path == Path::Persistent) throw std::runtime_error("FUSEDRNN_CUDA_RECURRENT=persistent: this device has no cooperative launch");
     ++g_counts[slot + 2];
     return false;
   }
-  check(cudaMemsetAsync(run.counter, 0, sizeof(unsigned), stream), "cudaMemsetAsync(barrier counter)");
+  check(cudaMemsetAsync(run.counter, 0, 2 * sizeof(unsigned), stream), "cudaMemsetAsync(barrier counter)");
   if (launch(grid_sync(run))) {
     ++g_counts[slot];
     return true;
@@ -262,7 +313,7 @@ bool persistent_or_fallback(const char* what, const PersistentRun& run, cudaStre
 
 bool persistent_rnn_forward(cudaStream_t stream, const StepArgs& a, float* const h[2], float* const c[2],
                             const PersistentRun& run) {
-  return persistent_or_fallback("forward layer", run, stream, 0, [&](GridSync sync) {
+  return persistent_or_fallback("forward layer", a.T, run, stream, 0, [&](GridSync sync) {
     switch (a.mode) {
       case StepMode::Lstm: return forward_cell<4>(stream, a, h, c, sync);
       case StepMode::GruAfter:
@@ -274,7 +325,7 @@ bool persistent_rnn_forward(cudaStream_t stream, const StepArgs& a, float* const
 
 bool persistent_rnn_backward(cudaStream_t stream, const ProductArgs& pr, const PointArgs& pa, const float* w_hh,
                              float* const dh[2], const PersistentRun& run) {
-  return persistent_or_fallback("backward layer", run, stream, 1, [&](GridSync sync) {
+  return persistent_or_fallback("backward layer", pr.T, run, stream, 1, [&](GridSync sync) {
     return over_row_tiles(pr.B, (pr.H + kBackCols - 1) / kBackCols, [&](int rpt) {
       return rpt == 8 ? backward_rows<8>(stream, pr, pa, w_hh, dh, sync)
                       : rpt == 4 ? backward_rows<4>(stream, pr, pa, w_hh, dh, sync)

@@ -270,20 +270,39 @@ __device__ __forceinline__ void resident_product(const float* X, const long* xof
   warp_k_slice(K, kb, ke);
   float* xs = work + threadIdx.x / 32 * R * kStageStride;
   const int lane = threadIdx.x % 32, piece = lane % 4, sub = lane / 4;
-  float4 next[R / 8];
-  const auto fetch = [&](int k) {
+  // Two chunks in flight (X comes from L2 every step, ~0.7 µs a round trip, and a slice has 4-16
+  // chunks), where registers allow; the 8-row-per-thread FMA tile keeps one.
+#ifdef FRNN_STEP_MMA
+  constexpr bool kTwo = kMma || RPT <= 4;
+#else
+  constexpr bool kTwo = RPT <= 4;  // no tensor cores (sm_75): the mma tiles run as FMA tiles
+#endif
+  float4 first[R / 8], second[kTwo ? R / 8 : 1];
+  const auto fetch = [&](float4* into, int k) {
 #pragma unroll
-    for (int i = 0; i < R / 8; ++i) next[i] = load_row4<kVec, true>(X + xoff[sub + 8 * i], k + 4 * piece, ke);
+    for (int i = 0; i < R / 8; ++i) into[i] = load_row4<kVec, true>(X + xoff[sub + 8 * i], k + 4 * piece, ke);
+  };
+  // Stages `held`, refills it with the chunk `ahead` floats further on (zeros past the slice: no
+  // load), then computes the staged chunk.
+  const auto step = [&](float4* held, int k0, int ahead, auto&& compute) {
+#pragma unroll
+    for (int i = 0; i < R / 8; ++i) *reinterpret_cast<float4*>(xs + (sub + 8 * i) * kStageStride + 4 * piece) = held[i];
+    __syncwarp();
+    fetch(held, k0 + ahead);
+    compute(Yres + k0, ys_stride);
+    __syncwarp();
   };
   const auto over_chunks = [&](auto&& compute) {
-    if (kb < ke) fetch(kb);
-    for (int k0 = kb; k0 < ke; k0 += kStageChunk) {
-#pragma unroll
-      for (int i = 0; i < R / 8; ++i) *reinterpret_cast<float4*>(xs + (sub + 8 * i) * kStageStride + 4 * piece) = next[i];
-      __syncwarp();
-      if (k0 + kStageChunk < ke) fetch(k0 + kStageChunk);
-      compute(Yres + k0, ys_stride);
-      __syncwarp();
+    if constexpr (kTwo) {
+      fetch(first, kb);
+      fetch(second, kb + kStageChunk);
+      for (int k0 = kb; k0 < ke; k0 += 2 * kStageChunk) {
+        step(first, k0, 2 * kStageChunk, compute);
+        if (k0 + kStageChunk < ke) step(second, k0 + kStageChunk, 2 * kStageChunk, compute);
+      }
+    } else {
+      fetch(first, kb);
+      for (int k0 = kb; k0 < ke; k0 += kStageChunk) step(first, k0, kStageChunk, compute);
     }
     __syncthreads();
   };
