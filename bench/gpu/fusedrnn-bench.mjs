@@ -1,10 +1,15 @@
 // fusedrnn on the GPU for W1–W5 (../shared/BENCHMARKS.md): median/min/max of >= 20 timed runs
 // after warm-up. Each trainStepSync ends by reading the loss (the step's one host sync), so the
 // wall time of a step is the GPU time of the step plus one launch-to-sync round trip: an upper
-// bound on the CUDA-event time PyTorch reports. Prints one JSON line per workload.
+// bound on the CUDA-event time PyTorch reports. Prints one JSON line per workload; a workload
+// that throws prints a line with "error" and the others still run. Each line says which
+// recurrent path ran ("recurrent", from the addon's counters) and, when FUSEDRNN_CUDA_RECURRENT
+// is set, its value ("recurrentEnv"); --variant NAME tags the lines (run.sh's extra rows).
 //   node bench/gpu/fusedrnn-bench.mjs --precision tf32|fp32 [--runs 20] [--backend cuda|cpu]
+//                                     [--only W2,W4] [--variant NAME]
 import { performance } from 'node:perf_hooks';
 import { Model } from '../../dist/index.js';
+import { loadNative } from '../../dist/native.js';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -13,6 +18,8 @@ const arg = (name, fallback) => {
 const precision = arg('precision', 'tf32');
 const runs = Number(arg('runs', '20'));
 const backend = arg('backend', 'cuda');
+const only = arg('only', 'W1,W2,W3,W4,W5').split(',');
+const variant = arg('variant', undefined);
 const V = 83;
 
 function seeded(seed) {
@@ -76,10 +83,35 @@ function timeSeries() {
   return { id: 'W5', unit: 'ms/step', ...time(() => m.trainStepSync(batch, { learningRate: 1e-3 })) };
 }
 
-for (const r of [
-  trainWorkload('W1', 'lstm', 256, 32, 50),
-  trainWorkload('W2', 'lstm', 512, 100, 100),
-  trainWorkload('W3', 'gru', 256, 32, 50),
-  await generation(),
-  timeSeries(),
-]) console.log(JSON.stringify({ library: 'fusedrnn', precision, ...r }));
+const workloads = {
+  W1: () => trainWorkload('W1', 'lstm', 256, 32, 50),
+  W2: () => trainWorkload('W2', 'lstm', 512, 100, 100),
+  W3: () => trainWorkload('W3', 'gru', 256, 32, 50),
+  W4: generation,
+  W5: timeSeries,
+};
+// The addon's per-path launch counters (absent in builds without the persistent kernels).
+const counters = () => {
+  try {
+    return loadNative({ backend }).cudaRecurrentStats?.();
+  } catch {
+    return undefined;
+  }
+};
+function pathRan(before, after) {
+  if (!before || !after) return undefined;
+  const d = (k) => after[k] - before[k];
+  const p = d('persistentForward') + d('persistentBackward') > 0, s = d('stepwiseForward') + d('stepwiseBackward') > 0;
+  return p && s ? 'mixed' : p ? 'persistent' : s ? 'stepwise' : 'none counted';
+}
+const env = process.env.FUSEDRNN_CUDA_RECURRENT;
+for (const id of Object.keys(workloads).filter((w) => only.includes(w))) {
+  const head = { library: 'fusedrnn', precision, id, ...(variant && { variant }), ...(env && { recurrentEnv: env }) };
+  try {
+    const before = counters();
+    const r = await workloads[id]();
+    console.log(JSON.stringify({ ...head, ...r, recurrent: pathRan(before, counters()) }));
+  } catch (err) {
+    console.log(JSON.stringify({ ...head, error: String(err?.message ?? err).slice(0, 300) }));
+  }
+}

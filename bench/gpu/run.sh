@@ -1,22 +1,32 @@
 #!/usr/bin/env bash
-# The GPU check-and-bench run (issue 3), for a Linux GPU host that may have no Node.js and no npm
-# registry, but has the NVIDIA driver, and maybe nvcc/cmake and Python with PyTorch.
-#   bash bench/gpu/run.sh [--node /path/to/node] [--runs 20] [--skip-bench]
+# The GPU check-and-bench run (issues 3, 15), for a Linux GPU host that may have no Node.js, no npm
+# registry and no git, but has the NVIDIA driver, and maybe nvcc/cmake and Python with PyTorch.
+#   bash bench/gpu/run.sh [--quick] [--node /path/to/node] [--runs 20] [--skip-bench] [--copy-to DIR]
 # Node: --node, else `node` on PATH, else .device/node.xz (../shared/tools/device-node.sh).
-# Steps: 1 build or load the addon (build/Release, built here with cmake-js when nvcc is present
-# and the build is missing), 2 the CUDA probe, 3 the parity tests (vitest, test/cuda-parity),
-# 4 compute-sanitizer memcheck + racecheck on reduced sizes, 5 the ptxas resource report,
-# 6 fusedrnn vs PyTorch (cuDNN) on W1–W5 in TF32 and exact fp32, 7 the table (printed last) and
-# bench/results/gpu-<date>.md.
+# Full (about 4 min on an H200): 1 build or load the addon (build/Release, built here with cmake-js
+# when nvcc is present and the build is missing), 2 the CUDA probe, 3 the parity tests (vitest),
+# 4 compute-sanitizer memcheck + racecheck on reduced sizes, 5 the ptxas resource report (CPU only,
+# in the background during 3-4), 6 fusedrnn vs PyTorch eager and PyTorch with CUDA graphs on W1-W5
+# in TF32 and exact fp32, fusedrnn W2 TF32 again with FUSEDRNN_CUDA_RECURRENT=stepwise, the per
+# layer-step microbench, 7 the report: bench/results/latest-gpu-<gpu>.md (replaced) and one line
+# appended to bench/results/history.md.
+# --quick (about 2 min): 1-3, then only W2 and W4 in TF32 (fusedrnn, PyTorch eager and graph);
+# writes bench/results/quick-gpu.md and no history (so does --skip-bench).
+# Every stage runs under `timeout`: one that hangs is reported as TIMED OUT and the run goes on.
+# The environment passes through unchanged to every stage (e.g. FUSEDRNN_CUDA_RECURRENT).
+# --copy-to (default $OUT when set): where the report and the logs are also copied at the end.
+# The commit is `git rev-parse --short HEAD`, else the content of .device/commit, else "unknown".
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
-runs=20 skip_bench=0 node_bin=""
+runs=20 quick=0 skip_bench=0 node_bin="" copy_to="${OUT:-}"
 while [ $# -gt 0 ]; do
   case "$1" in
+    --quick) quick=1; shift ;;
     --node) node_bin="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
     --skip-bench) skip_bench=1; shift ;;
+    --copy-to) copy_to="$2"; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -26,92 +36,146 @@ if [ -z "$node_bin" ]; then
     d="$(mktemp -d)"; xz -dc .device/node.xz >"$d/node" && chmod +x "$d/node"; node_bin="$d/node"
   else echo "no node: pass --node or carry .device/node.xz" >&2; exit 2; fi
 fi
-export PATH="$(dirname "$node_bin"):$PATH"
-date="$(date -u +%Y-%m-%d)"
-out="bench/results/gpu-$date.md"
+PATH="$(dirname "$node_bin"):$PATH"
+export PATH
+date="$(date -u +%Y-%m-%dT%H:%MZ)"
 log="$(mktemp -d)"
+: >"$log/bench.jsonl"
+kind=full; [ $quick -eq 1 ] && kind=quick
+
+# Stage limits in seconds: ceilings against hangs (a stuck kernel or barrier), far above normal.
+T_BUILD=540 T_PROBE=60 T_PARITY=180 T_SANITIZER=150 T_PTXAS=300 T_FUSEDRNN=120 T_TORCH=180 T_STEP=120
+
 status() { printf '%-28s %s\n' "$1" "$2" | tee -a "$log/status"; }
+# The command under timeout; -k: SIGKILL 10 s after the TERM, for a process stuck in the driver.
+tmo() { local secs=$1; shift; timeout -k 10 "$secs" "$@"; }
+# outcome RC SECS OK-TEXT FAIL-TEXT: a stage's status word.
+outcome() {
+  if [ "$1" -eq 0 ]; then echo "$3"
+  elif [ "$1" -eq 124 ] || [ "$1" -eq 137 ]; then echo "TIMED OUT after $2 s"
+  else echo "$4"; fi
+}
+
+# The GPU's name (nvidia-smi, else the probe's device line) names the report; called after the probe.
+gpu_name() {
+  local name
+  name="$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)"
+  [ -n "$name" ] || name="$(sed -n 's/.*device 0: \([^,]*\),.*/\1/p' "$log/probe.json" 2>/dev/null | head -1)"
+  echo "${name:-unknown GPU}"
+}
+gpu_slug() {
+  case "$1" in
+    *H200*) echo h200 ;;
+    *) echo "$1" | tr '[:upper:]' '[:lower:]' | sed -E 's/^nvidia //; s/[^a-z0-9]+/-/g; s/^-+|-+$//g' ;;
+  esac
+}
+commit="$(git rev-parse --short HEAD 2>/dev/null)"
+if [ -n "$commit" ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then commit="$commit+dirty"; fi
+[ -n "$commit" ] || commit="$(head -c 40 .device/commit 2>/dev/null)"
+[ -n "$commit" ] || commit=unknown
+
+# 7. The report (also on a fatal stop, so the status table always comes back).
+finish() {
+  local out history=() gpu
+  gpu="$(gpu_name)"
+  # A run without figures must not replace the last full report.
+  if [ $quick -eq 1 ] || [ $skip_bench -eq 1 ]; then out=bench/results/quick-gpu.md
+  else
+    out="bench/results/latest-gpu-$(gpu_slug "$gpu").md"
+    [ "${1:-}" = bench ] && history=(--history bench/results/history.md)
+  fi
+  python3 bench/gpu/report.py "$log" "$out" --kind "$kind" --date "$date" --commit "$commit" --gpu "$gpu" ${history[@]+"${history[@]}"} \
+    || echo "report failed (logs in $log)" >&2
+  if [ -n "$copy_to" ]; then
+    mkdir -p "$copy_to/logs" && cp "$out" "$copy_to/" && cp -r "$log/." "$copy_to/logs/"
+    if [ ${#history[@]} -gt 0 ]; then cp bench/results/history.md "$copy_to/"; fi
+  fi
+  echo "wrote $out (logs in $log)"
+}
 
 # 1. the addon
 if [ ! -f build/Release/fusedrnn.node ] && command -v nvcc >/dev/null && [ -d node_modules/cmake-js ]; then
-  node node_modules/cmake-js/bin/cmake-js rebuild --CDFRNN_REQUIRE_CUDA=ON >"$log/build.txt" 2>&1 \
-    && status build "built here (cmake-js)" || { status build "FAILED (see $log/build.txt)"; tail -30 "$log/build.txt"; exit 1; }
+  tmo $T_BUILD node node_modules/cmake-js/bin/cmake-js rebuild --CDFRNN_REQUIRE_CUDA=ON >"$log/build.txt" 2>&1
+  rc=$?
+  status build "$(outcome $rc $T_BUILD "built here (cmake-js)" "FAILED (see $log/build.txt)")"
+  [ $rc -eq 0 ] || { tail -30 "$log/build.txt"; finish; exit 1; }
 else
   status build "$(ls build/Release/fusedrnn.node 2>/dev/null || echo 'prebuild via loader')"
 fi
-[ -f dist/index.js ] || { echo "dist/ is missing: run npx tsc -p tsconfig.json where npm is available" >&2; exit 1; }
+[ -f dist/index.js ] || { status dist "missing: run npx tsc -p tsconfig.json where npm is available"; finish; exit 1; }
 
 # 2. the probe
-node -e "
+tmo $T_PROBE node -e "
 import('./dist/native.js').then(({ loadNative }) => {
   const a = loadNative({ backend: 'cpu' });
   const p = a.cudaProbe();
   console.log(JSON.stringify({ build: a.buildInfo(), probe: p }, null, 1));
   process.exit(p.ok ? 0 : 1);
 })" >"$log/probe.json" 2>&1
-probe_ok=$?
-status probe "$( [ $probe_ok -eq 0 ] && echo ok || echo FAILED) ($(grep -m1 '"reason"' "$log/probe.json" | cut -c1-160))"
-[ $probe_ok -eq 0 ] || { cat "$log/probe.json"; exit 1; }
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv >"$log/gpu.csv" 2>&1 || true
+rc=$?
+status probe "$(outcome $rc $T_PROBE ok FAILED) ($(grep -m1 '"reason"' "$log/probe.json" | cut -c1-160))"
+[ $rc -eq 0 ] || { cat "$log/probe.json"; finish; exit 1; }
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv >"$log/gpu.csv" 2>&1 || rm -f "$log/gpu.csv"
+
+# 5. the resource report needs only the CPU: started now, awaited before the benchmarks.
+ptxas_pid=""
+if [ $quick -eq 0 ] && command -v nvcc >/dev/null && command -v python3 >/dev/null; then
+  ( tmo $T_PTXAS bash bench/gpu/ptxas-report.sh "$log/ptxas.txt" >"$log/ptxas.log" 2>&1; echo $? >"$log/ptxas.rc" ) &
+  ptxas_pid=$!
+fi
 
 # 3. parity
-if [ -f node_modules/vitest/vitest.mjs ]; then
-  node node_modules/vitest/vitest.mjs run test/cuda-parity.test.ts test/device-independence.test.ts test/gpu-faults.test.ts >"$log/parity.txt" 2>&1
-  status parity "$( [ $? -eq 0 ] && echo passed || echo FAILED) ($(grep -m1 '^Tests:' "$log/parity.txt"))"
+tests=()
+for t in cuda-parity cuda-persistent device-independence gpu-faults; do [ -f "test/$t.test.ts" ] && tests+=("test/$t.test.ts"); done
+if [ -f node_modules/vitest/vitest.mjs ] && [ ${#tests[@]} -gt 0 ]; then
+  tmo $T_PARITY node node_modules/vitest/vitest.mjs run "${tests[@]}" >"$log/parity.txt" 2>&1
+  rc=$?
+  status parity "$(outcome $rc $T_PARITY passed FAILED) ($(grep -m1 '^Tests:' "$log/parity.txt"))"
 else
-  status parity "not run: node_modules/vitest missing (carry node_modules)"
+  status parity "not run: node_modules/vitest or the test files missing (carry node_modules)"
 fi
 
 # 4. compute-sanitizer on reduced sizes
-if command -v compute-sanitizer >/dev/null; then
+if [ $quick -eq 1 ]; then
+  status sanitizer "skipped (--quick)"
+elif command -v compute-sanitizer >/dev/null; then
   for tool in memcheck racecheck; do
-    compute-sanitizer --tool "$tool" --error-exitcode 9 node bench/gpu/sanitize-smoke.mjs >"$log/$tool.txt" 2>&1
-    status "$tool" "$( [ $? -eq 0 ] && echo clean || echo "ERRORS (see $log/$tool.txt)") $(grep -m1 'ERROR SUMMARY' "$log/$tool.txt")"
+    tmo $T_SANITIZER compute-sanitizer --tool "$tool" --error-exitcode 9 node bench/gpu/sanitize-smoke.mjs >"$log/$tool.txt" 2>&1
+    rc=$?
+    status "$tool" "$(outcome $rc $T_SANITIZER clean "ERRORS (see $log/$tool.txt)") $(grep -m1 'ERROR SUMMARY' "$log/$tool.txt")"
   done
 else
   status sanitizer "not run: compute-sanitizer not on PATH"
 fi
 
-# 5. resource report
-if command -v nvcc >/dev/null && command -v python3 >/dev/null; then
-  bash bench/gpu/ptxas-report.sh "$log/ptxas.txt" >/dev/null 2>&1
-  status ptxas "$(tail -1 "$log/ptxas.txt")"
+if [ -n "$ptxas_pid" ]; then
+  wait "$ptxas_pid"
+  rc="$(cat "$log/ptxas.rc" 2>/dev/null || echo 1)"
+  status ptxas "$(outcome "$rc" $T_PTXAS done "FAILED (exit $rc, see $log/ptxas.log)") $(tail -1 "$log/ptxas.txt" 2>/dev/null)"
 fi
 
-# 6. benchmarks
-: >"$log/bench.jsonl"
-if [ $skip_bench -eq 0 ]; then
+# 6. benchmarks: each invocation appends its JSON lines (also those printed before a timeout).
+# bench NAME SECS CMD...: one invocation, its stderr kept, a failure or timeout in the status table.
+bench() {
+  local name=$1 secs=$2; shift 2
+  tmo "$secs" "$@" >>"$log/bench.jsonl" 2>"$log/$name.err"
+  local rc=$?
+  [ $rc -eq 0 ] || status "$name" "$(outcome $rc "$secs" "" "FAILED: $(tail -3 "$log/$name.err" | tr '\n' ' ' | cut -c1-200)")"
+}
+if [ $skip_bench -eq 1 ]; then
+  status bench "skipped (--skip-bench)"
+elif [ $quick -eq 1 ]; then
+  bench fusedrnn-tf32 $T_FUSEDRNN node bench/gpu/fusedrnn-bench.mjs --precision tf32 --runs "$runs" --only W2,W4
+  bench pytorch-tf32 $T_TORCH python3 bench/gpu/torch_bench.py --precision tf32 --runs "$runs" --only W2,W4
+else
   for precision in tf32 fp32; do
-    node bench/gpu/fusedrnn-bench.mjs --precision $precision --runs "$runs" >>"$log/bench.jsonl" 2>"$log/fusedrnn-$precision.err" \
-      || status "fusedrnn $precision" "FAILED: $(tail -3 "$log/fusedrnn-$precision.err" | tr '\n' ' ')"
-    python3 bench/gpu/torch_bench.py --precision $precision --runs "$runs" >>"$log/bench.jsonl" 2>"$log/torch-$precision.err" \
-      || status "pytorch $precision" "not measured: $(tail -1 "$log/torch-$precision.err")"
+    bench "fusedrnn-$precision" $T_FUSEDRNN node bench/gpu/fusedrnn-bench.mjs --precision $precision --runs "$runs"
+    bench "pytorch-$precision" $T_TORCH python3 bench/gpu/torch_bench.py --precision $precision --runs "$runs"
   done
+  # The per-step recurrent path, for comparison with the default (persistent where it fits).
+  bench fusedrnn-stepwise $T_FUSEDRNN env FUSEDRNN_CUDA_RECURRENT=stepwise \
+    node bench/gpu/fusedrnn-bench.mjs --precision tf32 --runs "$runs" --only W2 --variant stepwise
+  [ -f bench/gpu/step-microbench.mjs ] && bench step-microbench $T_STEP node bench/gpu/step-microbench.mjs
 fi
 
-# 7. report
-python3 - "$log" "$out" <<'PY'
-import json, os, sys
-log, out = sys.argv[1], sys.argv[2]
-rows = [json.loads(l) for l in open(os.path.join(log, "bench.jsonl")) if l.startswith("{")]
-def cell(r): return f"{r['median']:.3f} ({r['min']:.3f}–{r['max']:.3f})"
-table = ["| workload | precision | fusedrnn median (min–max) | PyTorch cuDNN median (min–max) | fusedrnn / PyTorch |", "|---|---|---|---|---|"]
-for wid in ["W1", "W2", "W3", "W4", "W5"]:
-    for prec in ["tf32", "fp32"]:
-        f = next((r for r in rows if r["id"] == wid and r["precision"] == prec and r["library"] == "fusedrnn"), None)
-        t = next((r for r in rows if r["id"] == wid and r["precision"] == prec and r["library"] != "fusedrnn"), None)
-        if not f and not t: continue
-        unit = (f or t)["unit"]
-        ratio = f"{f['median'] / t['median']:.2f}" if f and t else "—"
-        table.append(f"| {wid} ({unit}) | {prec} | {cell(f) if f else '—'} | {cell(t) if t else '—'} | {ratio} |")
-peers = sorted({r["library"] for r in rows if r["library"] != "fusedrnn"})
-text = ["# GPU check and benchmark (bench/gpu/run.sh)", "", "```", open(os.path.join(log, "status")).read().rstrip(), "```", ""]
-if os.path.exists(os.path.join(log, "gpu.csv")): text += ["```", open(os.path.join(log, "gpu.csv")).read().rstrip(), "```", ""]
-text += [f"Peers: {', '.join(peers) or 'none measured'}. fusedrnn: wall time of a synchronized trainStepSync / generate (one host sync per step);",
-         "PyTorch: CUDA events around the same step (with its loss.item()). TF32: cudnn.allow_tf32 and matmul.allow_tf32 = (precision == tf32).", ""]
-text += table
-if os.path.exists(os.path.join(log, "ptxas.txt")): text += ["", "## ptxas resource report", "```", open(os.path.join(log, "ptxas.txt")).read().rstrip(), "```"]
-open(out, "w").write("\n".join(text) + "\n")
-print("\n".join(table))
-PY
-echo "wrote $out (logs in $log)"
+finish "$( [ $skip_bench -eq 0 ] && echo bench )"
