@@ -7,8 +7,6 @@
 #include "rnn_persistent.h"
 
 #include <atomic>
-#include <cstdlib>
-#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -16,33 +14,15 @@
 #include "cuda_check.cuh"
 #include "grid_sync.cuh"
 #include "kernels.cuh"
+#include "recurrent_path.h"
 #include "step_product.cuh"
 
 namespace frnn::cuda {
 namespace {
 
-std::atomic<uint64_t> g_counts[4];  // persistent fwd, persistent bwd, per-step fwd, per-step bwd
+std::atomic<uint64_t> g_counts[6];  // indexed by StatSlot
 
 constexpr int kBackCols = 8;  // dh columns per backward block: its W_hhᵀ rows fit twice per SM at W2
-
-enum class Path { Auto, Persistent, Stepwise };
-
-Path requested_path() {
-  const char* env = std::getenv("FUSEDRNN_CUDA_RECURRENT");
-  if (!env || !*env || std::strcmp(env, "auto") == 0) return Path::Auto;
-  if (std::strcmp(env, "persistent") == 0) return Path::Persistent;
-  if (std::strcmp(env, "stepwise") == 0) return Path::Stepwise;
-  throw std::invalid_argument(std::string("FUSEDRNN_CUDA_RECURRENT must be 'auto', 'persistent' or 'stepwise', got '") +
-                              env + "'");
-}
-
-GridSync grid_sync(const PersistentRun& run) {
-  unsigned long long timeout_ms = 10000;  // a real step takes microseconds; sanitizers, milliseconds
-  if (const char* env = std::getenv("FUSEDRNN_CUDA_BARRIER_TIMEOUT_MS")) timeout_ms = std::strtoull(env, nullptr, 10);
-  int skip = -1;  // fault injection for the tests: this block never arrives
-  if (const char* env = std::getenv("FUSEDRNN_TEST_BARRIER_SKIP_BLOCK")) skip = std::atoi(env);
-  return GridSync{run.counter, run.fault, timeout_ms * 1000000ull, skip};
-}
 
 // ---- forward ----
 
@@ -158,39 +138,6 @@ __global__ void __launch_bounds__(kSplitThreads, 2)
 
 // ---- launch: pick the tile, check that the grid can be resident, launch cooperatively ----
 
-int smem_optin_limit() {
-  int device = 0, limit = 0;
-  cudaGetDevice(&device);
-  if (cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess) limit = 48 * 1024;
-  return limit;
-}
-
-bool cooperative_supported() {
-  int device = 0, ok = 0;
-  cudaGetDevice(&device);
-  return cudaDeviceGetAttribute(&ok, cudaDevAttrCooperativeLaunch, device) == cudaSuccess && ok != 0;
-}
-
-// Launches kernel over `grid` when its blocks can all be resident; false (nothing launched) when not.
-template <class... Args>
-bool launch_if_resident(void (*kernel)(Args...), dim3 grid, size_t smem, cudaStream_t stream, Args... args) {
-  if (smem > static_cast<size_t>(smem_optin_limit())) return false;
-  check(cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel), cudaFuncAttributeMaxDynamicSharedMemorySize,
-                             static_cast<int>(smem)),
-        "cudaFuncSetAttribute(persistent)");
-  int per_sm = 0;
-  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kSplitThreads, smem),
-        "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
-  if (static_cast<long>(per_sm) * multiprocessor_count() < static_cast<long>(grid.x) * grid.y) return false;
-  const cudaError_t e = launch_cooperative(kernel, grid, dim3(kSplitThreads), smem, stream, args...);
-  if (e == cudaErrorCooperativeLaunchTooLarge) {  // another context holds part of the GPU
-    cudaGetLastError();
-    return false;
-  }
-  check(e, "cudaLaunchCooperativeKernel(persistent recurrent)");
-  return true;
-}
-
 // Rows per thread to try, best first: the per-step kernel's choice (the largest tile that still
 // gives every multiprocessor a block), then larger tiles (fewer blocks, more likely resident).
 template <class Try>
@@ -209,7 +156,7 @@ bool forward_rows(cudaStream_t stream, const StepArgs& a, float* const h[2], flo
   const size_t smem =
       (static_cast<size_t>(kUnitsPerBlock) * G * resident_stride(a.H) + resident_work_floats<R, kUnitsPerBlock * G>()) *
       sizeof(float);
-  const auto go = [&](auto kernel) { return launch_if_resident(kernel, grid, smem, stream, a, h[0], h[1], c[0], c[1], sync); };
+  const auto go = [&](auto kernel) { return launch_if_resident(kernel, grid, kSplitThreads, smem, stream, a, h[0], h[1], c[0], c[1], sync); };
   if constexpr (RPT >= 4)
     if (a.tf32) return vec ? go(rnn_forward_persistent_kernel<G, RPT, true, true>) : go(rnn_forward_persistent_kernel<G, RPT, false, true>);
   return vec ? go(rnn_forward_persistent_kernel<G, RPT, true, false>) : go(rnn_forward_persistent_kernel<G, RPT, false, false>);
@@ -231,7 +178,7 @@ bool backward_rows(cudaStream_t stream, const ProductArgs& pr, const PointArgs& 
   const dim3 grid((pr.H + kBackCols - 1) / kBackCols, (pr.B + R - 1) / R);
   const size_t smem =
       (static_cast<size_t>(kBackCols) * resident_stride(pr.GH) + resident_work_floats<R, kBackCols>()) * sizeof(float);
-  const auto go = [&](auto kernel) { return launch_if_resident(kernel, grid, smem, stream, pr, pa, w_hh, dh[0], dh[1], sync); };
+  const auto go = [&](auto kernel) { return launch_if_resident(kernel, grid, kSplitThreads, smem, stream, pr, pa, w_hh, dh[0], dh[1], sync); };
   if constexpr (RPT >= 4)
     if (pr.tf32) return vec ? go(rnn_backward_persistent_kernel<RPT, true, true>) : go(rnn_backward_persistent_kernel<RPT, false, true>);
   return vec ? go(rnn_backward_persistent_kernel<RPT, true, false>) : go(rnn_backward_persistent_kernel<RPT, false, false>);
@@ -247,7 +194,7 @@ bool persistent_or_fallback(const char* what, const PersistentRun& run, cudaStre
     return false;
   }
   check(cudaMemsetAsync(run.counter, 0, sizeof(unsigned), stream), "cudaMemsetAsync(barrier counter)");
-  if (launch(grid_sync(run))) {
+  if (launch(make_grid_sync(run.counter, run.fault))) {
     ++g_counts[slot];
     return true;
   }
@@ -283,8 +230,11 @@ bool persistent_rnn_backward(cudaStream_t stream, const ProductArgs& pr, const P
   });
 }
 
+void count_launch(StatSlot slot) { ++g_counts[static_cast<int>(slot)]; }
+
 RecurrentStats recurrent_stats() {
-  return RecurrentStats{g_counts[0].load(), g_counts[1].load(), g_counts[2].load(), g_counts[3].load()};
+  return RecurrentStats{g_counts[0].load(), g_counts[1].load(), g_counts[2].load(),
+                        g_counts[3].load(), g_counts[4].load(), g_counts[5].load()};
 }
 
 }  // namespace frnn::cuda
