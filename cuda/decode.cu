@@ -6,6 +6,9 @@
 //   layer 0 → barrier → layer 1 → barrier → … → dense 0 → barrier → … → logits → barrier,
 // then every block draws every row's token itself from the V logits (the rule is deterministic, so
 // all blocks agree; this saves a barrier and a broadcast) and feeds it to the next character.
+// A layer's recurrent product h(t-1)·W_hhᵀ needs only its own previous state, so its blocks compute
+// it right after their layer's barrier, while the layers above and the head run: per character the
+// critical path holds each layer's input projection and epilogue, not its product.
 //
 // Bit parity with the per-character loop (rnn_forward T = 1, dense_forward, sample): the recurrent
 // product is resident_product, the per-step kernel's own split of k and order of sums; the
@@ -116,8 +119,9 @@ __device__ __forceinline__ void stage_rows(float* xs, int rows, int ld, const fl
   }
 }
 
-// Layer l's tile at character i: input projection into gates, then the recurrent product and the
-// epilogue. For the reset-before GRU this is the r, z half (the n half follows a barrier).
+// Layer l's tile at character i: input projection into gates, then the epilogue over the recurrent
+// product already in the work area (layer_product). For the reset-before GRU this is the r, z half
+// (the n half follows a barrier).
 template <bool kVec>
 __device__ void layer_phase(const DecodeArgs& d, int l, int cur, int b0, int u0, const int* tok, const long* xoff,
                             float* smem) {
@@ -171,28 +175,32 @@ __device__ void layer_phase(const DecodeArgs& d, int l, int cur, int b0, int u0,
       }
     }
   }
-  // The gates written above are read by the epilogue after resident_product's __syncthreads.
+  __syncthreads();  // the gates above, for the epilogue's threads
   StepArgs a = Ly.a;
   a.h_cur = Ly.h[cur], a.h_next = Ly.h[cur ^ 1], a.h_in = a.h_cur;
-  const int stride = resident_stride(H);
-  float* work = smem + d.sm_work;
+  const float* work = smem + d.sm_work;  // the recurrent product, computed ahead by layer_product
   switch (a.mode) {
-    case StepMode::Lstm:
-      resident_product<2, 4, kVec, false>(a.h_cur, xoff, smem, stride, H, work);
-      tile_epilogue<4, kRowTile>(a, work, b0, u0);
-      break;
-    case StepMode::GruAfter:
-      resident_product<2, 3, kVec, false>(a.h_cur, xoff, smem, stride, H, work);
-      tile_epilogue<3, kRowTile>(a, work, b0, u0);
-      break;
-    case StepMode::GruRz:
-      resident_product<2, 2, kVec, false>(a.h_cur, xoff, smem, stride, H, work);
-      tile_epilogue<2, kRowTile>(a, work, b0, u0);
-      break;
-    default:
-      resident_product<2, 1, kVec, false>(a.h_cur, xoff, smem, stride, H, work);
-      tile_epilogue<1, kRowTile>(a, work, b0, u0);
-      break;
+    case StepMode::Lstm: tile_epilogue<4, kRowTile>(a, work, b0, u0); break;
+    case StepMode::GruAfter: tile_epilogue<3, kRowTile>(a, work, b0, u0); break;
+    case StepMode::GruRz: tile_epilogue<2, kRowTile>(a, work, b0, u0); break;
+    default: tile_epilogue<1, kRowTile>(a, work, b0, u0); break;
+  }
+}
+
+// Layer l's recurrent product h(t-1)·W_hhᵀ (r and z only for the reset-before GRU) into the work
+// area, where it waits for layer_phase. It needs only the layer's own previous state, so it runs
+// while the other layers and the head take their phases, off the per-character critical path.
+template <bool kVec>
+__device__ void layer_product(const DecodeArgs& d, int l, int cur, const long* xoff, float* smem) {
+  const DecLayer& Ly = d.layer[l];
+  const int H = Ly.a.H, stride = resident_stride(H);
+  const float* h = Ly.h[cur];
+  float* work = smem + d.sm_work;
+  switch (Ly.a.mode) {
+    case StepMode::Lstm: resident_product<2, 4, kVec, false>(h, xoff, smem, stride, H, work); break;
+    case StepMode::GruAfter: resident_product<2, 3, kVec, false>(h, xoff, smem, stride, H, work); break;
+    case StepMode::GruRz: resident_product<2, 2, kVec, false>(h, xoff, smem, stride, H, work); break;
+    default: resident_product<2, 1, kVec, false>(h, xoff, smem, stride, H, work); break;
   }
 }
 
@@ -289,6 +297,7 @@ __global__ void __launch_bounds__(kSplitThreads, 2) decode_kernel(const __grid_c
                           reinterpret_cast<int32_t*>(smem + d.sm_idx) + d.V};
   const DecLayer& top = d.layer[d.L - 1];
   unsigned barrier = 0;
+  if (mine >= 0) layer_product<kVec>(d, mine, 0, xoff, smem);
   for (int i = 0; i < d.n; ++i) {
     const int cur = i & 1;
     for (int l = 0; l < d.L; ++l) {
@@ -298,6 +307,9 @@ __global__ void __launch_bounds__(kSplitThreads, 2) decode_kernel(const __grid_c
         if (l == mine) layer_phase_n<kVec>(d, l, cur, b0, u0, xoff, smem);
         if (!grid_barrier(sync, ++barrier)) return;
       }
+      // Every block of layer l has written h(t): the next character's product can start. The work
+      // area keeps it untouched until then (the head and the sampling use other shared memory).
+      if (l == mine && i + 1 < d.n) layer_product<kVec>(d, l, cur ^ 1, xoff, smem);
     }
     for (int k = 0; k < d.D; ++k) {
       if (k == 0) dense_phase(d, 0, top.h[cur ^ 1], top.a.H, smem);
