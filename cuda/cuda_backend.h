@@ -31,8 +31,11 @@ BackendDescription describe(const Ops<float>& ops);
 
 // How often the recurrent layers ran their time loop in one persistent launch or step by step,
 // since the process started (all devices): tests check that a path they mean to cover ran.
+// Generation (Ops::decode): persistent_decode counts decoder launches (one per ≤ 256 characters),
+// stepwise_decode the decode calls that left their characters to the per-character loop.
 struct RecurrentStats {
   uint64_t persistent_forward = 0, persistent_backward = 0, stepwise_forward = 0, stepwise_backward = 0;
+  uint64_t persistent_decode = 0, stepwise_decode = 0;
 };
 RecurrentStats recurrent_stats();
 

@@ -214,6 +214,12 @@ class CudaOps final : public Ops<float> {
     use_device();
     cuda::sample(stream_, B, V, logits, cfg, seed, offset, tokens, bytes(sample_scratch_bytes(B, V)));
   }
+  bool decode(const DecodeSpec<float>& d, int steps, const SampleConfig& cfg, uint64_t seed, uint64_t first_draw,
+              const int32_t* tokens, int32_t* drawn) override {
+    use_device();
+    return cuda::decode(stream_, desc_.tf32, d, steps, cfg, seed, first_draw, tokens, drawn,
+                        floats(decode_scratch_floats(d)), fault_);
+  }
 
  private:
   // The current device is per host thread and calls arrive on pool threads: set it every time

@@ -22,6 +22,9 @@ struct GridSync {
   int skip_block;           // a block that never arrives (fault-injection tests; -1 = none)
 };
 
+// Words at GridSync::counter: the arrival counter and the abort word.
+constexpr size_t kGridSyncWords = 2;
+
 // Fault codes written to the fault word.
 constexpr int kFaultBarrierTimeout = 1;
 

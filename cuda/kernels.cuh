@@ -82,5 +82,10 @@ void adam(cudaStream_t stream, size_t n, float* params, const float* grads, floa
 size_t sample_scratch_bytes(int B, int V);
 void sample(cudaStream_t stream, int B, int V, const float* logits, const SampleConfig& cfg, uint64_t seed,
             uint64_t offset, int32_t* tokens, void* scratch);
+// Ops::decode: the persistent decoder (decode.cu), false when it does not run (see there).
+// scratch: decode_scratch_floats(s) floats; fault: as rnn_forward.
+size_t decode_scratch_floats(const DecodeSpec<float>& s);
+bool decode(cudaStream_t stream, bool tf32, const DecodeSpec<float>& s, int steps, const SampleConfig& cfg,
+            uint64_t seed, uint64_t first_draw, const int32_t* tokens, int32_t* drawn, float* scratch, int* fault);
 
 }  // namespace frnn::cuda

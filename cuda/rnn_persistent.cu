@@ -7,8 +7,6 @@
 #include "rnn_persistent.h"
 
 #include <atomic>
-#include <cstdlib>
-#include <cstring>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -18,33 +16,15 @@
 #include "cuda_check.cuh"
 #include "grid_sync.cuh"
 #include "kernels.cuh"
+#include "recurrent_path.h"
 #include "step_product.cuh"
 
 namespace frnn::cuda {
 namespace {
 
-std::atomic<uint64_t> g_counts[4];  // persistent fwd, persistent bwd, per-step fwd, per-step bwd
+std::atomic<uint64_t> g_counts[6];  // indexed by StatSlot
 
 constexpr int kBackCols = 8;  // dh columns per backward block: its W_hhᵀ rows fit twice per SM at W2
-
-enum class Path { Auto, Persistent, Stepwise };
-
-Path requested_path() {
-  const char* env = std::getenv("FUSEDRNN_CUDA_RECURRENT");
-  if (!env || !*env || std::strcmp(env, "auto") == 0) return Path::Auto;
-  if (std::strcmp(env, "persistent") == 0) return Path::Persistent;
-  if (std::strcmp(env, "stepwise") == 0) return Path::Stepwise;
-  throw std::invalid_argument(std::string("FUSEDRNN_CUDA_RECURRENT must be 'auto', 'persistent' or 'stepwise', got '") +
-                              env + "'");
-}
-
-GridSync grid_sync(const PersistentRun& run) {
-  unsigned long long timeout_ms = 10000;  // a real step takes microseconds; sanitizers, milliseconds
-  if (const char* env = std::getenv("FUSEDRNN_CUDA_BARRIER_TIMEOUT_MS")) timeout_ms = std::strtoull(env, nullptr, 10);
-  int skip = -1;  // fault injection for the tests: this block never arrives
-  if (const char* env = std::getenv("FUSEDRNN_TEST_BARRIER_SKIP_BLOCK")) skip = std::atoi(env);
-  return GridSync{run.counter, run.fault, timeout_ms * 1000000ull, skip};
-}
 
 // ---- forward ----
 
@@ -171,71 +151,6 @@ __global__ void __launch_bounds__(kSplitThreads, 2)
 
 // ---- launch: pick the tile, check that the grid can be resident, launch cooperatively ----
 
-int smem_optin_limit() {
-  int device = 0, limit = 0;
-  cudaGetDevice(&device);
-  if (cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess) limit = 48 * 1024;
-  return limit;
-}
-
-bool cooperative_supported() {
-  int device = 0, ok = 0;
-  cudaGetDevice(&device);
-  return cudaDeviceGetAttribute(&ok, cudaDevAttrCooperativeLaunch, device) == cudaSuccess && ok != 0;
-}
-
-// Blocks of `kernel` with `smem` bytes that fit on one multiprocessor of the current device.
-// Cached: the driver queries cost microseconds, a launch less. The kernel's dynamic shared-memory
-// limit is raised once to the device's maximum (one value per function: raising it per size would
-// leave it too low for a larger launch that the cache then skips).
-int resident_blocks_per_sm(const void* kernel, size_t smem) {
-  struct Key {
-    const void* kernel;
-    size_t smem;
-    int device;
-    bool operator<(const Key& o) const {
-      return kernel != o.kernel ? kernel < o.kernel : smem != o.smem ? smem < o.smem : device < o.device;
-    }
-  };
-  static std::mutex mu;
-  static std::map<Key, int> cache;
-  Key key{kernel, smem, 0};
-  cudaGetDevice(&key.device);
-  std::lock_guard<std::mutex> lock(mu);
-  const auto it = cache.find(key);
-  if (it != cache.end()) return it->second;
-  // The dynamic limit is what the block may have beside the kernel's static shared memory.
-  const Key raised{kernel, 0, key.device};
-  auto limit = cache.find(raised);
-  if (limit == cache.end()) {
-    cudaFuncAttributes attr{};
-    check(cudaFuncGetAttributes(&attr, kernel), "cudaFuncGetAttributes(persistent)");
-    const int dynamic = smem_optin_limit() - static_cast<int>(attr.sharedSizeBytes);
-    check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, dynamic),
-          "cudaFuncSetAttribute(persistent)");
-    limit = cache.emplace(raised, dynamic).first;
-  }
-  if (smem > static_cast<size_t>(limit->second)) return cache[key] = 0;
-  int per_sm = 0;
-  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kSplitThreads, smem),
-        "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
-  return cache[key] = per_sm;
-}
-
-// Launches kernel over `grid` when its blocks can all be resident; false (nothing launched) when not.
-template <class... Args>
-bool launch_if_resident(void (*kernel)(Args...), dim3 grid, size_t smem, cudaStream_t stream, Args... args) {
-  const int per_sm = resident_blocks_per_sm(reinterpret_cast<const void*>(kernel), smem);
-  if (static_cast<long>(per_sm) * multiprocessor_count() < static_cast<long>(grid.x) * grid.y) return false;
-  const cudaError_t e = launch_cooperative(kernel, grid, dim3(kSplitThreads), smem, stream, args...);
-  if (e == cudaErrorCooperativeLaunchTooLarge) {  // another context holds part of the GPU
-    cudaGetLastError();
-    return false;
-  }
-  check(e, "cudaLaunchCooperativeKernel(persistent recurrent)");
-  return true;
-}
-
 // Rows per thread to try, best first: the per-step kernel's choice (the largest tile that still
 // gives every multiprocessor a block), then larger tiles (fewer blocks, more likely resident).
 template <class Try>
@@ -254,7 +169,7 @@ bool forward_rows(cudaStream_t stream, const StepArgs& a, float* const h[2], flo
   const size_t smem =
       (static_cast<size_t>(kUnitsPerBlock) * G * resident_stride(a.H) + resident_work_floats<R, kUnitsPerBlock * G>()) *
       sizeof(float);
-  const auto go = [&](auto kernel) { return launch_if_resident(kernel, grid, smem, stream, a, h[0], h[1], c[0], c[1], sync); };
+  const auto go = [&](auto kernel) { return launch_if_resident(kernel, grid, kSplitThreads, smem, stream, a, h[0], h[1], c[0], c[1], sync); };
   if constexpr (G == 4 && RPT == 8) {  // the scalar-load form of this tile spills at 128 registers
     if (!vec) return false;
     return a.tf32 ? go(rnn_forward_persistent_kernel<G, RPT, true, true>) : go(rnn_forward_persistent_kernel<G, RPT, true, false>);
@@ -280,7 +195,7 @@ bool backward_rows(cudaStream_t stream, const ProductArgs& pr, const PointArgs& 
   const bool vec = pr.GH % 4 == 0 && pr.H % 4 == 0 && aligned16(pr.A);
   const dim3 grid((pr.H + kBackCols - 1) / kBackCols, (pr.B + R - 1) / R);
   const size_t smem = backward_smem_floats<R>(pr.H, pr.M, pr.reset_before) * sizeof(float);
-  const auto go = [&](auto kernel) { return launch_if_resident(kernel, grid, smem, stream, pr, pa, w_hh, dh[0], dh[1], sync); };
+  const auto go = [&](auto kernel) { return launch_if_resident(kernel, grid, kSplitThreads, smem, stream, pr, pa, w_hh, dh[0], dh[1], sync); };
   if constexpr (RPT >= 4)
     if (pr.tf32) return vec ? go(rnn_backward_persistent_kernel<RPT, true, true>) : go(rnn_backward_persistent_kernel<RPT, false, true>);
   return vec ? go(rnn_backward_persistent_kernel<RPT, true, false>) : go(rnn_backward_persistent_kernel<RPT, false, false>);
@@ -297,8 +212,8 @@ bool persistent_or_fallback(const char* what, int T, const PersistentRun& run, c
     ++g_counts[slot + 2];
     return false;
   }
-  check(cudaMemsetAsync(run.counter, 0, 2 * sizeof(unsigned), stream), "cudaMemsetAsync(barrier counter)");
-  if (launch(grid_sync(run))) {
+  reset_grid_sync(run.counter, stream);
+  if (launch(make_grid_sync(run.counter, run.fault))) {
     ++g_counts[slot];
     return true;
   }
@@ -334,8 +249,49 @@ bool persistent_rnn_backward(cudaStream_t stream, const ProductArgs& pr, const P
   });
 }
 
+void count_launch(StatSlot slot) { ++g_counts[static_cast<int>(slot)]; }
+
+int resident_blocks_per_sm(const void* kernel, int threads, size_t smem) {
+  struct Key {
+    const void* kernel;
+    int threads;
+    size_t smem;
+    int device;
+    bool operator<(const Key& o) const {
+      if (kernel != o.kernel) return kernel < o.kernel;
+      if (threads != o.threads) return threads < o.threads;
+      return smem != o.smem ? smem < o.smem : device < o.device;
+    }
+  };
+  static std::mutex mu;
+  static std::map<Key, int> cache;
+  Key key{kernel, threads, smem, 0};
+  cudaGetDevice(&key.device);
+  std::lock_guard<std::mutex> lock(mu);
+  const auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  // The dynamic limit is what a block may have beside the kernel's static shared memory; it is
+  // one value per function, so it is raised once to the most, not to each size asked for.
+  const Key raised{kernel, 0, 0, key.device};
+  auto limit = cache.find(raised);
+  if (limit == cache.end()) {
+    cudaFuncAttributes attr{};
+    check(cudaFuncGetAttributes(&attr, kernel), "cudaFuncGetAttributes(persistent)");
+    const int dynamic = smem_optin_limit() - static_cast<int>(attr.sharedSizeBytes);
+    check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, dynamic),
+          "cudaFuncSetAttribute(persistent)");
+    limit = cache.emplace(raised, dynamic).first;
+  }
+  if (smem > static_cast<size_t>(limit->second)) return cache[key] = 0;
+  int per_sm = 0;
+  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, smem),
+        "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
+  return cache[key] = per_sm;
+}
+
 RecurrentStats recurrent_stats() {
-  return RecurrentStats{g_counts[0].load(), g_counts[1].load(), g_counts[2].load(), g_counts[3].load()};
+  return RecurrentStats{g_counts[0].load(), g_counts[1].load(), g_counts[2].load(),
+                        g_counts[3].load(), g_counts[4].load(), g_counts[5].load()};
 }
 
 }  // namespace frnn::cuda

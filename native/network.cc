@@ -302,6 +302,9 @@ class NetworkImpl final : public Network {
     std::vector<int32_t> out(static_cast<size_t>(B) * steps);
 
     for (int s = 0; s < steps; ++s) {
+      // After the prime step, a backend may run all the remaining characters in one go (the same
+      // results; CUDA: one persistent launch per chunk). The loop below is the definition.
+      if (s == 1 && ops_->decode(decode_spec(B, h, c), steps - 1, sc, seed, first_draw + 1, drawn, drawn + B)) break;
       const int T = s == 0 ? P : 1;
       Activations<Real>& a = shape_for(B, T);
       if (s == 0) ops_->upload(a.tokens, prime.data(), prime.size() * sizeof(int32_t));
@@ -340,6 +343,20 @@ class NetworkImpl final : public Network {
       carry->drawn = static_cast<int64_t>(first_draw) + steps;
     }
     return out;
+  }
+
+  // The stack and head of generate, for Ops::decode.
+  DecodeSpec<Real> decode_spec(int B, const std::vector<Real*>& h, const std::vector<Real*>& c) const {
+    DecodeSpec<Real> d;
+    d.B = B;
+    d.vocab = cfg_.vocab;
+    if (cfg_.input == InputKind::Embedding) d.embedding = params_ + layout_.embedding;
+    for (size_t l = 0; l < cfg_.layers.size(); ++l)
+      d.layers.push_back({layer_shape(l, B, 1, false), rnn_params(l, 0), h[l], cfg_.layers[l].cell == Cell::LSTM ? c[l] : nullptr});
+    for (size_t k = 0; k < cfg_.dense.size(); ++k)
+      d.head.push_back({cfg_.dense[k].units, cfg_.dense[k].activation, params_ + layout_.dense[k].weight,
+                        params_ + layout_.dense[k].bias});
+    return d;
   }
 
   void load_generation_state(const GenerationState& g, int B, const std::vector<Real*>& h,

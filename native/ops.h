@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace frnn {
 
@@ -83,6 +84,32 @@ struct SampleConfig {
   double top_p = 1.0;        // keep the smallest most-likely set whose mass reaches top_p; 1 = all
   bool greedy = false;       // argmax (lowest index on ties); no draw
   bool bf16 = false;         // the products take bf16-rounded weights and inputs (Ops::bf16_products)
+};
+
+// A unidirectional stack run one character at a time by Ops::decode (generation after the prime
+// step). Layer l: shape.cell/I/H/peephole/reset_before (B, T, reverse unused), its parameters, and
+// its state h [B,H] (c [B,H], LSTM only), read at the start and written at the end so the next call
+// continues. Layer 0's input: the token's one-hot column (embedding == nullptr, vocab = I) or the
+// row embedding[token] of a [vocab, I] table. The head: dense layers y = act(x·Wᵀ + b), W [units,
+// width], the last one giving the V = head.back().units logits.
+template <typename T>
+struct DecodeSpec {
+  struct Layer {
+    RnnShape shape;
+    RnnParams<T> p;
+    T* h = nullptr;
+    T* c = nullptr;
+  };
+  struct Dense {
+    int units = 0;
+    Activation act = Activation::Linear;
+    const T* W = nullptr;
+    const T* b = nullptr;
+  };
+  int B = 0, vocab = 0;
+  const T* embedding = nullptr;
+  std::vector<Layer> layers;
+  std::vector<Dense> head;
 };
 
 template <typename T>
@@ -222,6 +249,17 @@ class Ops {
   // kept index, in ascending index order, whose cumulative kept probability exceeds u * mass.
   virtual void sample(int B, int V, const T* logits, const SampleConfig& cfg, uint64_t seed,
                       uint64_t offset, int32_t* tokens) = 0;
+  // `steps` characters of the stack d, each exactly what a per-character loop of rnn_forward
+  // (T = 1), the head's dense_forward and sample computes: character s feeds tokens (tokens
+  // [B] for s = 0, else drawn[(s-1)*B ..]) through the stack and the head, and draws drawn[s*B + b]
+  // with offset (first_draw + s)*B, i.e. Philox counter (first_draw + s)*B + b. The state in d is
+  // updated in place. Returns false, having done nothing, when the backend has no such path or
+  // the model does not fit it: the caller then runs that loop itself. Default: false.
+  virtual bool decode(const DecodeSpec<T>& d, int steps, const SampleConfig& cfg, uint64_t seed,
+                      uint64_t first_draw, const int32_t* tokens, int32_t* drawn) {
+    (void)d, (void)steps, (void)cfg, (void)seed, (void)first_draw, (void)tokens, (void)drawn;
+    return false;
+  }
 };
 
 }  // namespace frnn

@@ -72,9 +72,18 @@ export interface NativeAddon {
   /**
    * How many CUDA recurrent layer calls (forward, backward) ran their time loop in one persistent
    * launch or step by step since the process started (env FUSEDRNN_CUDA_RECURRENT picks:
-   * 'auto' | 'persistent' | 'stepwise'). All 0 in a build without CUDA.
+   * 'auto' | 'persistent' | 'stepwise'). Generation: persistentDecode counts persistent decoder
+   * launches (one per ≤ 256 characters after the prime step), stepwiseDecode the generate calls
+   * whose characters ran one by one instead. All 0 in a build without CUDA.
    */
-  cudaRecurrentStats(): { persistentForward: number; persistentBackward: number; stepwiseForward: number; stepwiseBackward: number };
+  cudaRecurrentStats(): {
+    persistentForward: number;
+    persistentBackward: number;
+    stepwiseForward: number;
+    stepwiseBackward: number;
+    persistentDecode: number;
+    stepwiseDecode: number;
+  };
   /** The instruction-set variant of the fp32 CPU kernels (env FUSEDRNN_CPU_ISA picks it at load). */
   cpuIsa: {
     active(): 'generic' | 'avx2' | 'avx512' | 'avx512bf16';

@@ -100,12 +100,17 @@ Napi::Value CudaRecurrentStats(const Napi::CallbackInfo& info) {
 #ifdef FRNN_HAVE_CUDA
   const frnn::cuda::RecurrentStats s = frnn::cuda::recurrent_stats();
 #else
-  struct { double persistent_forward = 0, persistent_backward = 0, stepwise_forward = 0, stepwise_backward = 0; } s;
+  struct {
+    double persistent_forward = 0, persistent_backward = 0, stepwise_forward = 0, stepwise_backward = 0;
+    double persistent_decode = 0, stepwise_decode = 0;
+  } s;
 #endif
   o.Set("persistentForward", static_cast<double>(s.persistent_forward));
   o.Set("persistentBackward", static_cast<double>(s.persistent_backward));
   o.Set("stepwiseForward", static_cast<double>(s.stepwise_forward));
   o.Set("stepwiseBackward", static_cast<double>(s.stepwise_backward));
+  o.Set("persistentDecode", static_cast<double>(s.persistent_decode));
+  o.Set("stepwiseDecode", static_cast<double>(s.stepwise_decode));
   return o;
 }
 
