@@ -1,12 +1,16 @@
 // CudaOps: Ops<float> over device memory. Every op is enqueued on the instance's one stream and
 // returns without waiting; only download() synchronizes (the executor reads its scalars once per
 // step). Per-call temporaries come from one scratch buffer that grows to the largest request and
-// is then reused, so steady-state steps allocate nothing.
+// is then reused, so steady-state steps allocate nothing. run_captured records a training step
+// as a CUDA graph per key and replays it (see "CUDA graphs" in README.md).
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "cuda_backend.h"
 #include "cuda_check.cuh"
@@ -14,6 +18,37 @@
 
 namespace frnn::cuda {
 namespace {
+
+// Thrown inside a capture by a call that cannot be recorded (an allocation, a download, a
+// pageable upload); run_captured ends the capture and runs the step uncaptured. `retry`: the
+// cause goes away by itself (the scratch buffer grows in that uncaptured run), so the next call
+// of the key captures again; otherwise the key stays uncaptured.
+struct CaptureAbort : std::runtime_error {
+  CaptureAbort(const char* what, bool retry_later) : std::runtime_error(what), retry(retry_later) {}
+  bool retry;
+};
+
+bool graphs_enabled() {
+  const char* env = std::getenv("FUSEDRNN_CUDA_GRAPHS");
+  return !(env && (std::strcmp(env, "0") == 0 || std::strcmp(env, "off") == 0 || std::strcmp(env, "false") == 0));
+}
+
+uint64_t fnv(uint64_t h, const void* data, size_t n) {
+  const auto* b = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
+  return h;
+}
+
+// The environment that kernels' host code reads at enqueue time (rnn_persistent.cu): a captured
+// graph keeps what it saw, so it is part of the key.
+uint64_t with_environment(uint64_t key) {
+  uint64_t h = fnv(14695981039346656037ull, &key, sizeof(key));
+  for (const char* name : {"FUSEDRNN_CUDA_RECURRENT", "FUSEDRNN_CUDA_BARRIER_TIMEOUT_MS", "FUSEDRNN_TEST_BARRIER_SKIP_BLOCK"}) {
+    const char* v = std::getenv(name);
+    h = fnv(h, v ? v : "\x01", v ? std::strlen(v) + 1 : 1);  // unset differs from ""
+  }
+  return h;
+}
 
 class CudaOps final : public Ops<float> {
  public:
@@ -53,6 +88,8 @@ class CudaOps final : public Ops<float> {
 
   ~CudaOps() override {
     cudaSetDevice(desc_.device);
+    drop_captured();
+    graphs_.clear();
     if (scratch_) free_device(scratch_);
     cudaStreamSynchronize(stream_);
     if (fault_) cudaFreeHost(fault_);
@@ -81,14 +118,23 @@ class CudaOps final : public Ops<float> {
     cudaGetLastError();  // called from destructors: never throw
   }
   // Pageable source: returns once the bytes are staged, so the caller may reuse its buffer.
+  // Pinned source (alloc_host): asynchronous, and a captured copy re-reads it at every replay.
   void upload(void* dst, const void* src, size_t bytes) override {
     if (!bytes) return;
     use_device();
+    if (capturing_) {
+      cudaPointerAttributes attr{};
+      if (cudaPointerGetAttributes(&attr, src) != cudaSuccess || attr.type != cudaMemoryTypeHost) {
+        cudaGetLastError();
+        throw CaptureAbort("a captured upload must come from alloc_host memory", false);
+      }
+    }
     check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync(upload)");
   }
   void download(void* dst, const void* src, size_t bytes) override {
     if (!bytes) return;
     use_device();
+    if (capturing_) throw CaptureAbort("download inside a captured step", false);
     check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync(download)");
     check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize(download)");
     check_fault();
@@ -105,9 +151,66 @@ class CudaOps final : public Ops<float> {
   }
   void synchronize() override {
     use_device();
+    if (capturing_) throw CaptureAbort("synchronize inside a captured step", false);
     check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
     check_fault();
   }
+
+  void* alloc_host(size_t bytes) override {
+    use_device();
+    void* p = nullptr;
+    check(cudaHostAlloc(&p, bytes ? bytes : 1, cudaHostAllocDefault), "cudaHostAlloc");
+    std::memset(p, 0, bytes ? bytes : 1);
+    return p;
+  }
+  void release_host(void* p) override {
+    if (!p) return;
+    cudaSetDevice(desc_.device);  // not use_device(): called from destructors, must not throw
+    cudaFreeHost(p);
+    cudaGetLastError();  // called from destructors: never throw
+  }
+
+  // First call of a key: uncaptured (it sizes the scratch buffer and anything else that grows);
+  // second: captured, instantiated and launched; later: launched. See ops.h.
+  void run_captured(uint64_t key, const std::function<void()>& enqueue) override {
+    use_device();
+    if (!graphs_enabled() || capturing_) {
+      enqueue();
+      return;
+    }
+    key = with_environment(key);
+    Graph* g = find_graph(key);
+    if (!g) {
+      remember_graph(key);
+      enqueue();
+      return;
+    }
+    g->used = ++tick_;
+    if (g->failed || (!g->exec && !capture(*g, enqueue))) {
+      enqueue();
+      return;
+    }
+    const cudaError_t e = cudaGraphLaunch(g->exec, stream_);
+    if (e != cudaSuccess) {  // e.g. a cooperative grid that no longer fits: run it the plain way
+      cudaGetLastError();
+      destroy_exec(*g);
+      g->failed = true;
+      ++stats_.fallbacks;
+      enqueue();
+      return;
+    }
+    ++stats_.replays;
+  }
+
+  // The keys stay known, so each captures again at its next call (the buffers are sized already).
+  void drop_captured() override {
+    if (capturing_) return;
+    for (Graph& g : graphs_) {
+      destroy_exec(g);
+      g.failed = false;
+    }
+  }
+  CaptureStats capture_stats() const override { return stats_; }
 
   void copy_rows(int rows, int cols, const float* src, int lds, float* dst, int ldd, bool accumulate) override {
     use_device();
@@ -190,23 +293,25 @@ class CudaOps final : public Ops<float> {
                              floats(static_cast<size_t>(B) * T * S));
   }
 
-  void dropout_forward(size_t n, double p, uint64_t seed, uint64_t offset, const float* x, float* y) override {
+  void dropout_forward(size_t n, double p, uint64_t seed, const uint64_t* offset_at, const float* x,
+                       float* y) override {
     use_device();
-    dropout(stream_, n, p, seed, offset, x, y);
+    dropout(stream_, n, p, seed, offset_at, x, y);
   }
-  void dropout_backward(size_t n, double p, uint64_t seed, uint64_t offset, const float* dy, float* dx) override {
+  void dropout_backward(size_t n, double p, uint64_t seed, const uint64_t* offset_at, const float* dy,
+                        float* dx) override {
     use_device();
-    dropout(stream_, n, p, seed, offset, dy, dx);
+    dropout(stream_, n, p, seed, offset_at, dy, dx);
   }
 
-  void global_norm_clip(size_t n, const float* g, double max_norm, float* norm, float* scale) override {
+  void global_norm_clip(size_t n, const float* g, const double* max_norm_at, float* norm, float* scale) override {
     use_device();
-    cuda::global_norm_clip(stream_, n, g, max_norm, norm, scale, bytes(norm_scratch_bytes()));
+    cuda::global_norm_clip(stream_, n, g, max_norm_at, norm, scale, bytes(norm_scratch_bytes()));
   }
-  void adam(size_t n, float* params, const float* grads, float* m, float* v, const AdamConfig& cfg, int64_t step,
+  void adam(size_t n, float* params, const float* grads, float* m, float* v, const AdamStep* at,
             const float* grad_scale) override {
     use_device();
-    cuda::adam(stream_, n, params, grads, m, v, cfg, step, grad_scale);
+    cuda::adam(stream_, n, params, grads, m, v, at, grad_scale);
   }
 
   void sample(int B, int V, const float* logits, const SampleConfig& cfg, uint64_t seed, uint64_t offset,
@@ -238,9 +343,13 @@ class CudaOps final : public Ops<float> {
   }
 
   // Scratch for one op call; ops are serialized on the stream, so one buffer serves all of them.
+  // Graphs hold its address: when it grows, the old one lives on while a graph uses it (a capture
+  // cannot grow it: it is retried at the key's next call).
   void* bytes(size_t n) {
     if (n > scratch_bytes_) {
-      if (scratch_) free_device(scratch_);
+      if (capturing_) throw CaptureAbort("the scratch buffer must grow", true);
+      if (scratch_ && used_by_graph(scratch_)) retired_.push_back(scratch_);
+      else if (scratch_) free_device(scratch_);
       scratch_ = nullptr;
       scratch_bytes_ = 0;
       scratch_ = malloc_device(n);
@@ -251,6 +360,7 @@ class CudaOps final : public Ops<float> {
   float* floats(size_t n) { return static_cast<float*>(bytes(n * sizeof(float))); }
 
   void* malloc_device(size_t n) {
+    if (capturing_) throw CaptureAbort("an allocation inside a captured step", false);
     void* p = nullptr;
     if (pooled_) check(cudaMallocAsync(&p, n, stream_), "cudaMallocAsync");
     else check(cudaMalloc(&p, n), "cudaMalloc");
@@ -262,6 +372,101 @@ class CudaOps final : public Ops<float> {
     if (pooled_) cudaFreeAsync(p, stream_);
     else cudaFree(p);
   }
+
+  // ---- CUDA graphs ----
+  struct Graph {
+    uint64_t key = 0;
+    cudaGraphExec_t exec = nullptr;  // null until captured (the key's first run is uncaptured)
+    bool failed = false;             // capture or launch failed: the key runs uncaptured
+    uint64_t used = 0;               // for least-recently-used eviction
+    const void* scratch = nullptr;   // the scratch buffer it was captured with
+  };
+  static constexpr size_t kMaxGraphs = 4;  // train, train with carried state, a last short batch, ...
+
+  Graph* find_graph(uint64_t key) {
+    for (Graph& g : graphs_)
+      if (g.key == key) return &g;
+    return nullptr;
+  }
+  void remember_graph(uint64_t key) {
+    if (graphs_.size() >= kMaxGraphs) {
+      size_t oldest = 0;
+      for (size_t i = 1; i < graphs_.size(); ++i)
+        if (graphs_[i].used < graphs_[oldest].used) oldest = i;
+      destroy_exec(graphs_[oldest]);
+      graphs_.erase(graphs_.begin() + static_cast<long>(oldest));
+    }
+    Graph g;
+    g.key = key;
+    g.used = ++tick_;
+    graphs_.push_back(g);
+  }
+
+  // Records enqueue() into g.exec; false (nothing ran, the stream is back to normal) on failure.
+  // Thread-local mode: other threads (other models) are not restricted while this one captures.
+  bool capture(Graph& g, const std::function<void()>& enqueue) {
+    if (cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
+      cudaGetLastError();
+      g.failed = true;
+      ++stats_.fallbacks;
+      return false;
+    }
+    capturing_ = true;
+    bool enqueued = true, retry = false;
+    try {
+      enqueue();
+    } catch (const CaptureAbort& e) {
+      enqueued = false;
+      retry = e.retry;
+    } catch (...) {  // the uncaptured run that follows reports a real error again
+      enqueued = false;
+    }
+    capturing_ = false;
+    cudaGraph_t graph = nullptr;
+    const cudaError_t ended = cudaStreamEndCapture(stream_, &graph);
+    cudaGraphExec_t exec = nullptr;
+    const bool ok = enqueued && ended == cudaSuccess && graph != nullptr &&
+                    cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess;
+    if (graph) cudaGraphDestroy(graph);
+    cudaGetLastError();  // capture errors are not sticky; clear them for the uncaptured run
+    if (!ok) {
+      if (exec) cudaGraphExecDestroy(exec);
+      if (!retry) {
+        g.failed = true;
+        ++stats_.fallbacks;
+      }
+      return false;
+    }
+    g.exec = exec;
+    g.scratch = scratch_;
+    ++stats_.captures;
+    return true;
+  }
+
+  bool used_by_graph(const void* scratch) const {
+    for (const Graph& g : graphs_)
+      if (g.exec && g.scratch == scratch) return true;
+    return false;
+  }
+  // An exec in flight is freed when it completes; a retired scratch buffer no graph uses any more
+  // is freed in stream order (after that launch).
+  void destroy_exec(Graph& g) {
+    if (!g.exec) return;
+    cudaGraphExecDestroy(g.exec);
+    g.exec = nullptr;
+    g.scratch = nullptr;
+    for (size_t i = retired_.size(); i-- > 0;)
+      if (!used_by_graph(retired_[i])) {
+        free_device(retired_[i]);
+        retired_.erase(retired_.begin() + static_cast<long>(i));
+      }
+  }
+
+  std::vector<Graph> graphs_;
+  std::vector<void*> retired_;  // outgrown scratch buffers that captured graphs still use
+  uint64_t tick_ = 0;
+  bool capturing_ = false;
+  CaptureStats stats_;
 
   BackendDescription desc_;
   cudaStream_t stream_ = nullptr;

@@ -45,7 +45,8 @@ void rnn_backward(cudaStream_t stream, bool tf32, const RnnShape& s, const float
 void copy_rows(cudaStream_t stream, int rows, int cols, const float* src, int lds, float* dst, int ldd,
                bool accumulate);
 void tanh_backward_inplace(cudaStream_t stream, size_t n, const float* y, float* dy);
-void dropout(cudaStream_t stream, size_t n, double p, uint64_t seed, uint64_t offset, const float* x, float* y);
+// The offset is read on the device (offset_at[0]) so a captured step replays with each step's.
+void dropout(cudaStream_t stream, size_t n, double p, uint64_t seed, const uint64_t* offset_at, const float* x, float* y);
 void embedding_forward(cudaStream_t stream, int N, int E, const int32_t* tokens, const float* table, float* out);
 // Deterministic: each table row gathers its tokens in row order (no atomics).
 void embedding_backward(cudaStream_t stream, int N, int V, int E, const int32_t* tokens, const float* dout,
@@ -73,10 +74,11 @@ void attention_backward(cudaStream_t stream, int B, int T, int S, int H, int M, 
 
 // Optimizer.
 size_t norm_scratch_bytes();
-void global_norm_clip(cudaStream_t stream, size_t n, const float* g, double max_norm, float* norm, float* scale,
-                      void* scratch);
-void adam(cudaStream_t stream, size_t n, float* params, const float* grads, float* m, float* v,
-          const AdamConfig& cfg, int64_t step, const float* grad_scale);
+// max_norm and Adam's config/step are read on the device (ops.h "per-step values").
+void global_norm_clip(cudaStream_t stream, size_t n, const float* g, const double* max_norm_at, float* norm,
+                      float* scale, void* scratch);
+void adam(cudaStream_t stream, size_t n, float* params, const float* grads, float* m, float* v, const AdamStep* at,
+          const float* grad_scale);
 
 // Generation.
 size_t sample_scratch_bytes(int B, int V);

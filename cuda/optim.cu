@@ -1,6 +1,7 @@
 // Global-norm clipping in two deterministic passes (fixed grid of per-block partial sums, then
 // one block sums them in order) and Adam/AdamW reading the clip factor from device memory, so a
-// training step never waits on the host.
+// training step never waits on the host. The clip norm and Adam's config and step are read from
+// device memory too (ops.h "per-step values"), so a captured step replays with each step's.
 #include <cuda_runtime.h>
 
 #include <cmath>
@@ -27,8 +28,9 @@ __global__ void __launch_bounds__(kNormThreads) square_partials_kernel(size_t n,
 }
 
 __global__ void __launch_bounds__(kNormThreads)
-    finish_norm_kernel(const double* partials, double max_norm, float* norm, float* scale) {
+    finish_norm_kernel(const double* partials, const double* max_norm_at, float* norm, float* scale) {
   __shared__ double shared[kNormThreads];
+  const double max_norm = *max_norm_at;
   double s = 0.0;
   for (unsigned i = threadIdx.x; i < kNormBlocks; i += blockDim.x) s += partials[i];
   s = block_sum(s, shared);
@@ -50,10 +52,32 @@ struct AdamArgs {
   bool decoupled;
 };
 
-__global__ void adam_kernel(size_t n, float* params, const float* grads, float* m, float* v, AdamArgs a,
+// The step's scalars, in double as the CPU computes them, rounded to float once.
+__device__ AdamArgs adam_args(const AdamStep& at) {
+  const AdamConfig& cfg = at.cfg;
+  const double st = static_cast<double>(at.step);
+  const double bc1 = 1.0 - pow(cfg.beta1, st), bc2_sqrt = sqrt(1.0 - pow(cfg.beta2, st));
+  AdamArgs a{};
+  a.b1 = static_cast<float>(cfg.beta1), a.b2 = static_cast<float>(cfg.beta2);
+  a.one_minus_b1 = static_cast<float>(1.0 - cfg.beta1), a.one_minus_b2 = static_cast<float>(1.0 - cfg.beta2);
+  a.step_size = static_cast<float>(cfg.lr / bc1);
+  a.inv_bc2_sqrt = static_cast<float>(1.0 / bc2_sqrt);
+  a.eps = static_cast<float>(cfg.eps);
+  a.wd = static_cast<float>(cfg.weight_decay);
+  a.decay = static_cast<float>(1.0 - cfg.lr * cfg.weight_decay);
+  a.decoupled = cfg.decoupled;
+  return a;
+}
+
+__global__ void adam_kernel(size_t n, float* params, const float* grads, float* m, float* v, const AdamStep* at,
                             const float* grad_scale) {
   const float gs = grad_scale ? *grad_scale : 1.f;
   if (!isfinite(gs)) return;  // non-finite gradient norm: the step is skipped, nothing is touched
+  // One thread per block derives the scalars (two double pows), the block shares them.
+  __shared__ AdamArgs shared;
+  if (threadIdx.x == 0) shared = adam_args(*at);
+  __syncthreads();
+  const AdamArgs a = shared;
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<size_t>(gridDim.x) * blockDim.x) {
     float p = params[i];
@@ -75,31 +99,19 @@ __global__ void adam_kernel(size_t n, float* params, const float* grads, float* 
 
 size_t norm_scratch_bytes() { return kNormBlocks * sizeof(double); }
 
-void global_norm_clip(cudaStream_t stream, size_t n, const float* g, double max_norm, float* norm, float* scale,
-                      void* scratch) {
+void global_norm_clip(cudaStream_t stream, size_t n, const float* g, const double* max_norm_at, float* norm,
+                      float* scale, void* scratch) {
   auto* partials = static_cast<double*>(scratch);
   square_partials_kernel<<<kNormBlocks, kNormThreads, 0, stream>>>(n, g, partials);
   check_launch("square_partials_kernel");
-  finish_norm_kernel<<<1, kNormThreads, 0, stream>>>(partials, max_norm, norm, scale);
+  finish_norm_kernel<<<1, kNormThreads, 0, stream>>>(partials, max_norm_at, norm, scale);
   check_launch("finish_norm_kernel");
 }
 
-void adam(cudaStream_t stream, size_t n, float* params, const float* grads, float* m, float* v,
-          const AdamConfig& cfg, int64_t step, const float* grad_scale) {
+void adam(cudaStream_t stream, size_t n, float* params, const float* grads, float* m, float* v, const AdamStep* at,
+          const float* grad_scale) {
   if (!n) return;
-  // Bias corrections in double on the host, once per call.
-  const double st = static_cast<double>(step);
-  const double bc1 = 1.0 - std::pow(cfg.beta1, st), bc2_sqrt = std::sqrt(1.0 - std::pow(cfg.beta2, st));
-  AdamArgs a{};
-  a.b1 = static_cast<float>(cfg.beta1), a.b2 = static_cast<float>(cfg.beta2);
-  a.one_minus_b1 = static_cast<float>(1.0 - cfg.beta1), a.one_minus_b2 = static_cast<float>(1.0 - cfg.beta2);
-  a.step_size = static_cast<float>(cfg.lr / bc1);
-  a.inv_bc2_sqrt = static_cast<float>(1.0 / bc2_sqrt);
-  a.eps = static_cast<float>(cfg.eps);
-  a.wd = static_cast<float>(cfg.weight_decay);
-  a.decay = static_cast<float>(1.0 - cfg.lr * cfg.weight_decay);
-  a.decoupled = cfg.decoupled;
-  adam_kernel<<<blocks_for(n, 256, 4096), 256, 0, stream>>>(n, params, grads, m, v, a, grad_scale);
+  adam_kernel<<<blocks_for(n, 256, 4096), 256, 0, stream>>>(n, params, grads, m, v, at, grad_scale);
   check_launch("adam_kernel");
 }
 

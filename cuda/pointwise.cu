@@ -31,8 +31,9 @@ __global__ void tanh_backward_kernel(size_t n, const float* y, float* dy) {
 
 // Element i keeps iff uniform(seed, offset + i) >= p: the uniform has 24 bits, so comparing it
 // in double on the device matches the CPU bit for bit.
-__global__ void dropout_kernel(size_t n, double p, float scale, uint64_t seed, uint64_t offset, const float* x,
-                               float* y) {
+__global__ void dropout_kernel(size_t n, double p, float scale, uint64_t seed, const uint64_t* offset_at,
+                               const float* x, float* y) {
+  const uint64_t offset = *offset_at;
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<size_t>(gridDim.x) * blockDim.x) {
     const bool keep = philox_uniform(seed, offset + i, kStreamDropout) >= p;
@@ -107,14 +108,15 @@ void tanh_backward_inplace(cudaStream_t stream, size_t n, const float* y, float*
   check_launch("tanh_backward_kernel");
 }
 
-void dropout(cudaStream_t stream, size_t n, double p, uint64_t seed, uint64_t offset, const float* x, float* y) {
+void dropout(cudaStream_t stream, size_t n, double p, uint64_t seed, const uint64_t* offset_at, const float* x,
+             float* y) {
   if (!n) return;
   if (p <= 0.0) {
     if (x != y) check(cudaMemcpyAsync(y, x, n * sizeof(float), cudaMemcpyDeviceToDevice, stream), "cudaMemcpyAsync(dropout)");
     return;
   }
   const float scale = static_cast<float>(1.0 / (1.0 - p));
-  dropout_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream>>>(n, p, scale, seed, offset, x, y);
+  dropout_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream>>>(n, p, scale, seed, offset_at, x, y);
   check_launch("dropout_kernel");
 }
 

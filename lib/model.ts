@@ -469,6 +469,9 @@ export class Model {
       step: n.step,
       parameterCount: n.parameterCount,
       nativeBytes: n.nativeBytes,
+      graphCaptures: n.graphCaptures,
+      graphReplays: n.graphReplays,
+      graphFallbacks: n.graphFallbacks,
       build: { ...this.buildInfo },
     };
     if (n.device !== undefined) {
@@ -779,6 +782,15 @@ export interface ModelInfo {
   parameterCount: number;
   /** Backend memory the model holds now (device memory on a GPU): arenas, activations, state. */
   nativeBytes: number;
+  /**
+   * Training steps as CUDA graphs (all 0 on the CPU; FUSEDRNN_CUDA_GRAPHS=0 turns capture off):
+   * graphs recorded (one per batch shape and structural options such as carryState; the first
+   * step of each runs uncaptured, the second captures), graph launches, and captures that failed
+   * (that shape then runs uncaptured).
+   */
+  graphCaptures: number;
+  graphReplays: number;
+  graphFallbacks: number;
   /** The CUDA device, when backend is 'cuda'. */
   device?: {
     ordinal: number;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <map>
 #include <string>
 #include <type_traits>
@@ -19,6 +20,9 @@
 namespace frnn {
 
 namespace {
+
+constexpr const char* kConditionRequired =
+    "batch.condition is required: the model is conditioned and the batch does not start from the carried state";
 
 // Backend memory for one Network, released with it; `live` counts the bytes held.
 template <typename Real>
@@ -70,7 +74,9 @@ struct Activations {
     Real* dy = nullptr;          // gradient of y
     Real* dx = nullptr;          // gradient of the layer's input
     Direction dir[2];
-    uint64_t dropout_in_offset = 0, dropout_out_offset = 0;
+    // The step's dropout offsets: slots of the step block (backend memory), filled per step.
+    const uint64_t* dropout_in_offset = nullptr;
+    const uint64_t* dropout_out_offset = nullptr;
   };
 
   int B = 0, T_ = 0, rows = 0;
@@ -88,9 +94,10 @@ struct Activations {
   std::vector<Real*> z, dz;         // per dense layer [rows, units]
   Real* zero_state = nullptr;       // [B, max H]: the initial state when none is carried
   Real* condition = nullptr;        // [B, condition] (conditioned networks)
-  // Sampled softmax (training): the step's S samples and their log expected counts, the gathered
-  // output rows (Ws, bs: samples; Wt, bt: each row's target), sample logits Ls [rows, S], the
-  // candidate logits [rows, 1+S] and their gradient, and backward temporaries.
+  // Sampled softmax (training): the step's S samples and their log expected counts (pointers
+  // into the step block), the gathered output rows (Ws, bs: samples; Wt, bt: each row's target),
+  // sample logits Ls [rows, S], the candidate logits [rows, 1+S] and their gradient, and backward
+  // temporaries.
   struct Sampled {
     int32_t* samples = nullptr;
     int32_t* zero_targets = nullptr;  // the target is candidate 0 of every row
@@ -109,7 +116,17 @@ struct Activations {
     Real *dconcat = nullptr, *dcontext = nullptr, *dkeys = nullptr, *dmemory = nullptr, *dmem_keys = nullptr;
     const Real* query = nullptr;  // the stack output it attended from (forward)
   } attention;
-  uint64_t head_dropout_offset = 0;
+  const uint64_t* head_dropout_offset = nullptr;
+};
+
+// The values of one training step that change from step to step (ops.h, "per-step values"),
+// laid out identically on the host (alloc_host) and in backend memory: the host fills them before
+// the step and the step's first op copies them over, so a captured step replays with new ones.
+// After the header: one dropout offset per slot (layer l's input 2l, output 2l+1; the head's
+// 2·layers), then the sampled softmax's S samples and their log expected counts.
+struct StepHeader {
+  AdamStep adam;
+  double max_norm = 0;
 };
 
 }  // namespace
@@ -127,9 +144,12 @@ class NetworkImpl final : public Network {
     m_ = mem_.floats(n);
     v_ = mem_.floats(n);
     scalars_ = mem_.floats(4);
+    allocate_step_block();
     if (initialize) upload_floats(params_, initial_parameters(cfg_, layout_));  // else the zeros alloc gave
     for (const RecurrentSpec& l : cfg_.layers) max_hidden_ = std::max(max_hidden_, l.hidden);
   }
+
+  ~NetworkImpl() override { ops_->release_host(block_.host); }
 
   const NetworkConfig& config() const override { return cfg_; }
   const char* backend() const override { return ops_->name(); }
@@ -150,6 +170,7 @@ class NetworkImpl final : public Network {
       }
     }
 #endif
+    d.graphs = ops_->capture_stats();
     return d;
   }
   const std::vector<ParamInfo>& params() const override { return layout_.params; }
@@ -157,25 +178,40 @@ class NetworkImpl final : public Network {
   size_t native_bytes() const override { return live_bytes_ + ops_->derived_bytes(); }
   uint64_t rng_counter() const override { return rng_counter_; }
 
+  // Host work first (checks, uploads of the batch, the step's counters and values into the step
+  // block), then the step itself (zero grads, forward, loss, backward, clip, Adam) as one
+  // run_captured call that only enqueues ops, then the downloads.
   StepResult train_step(const Batch& batch, const TrainOptions& opts) override {
     if (opts.state_grad && !opts.carry_state) range_error("options.stateGrad needs options.carryState (the state it is the gradient of)");
+    if (opts.memory_grad && cfg_.attention == 0) range_error("options.memoryGrad needs a model with attention");
     Activations<Real>& a = prepare(batch);
-    ops_->zero(grads_, layout_.trainable * sizeof(Real));
-    sampled_step_ = cfg_.sampled_softmax > 0;
-    forward(a, /*training=*/true, opts.carry_state);
-    if (sampled_step_) sampled_loss(a);
-    else loss(a, /*with_grad=*/true);
-    state_grad_wanted_ = opts.state_grad;
-    backward(a);
-    state_grad_wanted_ = false;
-    sampled_step_ = false;
+    if (cfg_.condition > 0 && !opts.carry_state && !has_condition_) range_error(kConditionRequired);
+    if (opts.carry_state) allocate_state(a.B);
+    const bool sampled = cfg_.sampled_softmax > 0;
+    begin_step_block();
+    plan_dropout(a);
+    if (sampled) plan_sampled();
+    set_update_values(opts);
+    ++params_version_;  // Adam writes the parameters inside the step
+    block_.pending = true;  // from here on the step's upload may be enqueued
+    ops_->run_captured(step_key(a, opts), [&] {
+      upload_step_block();
+      ops_->zero(grads_, layout_.trainable * sizeof(Real));
+      sampled_step_ = sampled;
+      forward(a, /*training=*/true, opts.carry_state);
+      if (sampled) sampled_loss(a);
+      else loss(a, /*with_grad=*/true);
+      state_grad_wanted_ = opts.state_grad;
+      backward(a);
+      state_grad_wanted_ = false;
+      sampled_step_ = false;
+      enqueue_update();
+    });
     std::vector<std::vector<double>> state_grad;
     if (opts.state_grad) state_grad = download_state_blocks(a, /*gradients=*/true);
     std::vector<double> memory_grad;
-    if (opts.memory_grad) {
-      if (cfg_.attention == 0) range_error("options.memoryGrad needs a model with attention");
+    if (opts.memory_grad)
       memory_grad = download_floats(a.attention.dmemory, static_cast<size_t>(a.B) * a.attention.S * cfg_.attention);
-    }
     StepResult r = finish_step(a, batch, opts, opts.carry_state, std::move(state_grad));
     r.memory_grad = std::move(memory_grad);
     return r;
@@ -184,6 +220,12 @@ class NetworkImpl final : public Network {
   Encoded encode(const Batch& batch, bool training) override {
     if (cfg_.attention > 0) range_error("encode is for encoders: this model attends over a memory itself");
     Activations<Real>& a = prepare(batch);
+    if (training) {
+      begin_step_block();
+      plan_dropout(a);
+      block_.pending = true;
+      upload_step_block();
+    }
     forward(a, training, /*use_state=*/false);
     if (training) encoded_ = &a;
     Encoded e;
@@ -209,19 +251,40 @@ class NetworkImpl final : public Network {
     // The outputs' gradient enters where the head's would (the top layer's own dropout aside: the
     // outputs handed out were taken before it).
     if (!output_grad.empty()) upload_floats(top.dy, output_grad);
+    // Uncaptured: the gradients above were uploaded from pageable memory. The dropout offsets in
+    // the step block are still the encode's.
+    begin_step_block();
+    set_update_values(opts);
+    ++params_version_;
+    block_.pending = true;
+    upload_step_block();
     ops_->zero(grads_, layout_.trainable * sizeof(Real));
     ops_->zero(scalars_, 4 * sizeof(Real));  // no loss: the gradient comes from outside
     backward_layers(a, /*top_dy=*/!output_grad.empty(), /*inject_final=*/true);
+    enqueue_update();
     return finish_step(a, Batch{}, opts, /*keep_state=*/false, {});
   }
 
-  // Clip, Adam, step count, carried state: the end of every training step.
+  // Clip and Adam, reading the clip norm, Adam's config and step from the step block; Adam reads
+  // the clip scale on the device, and a NaN scale (non-finite norm) makes it skip.
+  void enqueue_update() {
+    const auto* header = reinterpret_cast<const StepHeader*>(block_.dev);
+    ops_->global_norm_clip(layout_.trainable, grads_, &header->max_norm, scalars_ + 1, scalars_ + 2);
+    ops_->adam(layout_.trainable, params_, grads_, m_, v_, &header->adam, scalars_ + 2);
+  }
+
+  // Adam's step is the host's count + 1: the host reads every step's norm before the next step
+  // is filled in, so a skipped step (non-finite norm, no Adam on the device) does not advance it.
+  void set_update_values(const TrainOptions& opts) {
+    auto* header = reinterpret_cast<StepHeader*>(block_.host);
+    header->adam.cfg = opts.adam;
+    header->adam.step = step_ + 1;
+    header->max_norm = opts.clip_norm;
+  }
+
+  // Step count, carried state: the end of every training step, after its ops are enqueued.
   StepResult finish_step(Activations<Real>& a, const Batch& batch, const TrainOptions& opts, bool keep_state,
                          std::vector<std::vector<double>> state_grad) {
-    ops_->global_norm_clip(layout_.trainable, grads_, opts.clip_norm, scalars_ + 1, scalars_ + 2);
-    // Adam reads the clip scale on the device; a NaN scale (non-finite norm) makes it skip.
-    ++params_version_;
-    ops_->adam(layout_.trainable, params_, grads_, m_, v_, opts.adam, step_ + 1, scalars_ + 2);
     StepResult r = read_result(batch);
     r.state_grad = std::move(state_grad);
     r.skipped = !std::isfinite(r.grad_norm);
@@ -591,7 +654,10 @@ class NetworkImpl final : public Network {
     auto key = std::make_pair(B, T);
     auto it = acts_.find(key);
     if (it != acts_.end()) return *it->second;
-    if (acts_.size() >= 4) acts_.clear();  // bounded: a few shapes (train, validate, generate)
+    if (acts_.size() >= 4) {  // bounded: a few shapes (train, validate, generate)
+      ops_->drop_captured();  // captured steps hold the activations' addresses
+      acts_.clear();
+    }
     auto a = std::make_unique<Activations<Real>>();
     allocate(*a, B, T);
     return *acts_.emplace(key, std::move(a)).first->second;
@@ -615,9 +681,9 @@ class NetworkImpl final : public Network {
     if (const int S = cfg_.sampled_softmax; S > 0) {
       const size_t rows = static_cast<size_t>(a.rows), D = head_width(cfg_.dense.size() - 1);
       auto& q = a.sampled;
-      q.samples = m.ints(S);
+      q.samples = reinterpret_cast<int32_t*>(block_.dev + block_.samples_at);
       q.zero_targets = m.ints(rows);
-      q.log_expected = m.floats(S);
+      q.log_expected = reinterpret_cast<Real*>(block_.dev + block_.log_expected_at);
       q.Ws = m.floats(S * D);
       q.bs = m.floats(S);
       q.Wt = m.floats(rows * D);
@@ -637,6 +703,8 @@ class NetworkImpl final : public Network {
       const RecurrentSpec& spec = cfg_.layers[l];
       L.in_width = layer_shape(l, B, T, false).I;
       L.out_width = spec.hidden * directions(l);
+      L.dropout_in_offset = offset_slot(2 * l);
+      L.dropout_out_offset = offset_slot(2 * l + 1);
       if (spec.dropout_input > 0) L.x_dropped = m.floats(BT * L.in_width);
       L.y = m.floats(BT * L.out_width);
       if (spec.dropout_output > 0) L.y_dropped = m.floats(BT * L.out_width);
@@ -656,6 +724,7 @@ class NetworkImpl final : public Network {
         }
       }
     }
+    a.head_dropout_offset = offset_slot(2 * cfg_.layers.size());
     const int head_width = a.layers.back().out_width;
     if (!cfg_.return_sequences) {
       a.head_in = m.floats(static_cast<size_t>(B) * head_width);
@@ -670,6 +739,14 @@ class NetworkImpl final : public Network {
 
   void allocate_state(int B) {
     if (state_batch_ == B && !state_.empty()) return;
+    if (state_mem_ && state_mem_batch_ == B) {
+      // After reset_state: the same buffers, zeroed, so captured steps that read them stay valid.
+      state_ = state_blocks_;
+      for (const StateBlock& s : state_) ops_->zero(s.data, s.size * sizeof(Real));
+      state_batch_ = B;
+      return;
+    }
+    ops_->drop_captured();  // captured steps hold the old state's addresses
     state_.clear();
     state_mem_ = std::make_unique<Memory<Real>>(*ops_, live_bytes_);
     for (size_t l = 0; l < cfg_.layers.size(); ++l)
@@ -679,6 +756,8 @@ class NetworkImpl final : public Network {
         if (cfg_.layers[l].cell == Cell::LSTM) state_.push_back({state_mem_->floats(n), n});
       }
     state_batch_ = B;
+    state_blocks_ = state_;
+    state_mem_batch_ = B;
   }
 
   // The carried state blocks of layer l, direction d: {h, c (LSTM) or nullptr}.
@@ -694,6 +773,74 @@ class NetworkImpl final : public Network {
     const uint64_t at = rng_counter_;
     rng_counter_ += n;
     return at;
+  }
+
+  void allocate_step_block() {
+    const size_t slots = 2 * cfg_.layers.size() + 1, S = static_cast<size_t>(cfg_.sampled_softmax);
+    auto align8 = [](size_t n) { return (n + 7) / 8 * 8; };
+    block_.offsets_at = align8(sizeof(StepHeader));
+    block_.samples_at = block_.offsets_at + slots * sizeof(uint64_t);
+    block_.log_expected_at = align8(block_.samples_at + S * sizeof(int32_t));
+    block_.bytes = block_.log_expected_at + S * sizeof(Real);
+    block_.dev = static_cast<unsigned char*>(static_cast<void*>(mem_.floats((block_.bytes + sizeof(Real) - 1) / sizeof(Real))));
+    block_.host = static_cast<unsigned char*>(ops_->alloc_host(block_.bytes));
+  }
+  const uint64_t* offset_slot(size_t slot) const {
+    return reinterpret_cast<const uint64_t*>(block_.dev + block_.offsets_at) + slot;
+  }
+  void set_offset(size_t slot, uint64_t offset) {
+    reinterpret_cast<uint64_t*>(block_.host + block_.offsets_at)[slot] = offset;
+  }
+  // Before the host writes the block: an upload from it may still be pending (an earlier call
+  // that threw before its download).
+  void begin_step_block() {
+    if (block_.pending) ops_->synchronize();
+    block_.pending = false;
+  }
+  void upload_step_block() { ops_->upload(block_.dev, block_.host, block_.bytes); }
+
+  // The dropout counters of a training forward, taken in its order (layer by layer: input,
+  // output; then the head's) into the block's slots.
+  void plan_dropout(const Activations<Real>& a) {
+    const size_t BT = static_cast<size_t>(a.B) * a.T_, last = cfg_.layers.size() - 1;
+    for (size_t l = 0; l < cfg_.layers.size(); ++l) {
+      const auto& L = a.layers[l];
+      const RecurrentSpec& spec = cfg_.layers[l];
+      if (spec.dropout_input > 0) set_offset(2 * l, take_counters(BT * L.in_width));
+      const bool feeds_sequence = cfg_.return_sequences || l < last;
+      if (spec.dropout_output > 0 && feeds_sequence) set_offset(2 * l + 1, take_counters(BT * L.out_width));
+    }
+    if (!cfg_.return_sequences && cfg_.layers[last].dropout_output > 0)
+      set_offset(2 * cfg_.layers.size(), take_counters(static_cast<size_t>(a.B) * a.layers[last].out_width));
+  }
+
+  // The sampled softmax's S classes, drawn log-uniformly (P(k) = log((k+2)/(k+1)) / log(V+1)) on
+  // the host from the model's counter, after the step's dropout counters, into the block.
+  void plan_sampled() {
+    const int S = cfg_.sampled_softmax, V = cfg_.output_width();
+    const uint64_t counter = take_counters(S);
+    const double log_v1 = std::log(static_cast<double>(V) + 1.0);
+    auto* samples = reinterpret_cast<int32_t*>(block_.host + block_.samples_at);
+    auto* log_expected = reinterpret_cast<Real*>(block_.host + block_.log_expected_at);
+    for (int j = 0; j < S; ++j) {
+      const double u = philox_uniform(cfg_.seed, counter + j, kStreamSampledSoftmax);
+      const int k = std::min(V - 1, std::max(0, static_cast<int>(std::exp(u * log_v1)) - 1));
+      samples[j] = k;
+      log_expected[j] = static_cast<Real>(std::log(S * std::log((k + 2.0) / (k + 1.0)) / log_v1));
+    }
+  }
+
+  // What fixes the ops a training step enqueues and the buffers they use, beyond the model
+  // itself: the shape, which optional inputs the batch has, carried state and its gradient,
+  // the attention memory's length. (Buffers that move call ops_->drop_captured.)
+  uint64_t step_key(const Activations<Real>& a, const TrainOptions& opts) const {
+    const int64_t parts[] = {a.B, a.T_, opts.carry_state, opts.state_grad, has_lengths_, has_weights_,
+                             has_condition_, a.attention.S, a.attention.has_lengths};
+    uint64_t h = 14695981039346656037ull;
+    for (const int64_t v : parts) {
+      for (int byte = 0; byte < 8; ++byte) h = (h ^ ((static_cast<uint64_t>(v) >> (8 * byte)) & 0xff)) * 1099511628211ull;
+    }
+    return h;
   }
 
   void run_input(Activations<Real>& a, bool /*training*/) {
@@ -712,7 +859,7 @@ class NetworkImpl final : public Network {
     state_used_ = use_state;
     run_input(a, training);
     if (cfg_.condition > 0 && !use_state) {
-      if (!has_condition_) range_error("batch.condition is required: the model is conditioned and the batch does not start from the carried state");
+      if (!has_condition_) range_error(kConditionRequired);
       run_condition(a);
     }
     const Real* x = a.x0;
@@ -721,7 +868,6 @@ class NetworkImpl final : public Network {
       auto& L = a.layers[l];
       const RecurrentSpec& spec = cfg_.layers[l];
       if (training && spec.dropout_input > 0) {
-        L.dropout_in_offset = take_counters(BT * L.in_width);
         ops_->dropout_forward(BT * L.in_width, spec.dropout_input, cfg_.seed, L.dropout_in_offset, x, L.x_dropped);
         x = L.x_dropped;
       }
@@ -734,7 +880,6 @@ class NetworkImpl final : public Network {
       x = L.y;
       const bool feeds_sequence = cfg_.return_sequences || l + 1 < cfg_.layers.size();
       if (training && spec.dropout_output > 0 && feeds_sequence) {
-        L.dropout_out_offset = take_counters(BT * L.out_width);
         ops_->dropout_forward(BT * L.out_width, spec.dropout_output, cfg_.seed, L.dropout_out_offset, L.y,
                               L.y_dropped);
         x = L.y_dropped;
@@ -750,7 +895,6 @@ class NetworkImpl final : public Network {
                         a.head_in + d * cfg_.layers[l].hidden, L.out_width, false);
       x = a.head_in;
       if (training && cfg_.layers[l].dropout_output > 0) {
-        a.head_dropout_offset = take_counters(static_cast<size_t>(B) * L.out_width);
         ops_->dropout_forward(static_cast<size_t>(B) * L.out_width, cfg_.layers[l].dropout_output, cfg_.seed,
                               a.head_dropout_offset, a.head_in, a.head_in_dropped);
         x = a.head_in_dropped;
@@ -828,6 +972,7 @@ class NetworkImpl final : public Network {
     const size_t B = static_cast<size_t>(a.B), N = B * a.T_;
     m.S = S;
     if (S > m.capacity) {
+      ops_->drop_captured();  // captured steps hold the old buffers' addresses
       m.mem.reset();  // the old buffers go first, so peak memory is the new size alone
       m.mem = std::make_unique<Memory<Real>>(*ops_, live_bytes_);
       Memory<Real>& mm = *m.mem;
@@ -899,24 +1044,13 @@ class NetworkImpl final : public Network {
   // Philox stream of their own), so the seed and the step fix them and a checkpoint resumes them. The target's logit is exact; each sample's is
   // corrected by log(S·P), the importance weight, and a sample equal to the row's target is
   // masked: the estimate of the softmax normaliser converges to the full one as S grows.
+  // plan_sampled draws the samples before the step, into the step block.
   void sampled_loss(Activations<Real>& a) {
     const int S = cfg_.sampled_softmax, N = a.rows, V = cfg_.output_width();
     const size_t K = cfg_.dense.size();
     const int D = head_width(K - 1);
     const Real* x = K == 1 ? head_input_ : a.z[K - 2];
     auto& q = a.sampled;
-    const uint64_t counter = take_counters(S);
-    const double log_v1 = std::log(static_cast<double>(V) + 1.0);
-    std::vector<int32_t> samples(S);
-    std::vector<double> log_expected(S);
-    for (int j = 0; j < S; ++j) {
-      const double u = philox_uniform(cfg_.seed, counter + j, kStreamSampledSoftmax);
-      const int k = std::min(V - 1, std::max(0, static_cast<int>(std::exp(u * log_v1)) - 1));
-      samples[j] = k;
-      log_expected[j] = std::log(S * std::log((k + 2.0) / (k + 1.0)) / log_v1);
-    }
-    ops_->upload(q.samples, samples.data(), S * sizeof(int32_t));
-    upload_floats(q.log_expected, log_expected);
     const DenseOffsets& o = layout_.dense[K - 1];
     ops_->embedding_forward(S, V, D, q.samples, params_ + o.weight, q.Ws);
     ops_->embedding_forward(S, V, 1, q.samples, params_ + o.bias, q.bs);
@@ -1103,6 +1237,7 @@ class NetworkImpl final : public Network {
   StepResult read_result(const Batch&) {
     Real host[4];
     ops_->download(host, scalars_, sizeof(host));
+    block_.pending = false;  // the download waited for everything before it
     StepResult r;
     r.loss = static_cast<double>(host[0]);
     r.grad_norm = static_cast<double>(host[1]);
@@ -1143,6 +1278,15 @@ class NetworkImpl final : public Network {
   std::map<std::pair<int, int>, std::unique_ptr<Activations<Real>>> acts_;
   std::vector<StateBlock> state_;
   std::unique_ptr<Memory<Real>> state_mem_;
+  std::vector<StateBlock> state_blocks_;  // state_mem_'s blocks, kept across reset_state
+  int state_mem_batch_ = 0;
+  // The step block (StepHeader above): host and backend copies and where its parts start.
+  struct StepBlock {
+    size_t bytes = 0, offsets_at = 0, samples_at = 0, log_expected_at = 0;
+    unsigned char* host = nullptr;  // alloc_host
+    unsigned char* dev = nullptr;
+    bool pending = false;  // an upload from `host` may not have run yet
+  } block_;
   int state_batch_ = 0;
   bool has_lengths_ = false, has_weights_ = false, state_used_ = false, has_condition_ = false;
   bool state_grad_wanted_ = false;

@@ -138,6 +138,7 @@ struct BackendDetails {
   size_t total_memory = 0;
   int driver_version = 0, runtime_version = 0;
   std::string precision;  // "fp64", "fp32", "tf32"
+  CaptureStats graphs;    // training steps captured / replayed as CUDA graphs (zeros on the CPU)
 };
 
 class Network {

@@ -15,8 +15,11 @@
 // for outputs.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <new>
 #include <vector>
 
 namespace frnn {
@@ -78,6 +81,19 @@ struct AdamConfig {
   bool decoupled = false;
 };
 
+// One Adam step's values, kept in backend memory (see "per-step values" below).
+struct AdamStep {
+  AdamConfig cfg;
+  int64_t step = 1;  // counts from 1 (bias correction)
+};
+
+// What run_captured did so far on one backend instance (Model.info()).
+struct CaptureStats {
+  uint64_t captures = 0;  // graphs captured and instantiated
+  uint64_t replays = 0;   // graph launches (the one right after a capture included)
+  uint64_t fallbacks = 0; // captures that failed: that key then runs uncaptured
+};
+
 struct SampleConfig {
   double temperature = 1.0;  // logits are divided by it; > 0
   int32_t top_k = 0;         // keep the k most likely (ties: lower index first); 0 = all
@@ -126,6 +142,38 @@ class Ops {
   virtual void copy(void* dst, const void* src, size_t bytes) = 0;
   virtual void zero(void* dst, size_t bytes) = 0;
   virtual void synchronize() = 0;
+
+  // Host memory upload() may read when the copy *runs* rather than when it is called (CUDA:
+  // pinned, copied asynchronously; a captured copy re-reads it at every replay). The caller
+  // writes it only while no copy from it is pending, i.e. after a download or synchronize that
+  // follows the last upload from it. Zero-filled; the CPU's is ordinary memory.
+  virtual void* alloc_host(size_t bytes) {
+    void* p = ::operator new(bytes ? bytes : 1, std::align_val_t{64});
+    std::fill_n(static_cast<unsigned char*>(p), bytes, static_cast<unsigned char>(0));
+    return p;
+  }
+  virtual void release_host(void* p) { ::operator delete(p, std::align_val_t{64}); }
+
+  // ---- captured steps ----
+  // run_captured(key, enqueue): enqueue() enqueues a fixed sequence of ops; a backend may record
+  // it once per key (a CUDA graph) and replay the recording instead of calling enqueue again.
+  // So, for one key, enqueue must enqueue the same ops on the same buffers with the same by-value
+  // arguments every time: whatever changes from call to call (learning rate, Adam's step, clip
+  // norm, dropout offsets) is read by the ops from backend memory (the "per-step values" below),
+  // filled by an upload from alloc_host memory inside enqueue. enqueue may also run more than
+  // once per call (a failed capture is re-run uncaptured) or not at all (a replay): it must do
+  // no host-side bookkeeping, no download/synchronize, and allocate nothing.
+  // The CPU runs enqueue. CUDA (cuda/README.md, "CUDA graphs"): the first call of a key runs
+  // uncaptured (sizing every buffer), the second captures and launches, later ones launch; a few
+  // keys are kept (least recently used dropped); FUSEDRNN_CUDA_GRAPHS=0 (read per call) runs
+  // uncaptured; a capture that fails for any reason makes that key run uncaptured.
+  virtual void run_captured(uint64_t key, const std::function<void()>& enqueue) {
+    (void)key;
+    enqueue();
+  }
+  // Forgets every recording: the caller is about to free or move buffers they reference.
+  virtual void drop_captured() {}
+  virtual CaptureStats capture_stats() const { return {}; }
 
   // Inference calls hold the parameter arena [params, params+count) for their duration, with a
   // version that changes whenever any parameter does; until then a backend may keep derived forms
@@ -223,26 +271,31 @@ class Ops {
   virtual void mse(int N, int D, const T* pred, const T* target, const T* weights, T* loss,
                    T* dpred) = 0;
 
+  // ---- per-step values ----
+  // Dropout's offset, the clip norm and Adam's configuration and step change every training step,
+  // so these ops take them by pointer into backend memory and read them when they run, not when
+  // they are enqueued: a captured step (run_captured) replays with each step's values.
+
   // ---- dropout (inverted), mask from Philox (philox.h): element i keeps iff
-  //      uniform(seed, offset + i) >= p; kept values are scaled by 1/(1-p). ----
+  //      uniform(seed, offset + i) >= p, offset = offset_at[0] (backend memory); kept values are
+  //      scaled by 1/(1-p). ----
   // y may alias x. p in [0,1).
-  virtual void dropout_forward(size_t n, double p, uint64_t seed, uint64_t offset, const T* x,
+  virtual void dropout_forward(size_t n, double p, uint64_t seed, const uint64_t* offset_at, const T* x,
                                T* y) = 0;
   // dx = dy * mask / (1-p) with the same mask; may alias.
-  virtual void dropout_backward(size_t n, double p, uint64_t seed, uint64_t offset, const T* dy,
+  virtual void dropout_backward(size_t n, double p, uint64_t seed, const uint64_t* offset_at, const T* dy,
                                 T* dx) = 0;
 
   // ---- optimizer ----
   // norm[0] = sqrt(sum(g^2)) over g [n]; scale[0] = max_norm/(norm+1e-6) clamped to <= 1
-  // (PyTorch clip_grad_norm_); scale[0] = 1 when max_norm <= 0. When the norm is not finite
-  // (a NaN or Inf anywhere in g), scale[0] = NaN: the signal for adam to skip the step, decided
-  // on the device with no extra pass and no host round trip.
-  virtual void global_norm_clip(size_t n, const T* g, double max_norm, T* norm, T* scale) = 0;
-  // One Adam/AdamW step over params/grads/m/v [n]; `step` counts from 1 (bias correction).
+  // (PyTorch clip_grad_norm_), max_norm = max_norm_at[0] (backend memory); scale[0] = 1 when
+  // max_norm <= 0. When the norm is not finite (a NaN or Inf anywhere in g), scale[0] = NaN: the
+  // signal for adam to skip the step, decided on the device with no extra pass and no host round trip.
+  virtual void global_norm_clip(size_t n, const T* g, const double* max_norm_at, T* norm, T* scale) = 0;
+  // One Adam/AdamW step over params/grads/m/v [n] with at[0]'s config and step (backend memory).
   // grad_scale [1] nullable: grads are multiplied by it first (the clip factor, read on device);
   // a non-finite grad_scale[0] makes the call a no-op (params, m, v untouched).
-  virtual void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamConfig& cfg,
-                    int64_t step, const T* grad_scale) = 0;
+  virtual void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamStep* at, const T* grad_scale) = 0;
 
   // ---- generation ----
   // logits [B,V] -> tokens [B] int32. Row b draws uniform(seed, offset + b) and picks the first

@@ -157,6 +157,10 @@ export interface NativeModelInfo {
   nativeBytes: number;
   /** 'fp64' | 'fp32' | 'tf32': the arithmetic in effect. */
   precision: string;
+  /** Training steps as CUDA graphs (0 on the CPU): captures, graph launches, failed captures. */
+  graphCaptures: number;
+  graphReplays: number;
+  graphFallbacks: number;
   /** The CUDA backend only: */
   device?: number;
   deviceName?: string;

@@ -266,10 +266,11 @@ struct Dropout {
     Buffers<T> buf(ops);
     T* x = buf.floats(f64(args, in_key, n));
     T* y = bool_or(args, "inPlace", "args", false) ? x : buf.written(n, poison_arg(args));
+    const uint64_t* offset_at = buf.value(offset);
     if (Backward)
-      ops.dropout_backward(n, p, seed, offset, x, y);
+      ops.dropout_backward(n, p, seed, offset_at, x, y);
     else
-      ops.dropout_forward(n, p, seed, offset, x, y);
+      ops.dropout_forward(n, p, seed, offset_at, x, y);
     Napi::Object out = Napi::Object::New(env);
     out.Set(Backward ? "dx" : "y", to_js(env, buf.read(y, n)));
     return out;
@@ -286,7 +287,7 @@ struct GlobalNormClip {
     Buffers<T> buf(ops);
     const T* g = buf.floats(f64(args, "g", n));
     T* s = buf.written(2, poison_arg(args));
-    ops.global_norm_clip(n, g, max_norm, s, s + 1);
+    ops.global_norm_clip(n, g, buf.value(max_norm), s, s + 1);
     const std::vector<double> r = buf.read(s, 2);
     Napi::Object out = Napi::Object::New(env);
     out.Set("norm", Napi::Number::New(env, r[0]));
@@ -327,7 +328,7 @@ struct Adam {
     T* v = buf.floats(f64(args, "v", n));
     // Non-finite is allowed: it is the skip signal global_norm_clip sends.
     const T* gs = present(args, "gradScale") ? buf.floats({num(args, "gradScale")}) : nullptr;
-    ops.adam(n, params, grads, m, v, cfg, static_cast<int64_t>(stepd), gs);
+    ops.adam(n, params, grads, m, v, buf.value(AdamStep{cfg, static_cast<int64_t>(stepd)}), gs);
     Napi::Object out = Napi::Object::New(env);
     out.Set("params", to_js(env, buf.read(params, n)));
     out.Set("m", to_js(env, buf.read(m, n)));

@@ -175,6 +175,13 @@ class Buffers {
     ops_.upload(p, host.data(), host.size() * sizeof(int32_t));
     return p;
   }
+  // One plain value in backend memory (the per-step values of ops.h).
+  template <typename V>
+  const V* value(const V& host) {
+    auto* p = static_cast<V*>(own(sizeof(V)));
+    ops_.upload(p, &host, sizeof(V));
+    return p;
+  }
   std::vector<double> read(const T* p, size_t n) {
     std::vector<T> host(n);
     ops_.download(host.data(), p, n * sizeof(T));

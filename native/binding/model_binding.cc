@@ -631,6 +631,9 @@ class Model : public Napi::ObjectWrap<Model> {
     o.Set("nativeBytes", static_cast<double>(net->native_bytes()));
     const BackendDetails d = guard(info.Env(), [&] { return net->backend_details(); });
     o.Set("precision", d.precision);
+    o.Set("graphCaptures", static_cast<double>(d.graphs.captures));
+    o.Set("graphReplays", static_cast<double>(d.graphs.replays));
+    o.Set("graphFallbacks", static_cast<double>(d.graphs.fallbacks));
     if (d.device >= 0) {
       o.Set("device", d.device);
       o.Set("deviceName", d.device_name);

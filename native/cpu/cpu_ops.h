@@ -101,20 +101,20 @@ class CpuOps final : public Ops<T> {
                           T* dmem) override {
     cpu::attention_backward(B, T_, S, H, M, q, k, mem, lengths, alpha, dcontext, dq, dk, dmem);
   }
-  void dropout_forward(size_t n, double p, uint64_t seed, uint64_t offset, const T* x,
+  // Per-step values live in host memory here: read them as the op runs.
+  void dropout_forward(size_t n, double p, uint64_t seed, const uint64_t* offset_at, const T* x,
                        T* y) override {
-    cpu::dropout_forward(n, p, seed, offset, x, y);
+    cpu::dropout_forward(n, p, seed, *offset_at, x, y);
   }
-  void dropout_backward(size_t n, double p, uint64_t seed, uint64_t offset, const T* dy,
+  void dropout_backward(size_t n, double p, uint64_t seed, const uint64_t* offset_at, const T* dy,
                         T* dx) override {
-    cpu::dropout_backward(n, p, seed, offset, dy, dx);
+    cpu::dropout_backward(n, p, seed, *offset_at, dy, dx);
   }
-  void global_norm_clip(size_t n, const T* g, double max_norm, T* norm, T* scale) override {
-    cpu::global_norm_clip(n, g, max_norm, norm, scale);
+  void global_norm_clip(size_t n, const T* g, const double* max_norm_at, T* norm, T* scale) override {
+    cpu::global_norm_clip(n, g, *max_norm_at, norm, scale);
   }
-  void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamConfig& cfg, int64_t step,
-            const T* grad_scale) override {
-    cpu::adam(n, params, grads, m, v, cfg, step, grad_scale);
+  void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamStep* at, const T* grad_scale) override {
+    cpu::adam(n, params, grads, m, v, at->cfg, at->step, grad_scale);
   }
   void sample(int B, int V, const T* logits, const SampleConfig& cfg, uint64_t seed,
               uint64_t offset, int32_t* tokens) override {
