@@ -111,17 +111,17 @@ __device__ __forceinline__ void epilogue(const StepArgs& a, int b, int k, const 
   if (a.y) a.y[static_cast<size_t>(row) * a.ldy + k] = hnew;
 }
 
-// The epilogue of a summed R×(8·G) tile (tile[r·8G + gate·8 + uu]) for batch rows b0.. and units
-// u0..u0+7; rows and units past the edge are skipped.
-template <int G, int R>
+// The epilogue of a summed R×(U·G) tile (tile[r·UG + gate·U + uu]) for batch rows b0.. and units
+// u0..u0+U-1; rows and units past the edge are skipped.
+template <int G, int R, int U = kUnitsPerBlock>
 __device__ __forceinline__ void tile_epilogue(const StepArgs& a, const float* tile, int b0, int u0) {
-  constexpr int C = kUnitsPerBlock * G;
-  for (int e = threadIdx.x; e < R * kUnitsPerBlock; e += blockDim.x) {
-    const int r = e / kUnitsPerBlock, uu = e % kUnitsPerBlock, b = b0 + r, unit = u0 + uu;
+  constexpr int C = U * G;
+  for (int e = threadIdx.x; e < R * U; e += blockDim.x) {
+    const int r = e / U, uu = e % U, b = b0 + r, unit = u0 + uu;
     if (b >= a.B || unit >= a.H) continue;
     float col[G];
 #pragma unroll
-    for (int gate = 0; gate < G; ++gate) col[gate] = tile[r * C + gate * kUnitsPerBlock + uu];
+    for (int gate = 0; gate < G; ++gate) col[gate] = tile[r * C + gate * U + uu];
     epilogue(a, b, unit, col);
   }
 }
