@@ -5,7 +5,7 @@
 # Node: --node, else `node` on PATH, else .device/node.xz (../shared/tools/device-node.sh).
 # Full (about 4 min on an H200): 1 build or load the addon (build/Release, built here with cmake-js
 # when nvcc is present and the build is missing), 2 the CUDA probe, 3 the parity tests (vitest),
-# 4 compute-sanitizer memcheck + racecheck on reduced sizes, 5 the ptxas resource report (CPU only,
+# 4 compute-sanitizer memcheck, racecheck and synccheck on reduced sizes, 5 the ptxas resource report (CPU only,
 # in the background during 3-4), 6 fusedrnn vs PyTorch eager and PyTorch with CUDA graphs on W1-W5
 # in TF32 and exact fp32, fusedrnn W2 TF32 again with FUSEDRNN_CUDA_RECURRENT=stepwise, the per
 # layer-step microbench, 7 the report: bench/results/latest-gpu-<gpu>.md (replaced) and one line
@@ -126,7 +126,7 @@ fi
 
 # 3. parity
 tests=()
-for t in cuda-parity cuda-persistent device-independence gpu-faults; do [ -f "test/$t.test.ts" ] && tests+=("test/$t.test.ts"); done
+for t in cuda-parity cuda-persistent cuda-decode cuda-graphs device-independence gpu-faults; do [ -f "test/$t.test.ts" ] && tests+=("test/$t.test.ts"); done
 if [ -f node_modules/vitest/vitest.mjs ] && [ ${#tests[@]} -gt 0 ]; then
   tmo $T_PARITY node node_modules/vitest/vitest.mjs run "${tests[@]}" >"$log/parity.txt" 2>&1
   rc=$?
@@ -139,7 +139,7 @@ fi
 if [ $quick -eq 1 ]; then
   status sanitizer "skipped (--quick)"
 elif command -v compute-sanitizer >/dev/null; then
-  for tool in memcheck racecheck; do
+  for tool in memcheck racecheck synccheck; do
     tmo $T_SANITIZER compute-sanitizer --tool "$tool" --error-exitcode 9 node bench/gpu/sanitize-smoke.mjs >"$log/$tool.txt" 2>&1
     rc=$?
     status "$tool" "$(outcome $rc $T_SANITIZER clean "ERRORS (see $log/$tool.txt)") $(grep -m1 'ERROR SUMMARY' "$log/$tool.txt")"
