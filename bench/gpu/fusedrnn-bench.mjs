@@ -101,6 +101,7 @@ const counters = () => {
 function pathRan(before, after) {
   if (!before || !after) return undefined;
   const d = (k) => after[k] - before[k];
+  if (d('persistentDecode') > 0) return 'decoder';
   const p = d('persistentForward') + d('persistentBackward') > 0, s = d('stepwiseForward') + d('stepwiseBackward') > 0;
   return p && s ? 'mixed' : p ? 'persistent' : s ? 'stepwise' : 'none counted';
 }

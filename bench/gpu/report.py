@@ -11,6 +11,7 @@ p = argparse.ArgumentParser()
 p.add_argument("log")
 p.add_argument("out")
 p.add_argument("--kind", default="full")
+p.add_argument("--machine", default="gpu", help="the machine kind history.md names (e.g. gpu-h200)")
 p.add_argument("--date", default="")
 p.add_argument("--commit", default="unknown")
 p.add_argument("--gpu", default="unknown GPU")
@@ -126,4 +127,4 @@ if a.history:
             h.write("# GPU bench history\n\nOne line per full `bench/gpu/run.sh` run. TF32 medians, each cell "
                     "fusedrnn / PyTorch eager / PyTorch graph (W1–W3, W5 ms per step; W4 µs per character).\n\n"
                     "| date | commit | kind | W1 | W2 | W3 | W4 | W5 |\n|---|---|---|---|---|---|---|---|\n")
-        h.write(f"| {a.date} | {a.commit} | {a.gpu} | " + " | ".join(head(w) for w in WORKLOADS) + " |\n")
+        h.write(f"| {a.date} | {a.commit} | {a.machine} | " + " | ".join(head(w) for w in WORKLOADS) + " |\n")

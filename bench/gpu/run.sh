@@ -15,7 +15,7 @@
 # Every stage runs under `timeout`: one that hangs is reported as TIMED OUT and the run goes on.
 # The environment passes through unchanged to every stage (e.g. FUSEDRNN_CUDA_RECURRENT).
 # --copy-to (default $OUT when set): where the report and the logs are also copied at the end.
-# The commit is `git rev-parse --short HEAD`, else the content of .device/commit, else "unknown".
+# The commit is the content of .device/commit, else `git rev-parse --short HEAD`, else "unknown".
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -69,9 +69,12 @@ gpu_slug() {
     *) echo "$1" | tr '[:upper:]' '[:lower:]' | sed -E 's/^nvidia //; s/[^a-z0-9]+/-/g; s/^-+|-+$//g' ;;
   esac
 }
-commit="$(git rev-parse --short HEAD 2>/dev/null)"
-if [ -n "$commit" ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then commit="$commit+dirty"; fi
-[ -n "$commit" ] || commit="$(head -c 40 .device/commit 2>/dev/null)"
+# .device/commit first: on the GPU machine a .git that travelled may be older than the tree.
+commit="$(head -c 40 .device/commit 2>/dev/null)"
+if [ -z "$commit" ]; then
+  commit="$(git rev-parse --short HEAD 2>/dev/null)"
+  if [ -n "$commit" ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then commit="$commit+dirty"; fi
+fi
 [ -n "$commit" ] || commit=unknown
 
 # 7. The report (also on a fatal stop, so the status table always comes back).
@@ -84,7 +87,7 @@ finish() {
     out="bench/results/latest-gpu-$(gpu_slug "$gpu").md"
     [ "${1:-}" = bench ] && history=(--history bench/results/history.md)
   fi
-  python3 bench/gpu/report.py "$log" "$out" --kind "$kind" --date "$date" --commit "$commit" --gpu "$gpu" ${history[@]+"${history[@]}"} \
+  python3 bench/gpu/report.py "$log" "$out" --kind "$kind" --date "$date" --commit "$commit" --gpu "$gpu" --machine "gpu-$(gpu_slug "$gpu")" ${history[@]+"${history[@]}"} \
     || echo "report failed (logs in $log)" >&2
   if [ -n "$copy_to" ]; then
     mkdir -p "$copy_to/logs" && cp "$out" "$copy_to/" && cp -r "$log/." "$copy_to/logs/"
