@@ -259,6 +259,10 @@ export class Model {
     return this.config.dense[this.config.dense.length - 1].units;
   }
 
+  private get dtype(): 'float32' | 'float64' {
+    return this.config.dtype ?? 'float32';
+  }
+
   get vocabSize(): number | undefined {
     const input = this.config.input;
     return input.type === 'features' ? undefined : input.vocabSize;
@@ -268,7 +272,7 @@ export class Model {
   trainStep(batch: Batch, options: TrainStepOptions = {}): Promise<StepResult> {
     return settle(() => {
       const nb = this.checkBatch(batch);
-      const opts = checkTrainOptions(options);
+      const opts = checkTrainOptions(options, this.dtype);
       return this.enqueue((m) => m.trainStep(nb, opts)).then(toStepResult);
     });
   }
@@ -276,7 +280,7 @@ export class Model {
   /** The same step on the calling thread, for tight loops that accept blocking. */
   trainStepSync(batch: Batch, options: TrainStepOptions = {}): StepResult {
     const nb = this.checkBatch(batch);
-    return toStepResult(this.nativeNow().trainStepSync(nb, checkTrainOptions(options)));
+    return toStepResult(this.nativeNow().trainStepSync(nb, checkTrainOptions(options, this.dtype)));
   }
 
   /**
@@ -349,7 +353,7 @@ export class Model {
       if (!Array.isArray(stateGrad)) throw new TypeError('stateGrad must be an array of Float32Array/Float64Array blocks');
       stateGrad.forEach((b, i) => checkFloatArray(b, `stateGrad[${i}]`));
       if (outputGrad !== undefined) checkFloatArray(outputGrad, 'outputGrad');
-      const o = checkTrainOptions(options);
+      const o = checkTrainOptions(options, this.dtype);
       if (o.carryState) throw new TypeError('options.carryState does not apply to trainFromStateGrad');
       return this.enqueue((m) => m.trainFromStateGrad(stateGrad, o, outputGrad)).then(toStepResult);
     });
@@ -635,14 +639,18 @@ function checkEvaluateOptions(options: EvaluateOptions): { useState: boolean; ke
   return { useState, keepState: carry };
 }
 
-function checkTrainOptions(options: TrainStepOptions): TrainStepOptions {
+// The smallest normal number of each dtype: a smaller epsilon is 0 or subnormal in the model's
+// arithmetic, and Adam's update m / (sqrt(v) + eps) then overflows to ±Infinity.
+const SMALLEST_NORMAL = { float32: 2 ** -126, float64: 2 ** -1022 } as const;
+
+function checkTrainOptions(options: TrainStepOptions, dtype: 'float32' | 'float64'): TrainStepOptions {
   checkObject(options, 'options');
   checkKeys(options, TRAIN_KEYS, 'train options');
   const o: TrainStepOptions = {
     learningRate: checkNumber(options.learningRate ?? 1e-3, 'options.learningRate', 0, 1e6),
     beta1: checkNumber(options.beta1 ?? 0.9, 'options.beta1', 0, 1, true),
     beta2: checkNumber(options.beta2 ?? 0.999, 'options.beta2', 0, 1, true),
-    epsilon: checkNumber(options.epsilon ?? 1e-8, 'options.epsilon', Number.MIN_VALUE, 1),
+    epsilon: checkNumber(options.epsilon ?? 1e-8, 'options.epsilon', SMALLEST_NORMAL[dtype], 1),
     weightDecay: checkNumber(options.weightDecay ?? 0, 'options.weightDecay', 0, 1e6),
     decoupledWeightDecay: checkBoolean(options.decoupledWeightDecay ?? false, 'options.decoupledWeightDecay'),
     clipNorm: checkNumber(options.clipNorm ?? 5, 'options.clipNorm', 0, 1e12),

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdio>
+#include <limits>
 #include <map>
 #include <string>
 #include <type_traits>
@@ -40,6 +42,7 @@ class Memory {
 
  private:
   void* bytes(size_t n) {
+    owned_.reserve(owned_.size() + 1);  // so that recording the block cannot fail after it exists
     void* p = ops_.alloc(n);
     owned_.push_back(p);
     held_ += n;
@@ -181,32 +184,58 @@ class NetworkImpl final : public Network {
   // Host work first (checks, uploads of the batch, the step's counters and values into the step
   // block), then the step itself (zero grads, forward, loss, backward, clip, Adam) as one
   // run_captured call that only enqueues ops, then the downloads.
+  // Options whose values only the model's dtype can judge (the binding checked the rest).
+  static void check_update_options(const TrainOptions& opts) {
+    const double smallest = std::numeric_limits<Real>::min();
+    if (!(opts.adam.eps >= smallest)) {
+      char text[160];
+      std::snprintf(text, sizeof text, "options.epsilon must be at least %g (the smallest normal number of the model's dtype), got %g",
+                    smallest, opts.adam.eps);
+      range_error(text);
+    }
+  }
+
   StepResult train_step(const Batch& batch, const TrainOptions& opts) override {
+    check_update_options(opts);
     if (opts.state_grad && !opts.carry_state) range_error("options.stateGrad needs options.carryState (the state it is the gradient of)");
     if (opts.memory_grad && cfg_.attention == 0) range_error("options.memoryGrad needs a model with attention");
     Activations<Real>& a = prepare(batch);
     if (cfg_.condition > 0 && !opts.carry_state && !has_condition_) range_error(kConditionRequired);
+    return keeping_state_on_failure([&] { return train_prepared(a, batch, opts); });
+  }
+
+  StepResult train_prepared(Activations<Real>& a, const Batch& batch, const TrainOptions& opts) {
     if (opts.carry_state) allocate_state(a.B);
     const bool sampled = cfg_.sampled_softmax > 0;
     begin_step_block();
-    plan_dropout(a);
-    if (sampled) plan_sampled();
-    set_update_values(opts);
-    ++params_version_;  // Adam writes the parameters inside the step
-    block_.pending = true;  // from here on the step's upload may be enqueued
-    ops_->run_captured(step_key(a, opts), [&] {
-      upload_step_block();
-      ops_->zero(grads_, layout_.trainable * sizeof(Real));
-      sampled_step_ = sampled;
-      forward(a, /*training=*/true, opts.carry_state);
-      if (sampled) sampled_loss(a);
-      else loss(a, /*with_grad=*/true);
-      state_grad_wanted_ = opts.state_grad;
-      backward(a);
+    // A step that fails before its update (an allocation, a bad shape) leaves the model as it was:
+    // the dropout and sampling counters it took are given back.
+    const uint64_t rng_before = rng_counter_;
+    try {
+      plan_dropout(a);
+      if (sampled) plan_sampled();
+      set_update_values(opts);
+      ++params_version_;  // Adam writes the parameters inside the step
+      block_.pending = true;  // from here on the step's upload may be enqueued
+      ops_->run_captured(step_key(a, opts), [&] {
+        upload_step_block();
+        ops_->zero(grads_, layout_.trainable * sizeof(Real));
+        sampled_step_ = sampled;
+        forward(a, /*training=*/true, opts.carry_state);
+        if (sampled) sampled_loss(a);
+        else loss(a, /*with_grad=*/true);
+        state_grad_wanted_ = opts.state_grad;
+        backward(a);
+        state_grad_wanted_ = false;
+        sampled_step_ = false;
+        enqueue_update();
+      });
+    } catch (...) {
+      rng_counter_ = rng_before;
       state_grad_wanted_ = false;
       sampled_step_ = false;
-      enqueue_update();
-    });
+      throw;
+    }
     std::vector<std::vector<double>> state_grad;
     if (opts.state_grad) state_grad = download_state_blocks(a, /*gradients=*/true);
     std::vector<double> memory_grad;
@@ -237,6 +266,7 @@ class NetworkImpl final : public Network {
 
   StepResult train_from_state_grad(const std::vector<std::vector<double>>& grad, const std::vector<double>& output_grad,
                                    const TrainOptions& opts) override {
+    check_update_options(opts);
     if (encoded_ == nullptr) range_error("trainFromStateGrad needs a preceding encode(batch, { training: true }) with no other call in between");
     Activations<Real>& a = *encoded_;
     auto& top = a.layers.back();
@@ -303,24 +333,28 @@ class NetworkImpl final : public Network {
   StepResult evaluate(const Batch& batch, bool use_state, bool keep_state) override {
     const HeldWeights held(*this);
     Activations<Real>& a = prepare(batch);
-    forward(a, /*training=*/false, use_state);
-    loss(a, /*with_grad=*/false);
-    if (keep_state) {
-      allocate_state(a.B);
-      keep_final_state(a);
-    }
-    return read_result(batch);
+    return keeping_state_on_failure([&] {
+      forward(a, /*training=*/false, use_state);
+      loss(a, /*with_grad=*/false);
+      if (keep_state) {
+        allocate_state(a.B);
+        keep_final_state(a);
+      }
+      return read_result(batch);
+    });
   }
 
   std::vector<double> predict(const Batch& batch, bool use_state, bool keep_state) override {
     const HeldWeights held(*this);
     Activations<Real>& a = prepare(batch);
-    forward(a, /*training=*/false, use_state);
-    if (keep_state) {
-      allocate_state(a.B);
-      keep_final_state(a);
-    }
-    return download_floats(a.z.back(), static_cast<size_t>(a.rows) * cfg_.output_width());
+    return keeping_state_on_failure([&] {
+      forward(a, /*training=*/false, use_state);
+      if (keep_state) {
+        allocate_state(a.B);
+        keep_final_state(a);
+      }
+      return download_floats(a.z.back(), static_cast<size_t>(a.rows) * cfg_.output_width());
+    });
   }
 
   std::vector<int32_t> generate(const std::vector<int32_t>& prime, int B, int P, int steps,
@@ -499,16 +533,16 @@ class NetworkImpl final : public Network {
     return blocks;
   }
 
+  // Checked in full before anything changes; the new state's memory is built aside.
   void set_state(int batch, const std::vector<std::vector<double>>& blocks) override {
     if (batch < 1) range_error("state batch must be >= 1");
-    allocate_state(batch);
-    if (blocks.size() != state_.size())
-      range_error("state must have " + std::to_string(state_.size()) + " blocks, got " +
-                  std::to_string(blocks.size()));
+    const std::vector<size_t> sizes = state_block_sizes(batch);
+    if (blocks.size() != sizes.size())
+      range_error("state must have " + std::to_string(sizes.size()) + " blocks, got " + std::to_string(blocks.size()));
     for (size_t i = 0; i < blocks.size(); ++i)
-      if (blocks[i].size() != state_[i].size)
-        range_error("state block " + std::to_string(i) + " must have " + std::to_string(state_[i].size) +
-                    " elements");
+      if (blocks[i].size() != sizes[i])
+        range_error("state block " + std::to_string(i) + " must have " + std::to_string(sizes[i]) + " elements");
+    allocate_state(batch);
     for (size_t i = 0; i < blocks.size(); ++i) upload_floats(state_[i].data, blocks[i]);
   }
 
@@ -737,6 +771,44 @@ class NetworkImpl final : public Network {
     }
   }
 
+  // The carried state as a call found it: a call that changes it and then fails puts it back.
+  struct StateSnapshot {
+    std::vector<StateBlock> state, blocks;
+    int batch, mem_batch;
+    const Memory<Real>* mem;
+  };
+
+  template <class Call>
+  auto keeping_state_on_failure(Call&& call) {
+    const StateSnapshot saved{state_, state_blocks_, state_batch_, state_mem_batch_, state_mem_.get()};
+    try {
+      return call();
+    } catch (...) {
+      if (state_mem_.get() != saved.mem) {  // a new state was built: the retired one comes back
+        ops_->drop_captured();
+        state_mem_ = std::move(retired_state_mem_);
+      }
+      state_ = saved.state;
+      state_blocks_ = saved.blocks;
+      state_batch_ = saved.batch;
+      state_mem_batch_ = saved.mem_batch;
+      throw;
+    }
+  }
+
+  // The carried state's block sizes for batch B, in state_'s order (per layer and direction: h,
+  // then c for an LSTM). Allocates nothing, so callers can check before they change anything.
+  std::vector<size_t> state_block_sizes(int B) const {
+    std::vector<size_t> sizes;
+    for (size_t l = 0; l < cfg_.layers.size(); ++l)
+      for (int d = 0; d < directions(l); ++d) {
+        const size_t n = static_cast<size_t>(B) * cfg_.layers[l].hidden;
+        sizes.push_back(n);
+        if (cfg_.layers[l].cell == Cell::LSTM) sizes.push_back(n);
+      }
+    return sizes;
+  }
+
   void allocate_state(int B) {
     if (state_batch_ == B && !state_.empty()) return;
     if (state_mem_ && state_mem_batch_ == B) {
@@ -746,17 +818,17 @@ class NetworkImpl final : public Network {
       state_batch_ = B;
       return;
     }
+    // Built aside and swapped in whole: a failed allocation leaves the old state as it was. The
+    // old memory is kept (retired) until the next swap, so a call that fails later can put it back.
+    auto mem = std::make_unique<Memory<Real>>(*ops_, live_bytes_);
+    std::vector<StateBlock> blocks;
+    for (const size_t n : state_block_sizes(B)) blocks.push_back({mem->floats(n), n});
     ops_->drop_captured();  // captured steps hold the old state's addresses
-    state_.clear();
-    state_mem_ = std::make_unique<Memory<Real>>(*ops_, live_bytes_);
-    for (size_t l = 0; l < cfg_.layers.size(); ++l)
-      for (int d = 0; d < directions(l); ++d) {
-        const size_t n = static_cast<size_t>(B) * cfg_.layers[l].hidden;
-        state_.push_back({state_mem_->floats(n), n});
-        if (cfg_.layers[l].cell == Cell::LSTM) state_.push_back({state_mem_->floats(n), n});
-      }
+    retired_state_mem_ = std::move(state_mem_);
+    state_mem_ = std::move(mem);
+    state_ = blocks;
+    state_blocks_ = std::move(blocks);
     state_batch_ = B;
-    state_blocks_ = state_;
     state_mem_batch_ = B;
   }
 
@@ -1278,6 +1350,7 @@ class NetworkImpl final : public Network {
   std::map<std::pair<int, int>, std::unique_ptr<Activations<Real>>> acts_;
   std::vector<StateBlock> state_;
   std::unique_ptr<Memory<Real>> state_mem_;
+  std::unique_ptr<Memory<Real>> retired_state_mem_;  // the one state_mem_ replaced (allocate_state)
   std::vector<StateBlock> state_blocks_;  // state_mem_'s blocks, kept across reset_state
   int state_mem_batch_ = 0;
   // The step block (StepHeader above): host and backend copies and where its parts start.

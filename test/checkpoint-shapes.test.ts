@@ -29,7 +29,7 @@ describe('checkpoints of the new model shapes', () => {
         targets: randInts(2 * 3, V, r),
         batchSize: 2,
         steps: 3,
-        ...('attention' in extra ? { memory: extra.attention.memorySize === 4 ? memory : randn(2 * 3 * 5, r), memorySteps: 3 } : {}),
+        ...(extra.attention ? { memory: extra.attention.memorySize === 4 ? memory : randn(2 * 3 * 5, r), memorySteps: 3 } : {}),
         ...('conditionSize' in extra ? { condition: randn(4, r) } : {}),
       };
       for (let i = 0; i < 3; i++) await model.trainStep(batch, { learningRate: 0.05 });

@@ -205,7 +205,7 @@ describe('damaged checkpoints', () => {
     // Build a self-consistent file for a different hidden size and pass it off under this config.
     const other = Model.create({ ...m.config, layers: [{ cell: 'gru', units: 4 }] });
     const raw = decodeSafetensors(encodeCheckpoint(other));
-    const meta = { ...raw.metadata, config: JSON.stringify(m.config) };
+    const meta: Record<string, string> = { ...raw.metadata, config: JSON.stringify(m.config) };
     delete meta.checksum;
     // Re-sign it the way the writer does, so only the config check can catch it.
     const header = safetensorsHeader(raw.tensors, meta);

@@ -63,7 +63,7 @@ describe('memory', () => {
 
   it.skipIf(gpuReason !== '')(`20 000 training steps and 100 000 sampled characters on the GPU keep device memory flat${gpuReason ? ` [skipped: ${gpuReason}]` : ''}`, async () => {
     const model = Model.create({
-      input: { type: 'embedding', vocabSize: 20, embeddingDim: 8 },
+      input: { type: 'embedding', vocabSize: 20, dim: 8 },
       layers: [{ units: 32, dropoutOutput: 0.1 }, { units: 32 }],
       dense: [{ units: 20 }],
       backend: 'cuda',

@@ -84,6 +84,8 @@ export interface NativeAddon {
     persistentDecode: number;
     stepwiseDecode: number;
   };
+  /** Test-only: make the n-th allocation from now through the project's allocation points fail (0 disarms). */
+  testing: { failAllocation(n: number): void; allocationCountdown(): number };
   /** The instruction-set variant of the fp32 CPU kernels (env FUSEDRNN_CPU_ISA picks it at load). */
   cpuIsa: {
     active(): 'generic' | 'avx2' | 'avx512' | 'avx512bf16';

@@ -44,7 +44,7 @@ log="$(mktemp -d)"
 kind=full; [ $quick -eq 1 ] && kind=quick
 
 # Stage limits in seconds: ceilings against hangs (a stuck kernel or barrier), far above normal.
-T_BUILD=540 T_PROBE=60 T_PARITY=180 T_SANITIZER=150 T_PTXAS=300 T_FUSEDRNN=120 T_TORCH=180 T_STEP=120
+T_BUILD=540 T_PROBE=60 T_PARITY=300 T_SANITIZER=150 T_PTXAS=300 T_FUSEDRNN=120 T_TORCH=180 T_STEP=120
 
 status() { printf '%-28s %s\n' "$1" "$2" | tee -a "$log/status"; }
 # The command under timeout; -k: SIGKILL 10 s after the TERM, for a process stuck in the driver.
@@ -129,7 +129,10 @@ fi
 
 # 3. parity
 tests=()
-for t in cuda-parity cuda-persistent cuda-decode cuda-graphs device-independence gpu-faults; do [ -f "test/$t.test.ts" ] && tests+=("test/$t.test.ts"); done
+# Every test file with GPU-only cases (the leak test's long GPU run: full mode only).
+gpu_tests="cuda-parity cuda-persistent cuda-decode cuda-graphs device-independence gpu-faults"
+[ $quick -eq 1 ] || gpu_tests="$gpu_tests leaks"
+for t in $gpu_tests; do [ -f "test/$t.test.ts" ] && tests+=("test/$t.test.ts"); done
 if [ -f node_modules/vitest/vitest.mjs ] && [ ${#tests[@]} -gt 0 ]; then
   tmo $T_PARITY node node_modules/vitest/vitest.mjs run "${tests[@]}" >"$log/parity.txt" 2>&1
   rc=$?

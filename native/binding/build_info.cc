@@ -2,6 +2,7 @@
 // here. Compiles in both builds; the CUDA parts only under FRNN_HAVE_CUDA (cmake-js with nvcc).
 #include <string>
 
+#include "native/alloc_fault.h"
 #include "registry.h"
 
 #ifdef FRNN_HAVE_CUDA
@@ -114,9 +115,25 @@ Napi::Value CudaRecurrentStats(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// testing.failAllocation(n): arm the allocation-failure injection (alloc_fault.h); 0 disarms.
+// testing.allocationCountdown(): what is left of it (0: it fired, or was never armed).
+Napi::Object Testing(Napi::Env env) {
+  Napi::Object t = Napi::Object::New(env);
+  t.Set("failAllocation", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "failAllocation(n): n must be a number");
+    frnn::injected_alloc_countdown().store(info[0].As<Napi::Number>().Int64Value());
+    return info.Env().Undefined();
+  }));
+  t.Set("allocationCountdown", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::Number::New(info.Env(), static_cast<double>(frnn::injected_alloc_countdown().load()));
+  }));
+  return t;
+}
+
 }  // namespace
 
 void RegisterBuildInfo(Napi::Env env, Napi::Object exports) {
+  exports.Set("testing", Testing(env));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
   exports.Set("cudaProbe", Napi::Function::New(env, CudaProbe, "cudaProbe"));
   exports.Set("cudaRecurrentStats", Napi::Function::New(env, CudaRecurrentStats, "cudaRecurrentStats"));

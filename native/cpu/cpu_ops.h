@@ -6,6 +6,7 @@
 #include <new>
 #include <type_traits>
 
+#include "../alloc_fault.h"
 #include "../ops.h"
 #include "cpu_kernels.h"
 #include "scratch_arena.h"
@@ -19,6 +20,7 @@ class CpuOps final : public Ops<T> {
   const char* name() const override { return "cpu"; }
 
   void* alloc(size_t bytes) override {
+    maybe_inject_alloc_failure();
     void* p = std::calloc(bytes ? bytes : 1, 1);
     if (!p) throw std::bad_alloc();
     return p;

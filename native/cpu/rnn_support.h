@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "../alloc_fault.h"
 #include "cpu_isa.h"
 #include "gemm.h"
 #include "scratch_arena.h"
@@ -68,7 +69,10 @@ inline void add_column_sums(long rows, int cols, const float* src, long ld, floa
 template <typename F>
 F* scratch(ScratchSlot slot, size_t elems, bool zeroed) {
   std::vector<F>& b = active_arena().slot<F>(slot);
-  if (b.size() < elems) b.resize(elems);
+  if (b.size() < elems) {
+    maybe_inject_alloc_failure();
+    b.resize(elems);
+  }
   if (zeroed && elems) std::memset(b.data(), 0, elems * sizeof(F));
   return b.data();
 }

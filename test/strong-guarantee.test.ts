@@ -1,0 +1,133 @@
+// Every failed call leaves the model exactly as it was (issue 16): parameters, Adam moments, step
+// counter, dropout RNG counter and carried state are snapshotted before a call that fails and
+// compared after. Failures come from bad input and, SQLite-style, from allocation failures
+// injected at the N-th allocation (addon.testing.failAllocation) for N = 1, 2, 3 ... until the
+// call succeeds: each one must be a clean Error, and the model must still train afterwards.
+import { afterEach, describe, expect, it } from 'vitest';
+import { Model, type Batch, type ModelConfig } from '../lib/index.js';
+import { loadNative } from '../lib/native.js';
+import { randInts } from './helpers/numeric.js';
+import { rng } from './helpers/numeric.js';
+
+const addon = loadNative({ backend: 'cpu' });
+afterEach(() => addon.testing.failAllocation(0));
+
+const V = 7;
+const config: ModelConfig = {
+  input: { type: 'embedding', vocabSize: V, dim: 3 },
+  layers: [{ cell: 'lstm', units: 9, dropoutOutput: 0.2 }, { cell: 'gru', units: 5 }],
+  dense: [{ units: V }],
+  seed: 5,
+};
+function batch(B: number, T: number, seed: number): Batch {
+  const r = rng(seed);
+  return { inputs: randInts(B * T, V, r), targets: randInts(B * T, V, r), batchSize: B, steps: T };
+}
+
+// Everything a failed call must leave untouched.
+function snapshot(m: Model): unknown {
+  const t = m.exportTrainingState();
+  const s = m.getState();
+  return {
+    params: Array.from(t.params),
+    moments: [Array.from(t.m), Array.from(t.v)],
+    step: t.step,
+    rng: t.rngCounter,
+    state: { batchSize: s.batchSize, blocks: s.blocks.map((b) => Array.from(b)) },
+  };
+}
+
+// A model with some history: trained a few steps with carried state.
+async function trained(): Promise<Model> {
+  const m = Model.create(config);
+  for (let i = 0; i < 3; i++) await m.trainStep(batch(2, 4, i), { carryState: true });
+  return m;
+}
+
+// Runs call with the N-th allocation failing, N = 1, 2, ... until it succeeds; returns how many
+// failures it saw. Each failure: an Error, the model as it was.
+async function underAllocationFailures(m: Model, call: () => Promise<unknown> | unknown): Promise<number> {
+  for (let n = 1; n < 500; n++) {
+    const before = snapshot(m);
+    addon.testing.failAllocation(n);
+    let failed = false;
+    try {
+      await call();
+    } catch (e) {
+      failed = true;
+      expect(String(e), `allocation ${n}`).toMatch(/out of memory/);
+    }
+    const fired = addon.testing.allocationCountdown() === 0;
+    addon.testing.failAllocation(0);
+    if (!failed) {
+      expect(fired, `allocation ${n} failed but the call did not notice`).toBe(false);
+      return n - 1;
+    }
+    expect(snapshot(m), `state after the failure at allocation ${n}`).toEqual(before);
+  }
+  throw new Error('the call never succeeded');
+}
+
+describe('a failed call leaves the model exactly as it was', () => {
+  it('setState that fails validation keeps the carried state', async () => {
+    const m = await trained();
+    const before = snapshot(m);
+    expect(() => m.setState({ batchSize: 3, blocks: [new Float64Array(1)] })).toThrow(/state must have 3 blocks, got 1/);
+    expect(() => m.setState({ batchSize: 2, blocks: [1, 2, 3].map(() => new Float64Array(5)) })).toThrow(/state block 0 must have 18 elements/);
+    expect(snapshot(m)).toEqual(before);
+  });
+
+  it('an epsilon below the dtype\'s smallest normal number is a RangeError, and nothing changes', async () => {
+    const m = await trained();
+    const before = snapshot(m);
+    await expect(m.trainStep(batch(2, 4, 9), { epsilon: 5e-324 })).rejects.toThrow(/options.epsilon must be in \[1.1754943508222875e-38/);
+    expect(() => m.trainStepSync(batch(2, 4, 9), { epsilon: 1e-39 })).toThrow(RangeError);
+    expect(snapshot(m)).toEqual(before);
+    const r = await m.trainStep(batch(2, 4, 9), { epsilon: 2 ** -126 });
+    expect(Number.isFinite(r.loss)).toBe(true);
+    for (const p of m.params()) expect(m.getParam(p.name).every(Number.isFinite), p.name).toBe(true);
+    const f64 = Model.create({ ...config, dtype: 'float64' });
+    await expect(f64.trainStep(batch(2, 4, 9), { epsilon: 5e-324 })).rejects.toThrow(RangeError);
+    expect(Number.isFinite((await f64.trainStep(batch(2, 4, 9), { epsilon: 1e-300 })).loss)).toBe(true);
+  });
+
+  it('allocation failures in every call that allocates are clean errors that change nothing', async () => {
+    const calls: [string, (m: Model) => Promise<unknown> | unknown, ((m: Model) => Promise<unknown>)?][] = [
+      ['trainStep, new shape, carried state', (m) => m.trainStep(batch(3, 5, 11), { carryState: true })],
+      // The shape's activations exist already: the failures come from inside the step (its
+      // scratch), after it has taken its dropout counters.
+      ['trainStep, shape seen by evaluate', (m) => m.trainStep(batch(3, 5, 11), { carryState: true }), (m) => m.evaluate(batch(3, 5, 10))],
+      ['evaluate, new shape, keeping the state', (m) => m.evaluate(batch(4, 6, 12), { carryState: true })],
+      ['predict, new shape', (m) => m.predict(batch(5, 2, 13))],
+      ['generate', (m) => m.generate(new Int32Array([1, 2, 3]), 6, { seed: 3 })],
+      ['setState, new batch size', (m) => m.setState({ batchSize: 6, blocks: [9, 9, 5].map((h) => new Float64Array(6 * h).fill(0.25)) })],
+    ];
+    for (const [name, call, setup] of calls) {
+      const m = await trained();
+      await setup?.(m);
+      const failures = await underAllocationFailures(m, () => call(m));
+      expect(failures, `${name}: allocations that were made to fail`).toBeGreaterThan(0);
+      // Still trains, from where it was.
+      const r = await m.trainStep(batch(2, 4, 20), { carryState: true });
+      expect(Number.isFinite(r.loss), name).toBe(true);
+      m.dispose();
+    }
+  });
+
+  it('Model.create under allocation failures fails cleanly until it succeeds', () => {
+    let n = 1;
+    for (; n < 100; n++) {
+      addon.testing.failAllocation(n);
+      try {
+        Model.create(config).dispose();
+        break;
+      } catch (e) {
+        expect(String(e)).toMatch(/out of memory/);
+      } finally {
+        addon.testing.failAllocation(0);
+      }
+    }
+    expect(n).toBeGreaterThan(1);
+    expect(n).toBeLessThan(100);
+  });
+});
