@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../native/alloc_fault.h"
 #include "cuda_backend.h"
 #include "cuda_check.cuh"
 #include "kernels.cuh"
@@ -360,6 +361,7 @@ class CudaOps final : public Ops<float> {
   float* floats(size_t n) { return static_cast<float*>(bytes(n * sizeof(float))); }
 
   void* malloc_device(size_t n) {
+    maybe_inject_alloc_failure();
     if (capturing_) throw CaptureAbort("an allocation inside a captured step", false);
     void* p = nullptr;
     if (pooled_) check(cudaMallocAsync(&p, n, stream_), "cudaMallocAsync");
