@@ -1,6 +1,6 @@
 // The fusedrnn command end to end (the compiled dist/cli/main.js, as npm's bin runs it): train a
 // tiny model into a temp dir, resume it, sample from it; user mistakes give one line and exit != 0.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,11 +87,14 @@ describe('fusedrnn CLI', () => {
   it('answers user mistakes with one line and a non-zero exit, never a stack trace', async () => {
     const truncated = join(dir, 'bad.safetensors');
     writeFileSync(truncated, Buffer.from([1, 2, 3]));
+    const oneChar = join(dir, 'one.txt');
+    writeFileSync(oneChar, 'x');
     const cases: [string[], RegExp][] = [
       [['bogus'], /unknown command 'bogus'/],
       [['train', '--units', 'many'], /--units must be an integer/],
       [['train', '--nope'], /unknown option --nope/],
       [['train', join(dir, 'missing.txt')], /cannot read corpus .*ENOENT/],
+      [['train', oneChar], /corpus .*one\.txt has 1 character: training needs at least 2/],
       [['train', corpus, '--resume', '--dir', join(dir, 'empty')], /no checkpoint in/],
       [['sample'], /exactly one checkpoint/],
       [['sample', truncated], /not a valid safetensors file/],
@@ -107,6 +110,37 @@ describe('fusedrnn CLI', () => {
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
   });
+});
+
+describe('fusedrnn train interrupted', () => {
+  // Waits for the child's first step line (no timing), signals it, and checks that it saved and
+  // said so; the checkpoint then samples and resumes.
+  for (const [signal, exitCode] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    it(`${signal} stops after the current step, saves, says where and exits ${exitCode}`, async () => {
+      const target = join(dir, `interrupted-${signal}`);
+      const child = spawn(process.execPath, [cli, 'train', corpus, ...tiny.slice(0, -2), '--dir', target, '--log-every', '1', '--steps', '100000'], { cwd: dir });
+      let stdout = '';
+      let signalled = false;
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (!signalled && /^step \d+\//m.test(stdout)) {
+          signalled = true;
+          child.kill(signal);
+        }
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+      expect(code).toBe(exitCode);
+      const saved = /interrupted at step (\d+); saved (.*\.safetensors)/.exec(stdout);
+      expect(saved, stdout).not.toBeNull();
+      expect(existsSync(saved![2])).toBe(true);
+      const sample = await run('sample', target, '--length', '12', '--seed', '1', '--prime', 'It');
+      expect(sample.code).toBe(0);
+      expect(sample.stdout.length).toBeGreaterThan(0);
+      const resumed = await run('train', corpus, ...tiny.slice(0, -2), '--dir', target, '--resume', '--steps', String(Number(saved![1]) + 2));
+      expect(resumed.stderr).toBe('');
+      expect(resumed.code).toBe(0);
+    });
+  }
 });
 
 describe('fusedrnn train on a terminal', () => {

@@ -6,6 +6,7 @@ import { UsageError } from './args.js';
 import { infoCommand, packageVersion } from './info.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
+import { Interrupted } from './train-loop.js';
 
 const COMMANDS: Record<string, (argv: string[], out: NodeJS.WritableStream) => Promise<void>> = {
   train: trainCommand,
@@ -40,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function report(error: unknown): number {
+  if (error instanceof Interrupted) return error.exitCode;  // the loop has said where it saved
   if (process.env.FUSEDRNN_DEBUG === '1') console.error(error);
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`fusedrnn: ${message.split('\n')[0]}\n`);

@@ -27,7 +27,40 @@ export interface TrainingRun {
   out: NodeJS.WritableStream;
 }
 
+/** A run stopped by SIGINT/SIGTERM after saving a checkpoint; the command exits with exitCode. */
+export class Interrupted extends Error {
+  constructor(readonly exitCode: number) {
+    super('interrupted');
+  }
+}
+
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
+// The first SIGINT/SIGTERM asks the loop to stop after the current step and save; a second one
+// exits at once, as an impatient user means it to.
+function watchSignals(): { received(): keyof typeof SIGNAL_EXIT | undefined; dispose(): void } {
+  let first: keyof typeof SIGNAL_EXIT | undefined;
+  const handlers = (Object.keys(SIGNAL_EXIT) as (keyof typeof SIGNAL_EXIT)[]).map((signal) => {
+    const handler = () => {
+      if (first !== undefined) process.exit(SIGNAL_EXIT[signal]);
+      first = signal;
+    };
+    process.on(signal, handler);
+    return () => process.off(signal, handler);
+  });
+  return { received: () => first, dispose: () => handlers.forEach((off) => off()) };
+}
+
 export async function runTraining(run: TrainingRun): Promise<void> {
+  const signals = watchSignals();
+  try {
+    await trainUntilDone(run, signals.received);
+  } finally {
+    signals.dispose();
+  }
+}
+
+async function trainUntilDone(run: TrainingRun, interrupted: () => keyof typeof SIGNAL_EXIT | undefined): Promise<void> {
   const { model, manager, out } = run;
   let batches: TokenBatch[];
   try {
@@ -73,6 +106,12 @@ export async function runTraining(run: TrainingRun): Promise<void> {
       lossCount = 0;
     }
     if (manager.every > 0 && step % manager.every === 0 && step < total) await save();
+    const signal = interrupted();
+    if (signal !== undefined && step < total) {
+      const path = await manager.save(model, step, { vocabulary: run.vocab, dataCursor: { epoch, batch, step } });
+      say(`interrupted at step ${step}; saved ${path}`);
+      throw new Interrupted(SIGNAL_EXIT[signal]);
+    }
   }
   await save();
 }

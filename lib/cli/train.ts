@@ -120,6 +120,10 @@ async function readCorpus(path: string): Promise<string> {
   } catch (error) {
     throw new UsageError(`cannot read corpus ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  if (text.length < 2) throw new UsageError(`corpus ${path} is empty`);
+  if (text.length < 2) {
+    throw new UsageError(
+      `corpus ${path} has ${text.length} character${text.length === 1 ? '' : 's'}: training needs at least 2 (an input and the next one)`,
+    );
+  }
   return text;
 }
