@@ -677,6 +677,11 @@ function checkSampleOptions(options: SampleOptions): SampleOptions {
   return o;
 }
 
+/** The parameters (names, shapes, trainable) a config would have, without building the model. */
+export function plannedParams(config: ModelConfig): ParamInfo[] {
+  return loadNative({ backend: 'cpu' }).Model.planParams(toNativeConfig(config)).map((p: NativeParamInfo) => ({ ...p, shape: [...p.shape] }));
+}
+
 // Validation, backend choice and the addon to build with: create() and createAsync() alike.
 function prepareCreate(config: ModelConfig) {
   const nativeConfig = toNativeConfig(config);

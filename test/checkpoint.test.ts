@@ -201,6 +201,34 @@ describe('damaged checkpoints', () => {
     expect(() => decodeCheckpoint(reencode((_t, meta) => (meta.formatVersion = '99')))).toThrow(/version "99" is not supported/);
   });
 
+  it('checks a forged config against the tensors before building the model (memory bounded by the file)', () => {
+    const raw = decodeSafetensors(encodeCheckpoint(m));
+    const forge = (edit: (c: ModelConfig) => void): Buffer => {
+      const cfg = JSON.parse(raw.metadata.config) as ModelConfig;
+      edit(cfg);
+      const meta: Record<string, string> = { ...raw.metadata, config: JSON.stringify(cfg) };
+      delete meta.checksum;
+      const header = safetensorsHeader(raw.tensors, meta);
+      const unsigned = encodeSafetensors(raw.tensors, meta);
+      const data = unsigned.subarray(Number(unsigned.readBigUInt64LE(0)) + 8);
+      meta.checksum = createHash('sha256').update(JSON.stringify(header)).update(data).digest('hex');
+      return encodeSafetensors(raw.tensors, meta);
+    };
+    const edits: [string, (c: ModelConfig) => void, RegExp][] = [
+      // 8000 units would take gigabytes if the model were built first.
+      ['units', (c) => (c.layers[0].units = 8000), /tensor rnn\.weight_ih_l0 has shape \[6,3\], the config needs \[24000,3\]/],
+      ['layers', (c) => c.layers.push({ cell: 'lstm', units: 3 }), /tensor rnn\.weight_ih_l1 is missing/],
+      ['vocabulary', (c) => ((c.input as { vocabSize: number }).vocabSize = 5000), /tensor rnn\.weight_ih_l0 has shape \[6,3\], the config needs \[6,5000\]/],
+      ['cell', (c) => (c.layers[0].cell = 'lstm'), /tensor rnn\.weight_ih_l0 has shape \[6,3\], the config needs \[8,3\]/],
+    ];
+    const rssBefore = process.memoryUsage().rss;
+    for (const [what, edit, message] of edits) {
+      expect(() => decodeCheckpoint(forge(edit)), what).toThrow(CheckpointFormatError);
+      expect(() => decodeCheckpoint(forge(edit)), what).toThrow(message);
+    }
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(64 * 1024 * 1024);
+  });
+
   it('checks shapes against the config even when the checksum is right', () => {
     // Build a self-consistent file for a different hidden size and pass it off under this config.
     const other = Model.create({ ...m.config, layers: [{ cell: 'gru', units: 4 }] });

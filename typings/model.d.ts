@@ -199,6 +199,8 @@ export interface NativeModelConstructor {
     dtype: 'float32' | 'float64',
     options?: NativeBackendOptions,
   ): Promise<NativeModelHandle>;
+  /** The parameters (names, shapes) a config would have, computed without allocating any. */
+  planParams(config: NativeModelConfig): NativeParamInfo[];
 }
 
 /** Carried between generateChunk calls: h per layer, c per LSTM layer ([B,H] each), draws so far. */

@@ -6,8 +6,8 @@
 // so a flipped byte anywhere is an error rather than a silently different model.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { Model } from '../model.js';
-import type { ModelConfig } from '../model.js';
+import { Model, plannedParams } from '../model.js';
+import type { ModelConfig, ParamInfo } from '../model.js';
 import { checkKeys, checkObject } from '../validate.js';
 import { Vocabulary } from '../vocab.js';
 import { writeFileAtomic } from './atomic.js';
@@ -137,6 +137,25 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'checkpoint', placem
   if (meta.checksum !== digest(header, bytes.subarray(file.dataOffset))) fail('checksum mismatch: the file is corrupt');
 
   const config = { ...(parseJson(meta.config, 'config', fail) as ModelConfig), ...placement };
+  const dtype: TensorDtype = (config.dtype ?? 'float32') === 'float64' ? 'F64' : 'F32';
+  // Every tensor the config needs, checked against the file before the model (and its memory,
+  // which a forged config could make huge) exists: a failed load costs about the file's size.
+  let planned: ParamInfo[];
+  try {
+    planned = plannedParams(config);
+  } catch (error) {
+    return fail(`its model config is invalid: ${(error as Error).message}`);
+  }
+  const expect = (name: string, shape: number[]) => {
+    const t = file.tensors.get(name);
+    if (t === undefined) return fail(`tensor ${name} is missing`);
+    if (t.dtype !== dtype) fail(`tensor ${name} is ${t.dtype}, the ${config.dtype ?? 'float32'} model needs ${dtype}`);
+    if (t.shape.join(',') !== shape.join(',')) fail(`tensor ${name} has shape [${t.shape}], the config needs [${shape}]`);
+  };
+  for (const p of planned) {
+    expect(p.name, p.shape);
+    if (p.trainable) for (const moment of ['m', 'v']) expect(`optimizer.${moment}.${p.name}`, p.shape);
+  }
   let model: Model;
   try {
     model = Model.createForRestore(config);  // every parameter comes from the file below
@@ -150,7 +169,6 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'checkpoint', placem
     if (vocabulary !== undefined && vocabulary.size !== model.vocabSize) {
       fail(`its vocabulary has ${vocabulary.size} characters, the model ${model.vocabSize ?? 'no'} token ids`);
     }
-    const dtype: TensorDtype = (config.dtype ?? 'float32') === 'float64' ? 'F64' : 'F32';
     const exported = model.exportTrainingState();
     const total = exported.params.length;
     const params = new Float64Array(total);
@@ -158,11 +176,8 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'checkpoint', placem
     const v = new Float64Array(total);
     const used = new Set<string>();
     const take = (name: string, shape: number[], into: Float64Array, offset: number) => {
-      const t = file.tensors.get(name);
-      if (t === undefined) return fail(`tensor ${name} is missing`);
-      if (t.dtype !== dtype) fail(`tensor ${name} is ${t.dtype}, the ${config.dtype ?? 'float32'} model needs ${dtype}`);
-      if (t.shape.join(',') !== shape.join(',')) fail(`tensor ${name} has shape [${t.shape}], the config needs [${shape}]`);
-      into.set(t.data, offset);
+      expect(name, shape);  // the model's own layout: the same as planned, checked again for safety
+      into.set(file.tensors.get(name)!.data, offset);
       used.add(name);
     };
     for (const s of arenaSlices(model, total)) {

@@ -12,6 +12,7 @@
 #include "../errors.h"
 #include "js_errors.h"
 #include "../network.h"
+#include "../network_params.h"
 #include "js_args.h"
 #include "registry.h"
 
@@ -245,12 +246,28 @@ Napi::Float64Array to_float64(Napi::Env env, const std::vector<double>& v) {
   return a;
 }
 
+// Parameter infos as JS objects {name, shape, trainable}.
+Napi::Array param_infos(Napi::Env env, const std::vector<ParamInfo>& ps) {
+  auto arr = Napi::Array::New(env, ps.size());
+  for (size_t i = 0; i < ps.size(); ++i) {
+    auto o = Napi::Object::New(env);
+    o.Set("name", ps[i].name);
+    auto shape = Napi::Array::New(env, ps[i].shape.size());
+    for (size_t d = 0; d < ps[i].shape.size(); ++d) shape.Set(static_cast<uint32_t>(d), ps[i].shape[d]);
+    o.Set("shape", shape);
+    o.Set("trainable", ps[i].trainable);
+    arr.Set(static_cast<uint32_t>(i), o);
+  }
+  return arr;
+}
+
 class Model : public Napi::ObjectWrap<Model> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Model",
                        {
                            StaticMethod<&Model::Build>("build"),
+                           StaticMethod<&Model::PlanParams>("planParams"),
                            InstanceMethod<&Model::TrainStep>("trainStep"),
                            InstanceMethod<&Model::TrainStepSync>("trainStepSync"),
                            InstanceMethod<&Model::Evaluate>("evaluate"),
@@ -318,6 +335,15 @@ class Model : public Napi::ObjectWrap<Model> {
         [] {});
     worker->Queue();
     return worker->promise();
+  }
+
+  // The parameters a config would have (names, shapes), computed without allocating any: loading
+  // checks a file's tensors against them before it builds the model.
+  static Napi::Value PlanParams(const Napi::CallbackInfo& info) {
+    return guard(info.Env(), [&]() -> Napi::Value {
+      if (info.Length() < 1 || !info[0].IsObject()) type_error("expected Model.planParams(config: object)");
+      return param_infos(info.Env(), plan_parameters(parse_config(info[0].As<Napi::Object>())).params);
+    });
   }
 
   ~Model() override {
@@ -551,19 +577,7 @@ class Model : public Napi::ObjectWrap<Model> {
   }
 
   Napi::Value Params(const Napi::CallbackInfo& info) {
-    auto net = acquire(info.Env());
-    const auto& ps = net->params();
-    auto arr = Napi::Array::New(info.Env(), ps.size());
-    for (size_t i = 0; i < ps.size(); ++i) {
-      auto o = Napi::Object::New(info.Env());
-      o.Set("name", ps[i].name);
-      auto shape = Napi::Array::New(info.Env(), ps[i].shape.size());
-      for (size_t d = 0; d < ps[i].shape.size(); ++d) shape.Set(static_cast<uint32_t>(d), ps[i].shape[d]);
-      o.Set("shape", shape);
-      o.Set("trainable", ps[i].trainable);
-      arr.Set(static_cast<uint32_t>(i), o);
-    }
-    return arr;
+    return param_infos(info.Env(), acquire(info.Env())->params());
   }
 
   Napi::Value GetParam(const Napi::CallbackInfo& info) {
