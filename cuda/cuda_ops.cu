@@ -310,9 +310,9 @@ class CudaOps final : public Ops<float> {
     cuda::global_norm_clip(stream_, n, g, max_norm_at, norm, scale, bytes(norm_scratch_bytes()));
   }
   void adam(size_t n, float* params, const float* grads, float* m, float* v, const AdamStep* at,
-            const float* grad_scale) override {
+            float* grad_scale) override {
     use_device();
-    cuda::adam(stream_, n, params, grads, m, v, at, grad_scale);
+    cuda::adam(stream_, n, params, grads, m, v, at, grad_scale, floats(1));
   }
 
   void sample(int B, int V, const float* logits, const SampleConfig& cfg, uint64_t seed, uint64_t offset,

@@ -77,8 +77,10 @@ size_t norm_scratch_bytes();
 // max_norm and Adam's config/step are read on the device (ops.h "per-step values").
 void global_norm_clip(cudaStream_t stream, size_t n, const float* g, const double* max_norm_at, float* norm,
                       float* scale, void* scratch);
+// grad_scale nullable; verdict_scratch: one float of scratch, used when grad_scale is null (ops.h's
+// read-only pass needs somewhere to say "skip").
 void adam(cudaStream_t stream, size_t n, float* params, const float* grads, float* m, float* v, const AdamStep* at,
-          const float* grad_scale);
+          float* grad_scale, float* verdict_scratch);
 
 // Generation.
 size_t sample_scratch_bytes(int B, int V);

@@ -69,30 +69,53 @@ __device__ AdamArgs adam_args(const AdamStep& at) {
   return a;
 }
 
-__global__ void adam_kernel(size_t n, float* params, const float* grads, float* m, float* v, const AdamStep* at,
-                            const float* grad_scale) {
-  const float gs = grad_scale ? *grad_scale : 1.f;
-  if (!isfinite(gs)) return;  // non-finite gradient norm: the step is skipped, nothing is touched
-  // One thread per block derives the scalars (two double pows), the block shares them.
+// One element of the step, shared by the check and the update so the two cannot disagree.
+__device__ __forceinline__ void adam_element(const AdamArgs& a, float gs, float p, float g0, float m0, float v0,
+                                             float& p1, float& m1, float& v1) {
+  float g = g0 * gs;
+  if (a.wd != 0.f) {
+    if (a.decoupled) p *= a.decay;
+    else g = fmaf(a.wd, p, g);
+  }
+  m1 = a.b1 * m0 + a.one_minus_b1 * g;
+  v1 = a.b2 * v0 + a.one_minus_b2 * g * g;
+  p1 = p - a.step_size * m1 / (sqrtf(v1) * a.inv_bc2_sqrt + a.eps);
+}
+
+// The block's scalars, derived by one thread (two double pows) and shared.
+__device__ __forceinline__ AdamArgs block_adam_args(const AdamStep* at) {
   __shared__ AdamArgs shared;
   if (threadIdx.x == 0) shared = adam_args(*at);
   __syncthreads();
-  const AdamArgs a = shared;
+  return shared;
+}
+
+// The read-only pass (ops.h): any new value that would be non-finite sets *verdict to NaN. Every
+// writer stores the same NaN, so the order of the stores does not matter.
+__global__ void adam_check_kernel(size_t n, const float* params, const float* grads, const float* m, const float* v,
+                                  const AdamStep* at, const float* grad_scale, float* verdict) {
+  const float gs = grad_scale ? *grad_scale : 1.f;
+  if (!isfinite(gs)) return;  // already skipped
+  const AdamArgs a = block_adam_args(at);
+  bool finite = true;
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<size_t>(gridDim.x) * blockDim.x) {
-    float p = params[i];
-    float g = grads[i] * gs;
-    if (a.wd != 0.f) {
-      if (a.decoupled) p *= a.decay;
-      else g = fmaf(a.wd, p, g);
-    }
-    const float mi = a.b1 * m[i] + a.one_minus_b1 * g;
-    const float vi = a.b2 * v[i] + a.one_minus_b2 * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    p -= a.step_size * mi / (sqrtf(vi) * a.inv_bc2_sqrt + a.eps);
-    params[i] = p;
+    float p1, m1, v1;
+    adam_element(a, gs, params[i], grads[i], m[i], v[i], p1, m1, v1);
+    finite = finite && isfinite(p1) && isfinite(m1) && isfinite(v1);
   }
+  if (!finite) *verdict = __int_as_float(0x7fc00000);
+}
+
+__global__ void adam_kernel(size_t n, float* params, const float* grads, float* m, float* v, const AdamStep* at,
+                            const float* grad_scale, const float* verdict) {
+  // A non-finite gradient norm or a non-finite update: the step is skipped, nothing is touched.
+  if (!isfinite(*verdict)) return;
+  const float gs = grad_scale ? *grad_scale : 1.f;
+  const AdamArgs a = block_adam_args(at);
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x)
+    adam_element(a, gs, params[i], grads[i], m[i], v[i], params[i], m[i], v[i]);
 }
 
 }  // namespace
@@ -109,9 +132,18 @@ void global_norm_clip(cudaStream_t stream, size_t n, const float* g, const doubl
 }
 
 void adam(cudaStream_t stream, size_t n, float* params, const float* grads, float* m, float* v, const AdamStep* at,
-          const float* grad_scale) {
+          float* grad_scale, float* verdict_scratch) {
   if (!n) return;
-  adam_kernel<<<blocks_for(n, 256, 4096), 256, 0, stream>>>(n, params, grads, m, v, at, grad_scale);
+  // The verdict is grad_scale itself (so the executor reads a skipped step), or a scratch word.
+  float* verdict = grad_scale;
+  if (!verdict) {
+    verdict = verdict_scratch;
+    check(cudaMemsetAsync(verdict, 0, sizeof(float), stream), "cudaMemsetAsync(adam verdict)");
+  }
+  const unsigned blocks = blocks_for(n, 256, 4096);
+  adam_check_kernel<<<blocks, 256, 0, stream>>>(n, params, grads, m, v, at, grad_scale, verdict);
+  check_launch("adam_check_kernel");
+  adam_kernel<<<blocks, 256, 0, stream>>>(n, params, grads, m, v, at, grad_scale, verdict);
   check_launch("adam_kernel");
 }
 

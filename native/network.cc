@@ -317,12 +317,16 @@ class NetworkImpl final : public Network {
                          std::vector<std::vector<double>> state_grad) {
     StepResult r = read_result(batch);
     r.state_grad = std::move(state_grad);
-    r.skipped = !std::isfinite(r.grad_norm);
+    r.skipped = !std::isfinite(r.grad_norm) || r.update_non_finite;
     if (r.skipped) {
-      if (opts.error_on_non_finite)
-        throw std::runtime_error("training step " + std::to_string(step_ + 1) + " was skipped: the gradient norm is " +
-                                 std::to_string(r.grad_norm) + " (loss " + std::to_string(r.loss) +
-                                 "); the weights are unchanged");
+      if (opts.error_on_non_finite) {
+        const std::string why = r.update_non_finite
+                                    ? "its update would have made a weight or an Adam moment non-finite (learning rate " +
+                                          std::to_string(opts.adam.lr) + ")"
+                                    : "the gradient norm is " + std::to_string(r.grad_norm);
+        throw std::runtime_error("training step " + std::to_string(step_ + 1) + " was skipped: " + why + " (loss " +
+                                 std::to_string(r.loss) + "); the weights are unchanged");
+      }
       return r;
     }
     step_ += 1;
@@ -1313,6 +1317,8 @@ class NetworkImpl final : public Network {
     StepResult r;
     r.loss = static_cast<double>(host[0]);
     r.grad_norm = static_cast<double>(host[1]);
+    // A finite norm with a NaN clip scale: Ops::adam found its update non-finite and skipped it.
+    r.update_non_finite = std::isfinite(r.grad_norm) && !std::isfinite(static_cast<double>(host[2]));
     r.correct = static_cast<double>(host[3]);
     r.weight_sum = weight_sum_;
     return r;

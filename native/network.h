@@ -107,7 +107,9 @@ struct StepResult {
   double grad_norm = 0;   // before clipping (train_step only)
   double correct = 0;     // softmax: weighted count of argmax == target
   double weight_sum = 0;  // sum of the rows' weights (for averaging over batches)
-  bool skipped = false;   // train_step only: the gradient norm was not finite
+  bool skipped = false;   // train_step only: the gradient norm was not finite, or the update would
+                          // have made a weight or moment non-finite (Ops::adam's check)
+  bool update_non_finite = false;  // the second reason
   // TrainOptions::state_grad: one block per carried-state block (get_state's order).
   std::vector<std::vector<double>> state_grad;
   std::vector<double> memory_grad;  // TrainOptions::memory_grad: [B*S*attention]

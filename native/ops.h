@@ -294,8 +294,11 @@ class Ops {
   virtual void global_norm_clip(size_t n, const T* g, const double* max_norm_at, T* norm, T* scale) = 0;
   // One Adam/AdamW step over params/grads/m/v [n] with at[0]'s config and step (backend memory).
   // grad_scale [1] nullable: grads are multiplied by it first (the clip factor, read on device);
-  // a non-finite grad_scale[0] makes the call a no-op (params, m, v untouched).
-  virtual void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamStep* at, const T* grad_scale) = 0;
+  // a non-finite grad_scale[0] makes the call a no-op (params, m, v untouched). A read-only pass
+  // first computes every new parameter and moment: if any would be non-finite (an overflowing
+  // learning rate, a moment past the dtype's range), nothing is written and grad_scale[0] is set
+  // to NaN, so the step reads as skipped exactly like a non-finite gradient (no host round trip).
+  virtual void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamStep* at, T* grad_scale) = 0;
 
   // ---- generation ----
   // logits [B,V] -> tokens [B] int32. Row b draws uniform(seed, offset + b) and picks the first

@@ -91,6 +91,24 @@ describe('a failed call leaves the model exactly as it was', () => {
     expect(Number.isFinite((await f64.trainStep(batch(2, 4, 9), { epsilon: 1e-300 })).loss)).toBe(true);
   });
 
+  it('a step whose update would write a non-finite weight or moment is skipped and reported', async () => {
+    // Targets of 1e22 with no clipping: the gradient (~1e22) and its norm are finite in float32,
+    // but Adam's second moment (1e-3·g² ~ 1e41) is not.
+    const m = Model.create({ input: { type: 'features', size: 2 }, layers: [{ cell: 'lstm', units: 3 }], dense: [{ units: 1 }], loss: 'mse', seed: 1 });
+    const B = 4, T = 3;
+    const huge = { inputs: Float32Array.from({ length: B * T * 2 }, (_, i) => Math.sin(i)), targets: new Float32Array(B * T).fill(1e22), batchSize: B, steps: T };
+    const before = snapshot(m);
+    const r = await m.trainStep(huge, { clipNorm: 0, nonFinite: 'skip' });
+    expect(Number.isFinite(r.gradNorm)).toBe(true);
+    expect(r.skipped).toBe(true);
+    expect(snapshot(m)).toEqual(before);
+    await expect(m.trainStep(huge, { clipNorm: 0 })).rejects.toThrow(/training step 1 was skipped: its update would have made a weight or an Adam moment non-finite/);
+    expect(snapshot(m)).toEqual(before);
+    // The same batch clipped trains normally.
+    expect((await m.trainStep(huge, { clipNorm: 1 })).skipped).toBe(false);
+    expect(m.exportTrainingState().v.every(Number.isFinite)).toBe(true);
+  });
+
   it('allocation failures in every call that allocates are clean errors that change nothing', async () => {
     const calls: [string, (m: Model) => Promise<unknown> | unknown, ((m: Model) => Promise<unknown>)?][] = [
       ['trainStep, new shape, carried state', (m) => m.trainStep(batch(3, 5, 11), { carryState: true })],

@@ -327,7 +327,7 @@ struct Adam {
     T* m = buf.floats(f64(args, "m", n));
     T* v = buf.floats(f64(args, "v", n));
     // Non-finite is allowed: it is the skip signal global_norm_clip sends.
-    const T* gs = present(args, "gradScale") ? buf.floats({num(args, "gradScale")}) : nullptr;
+    T* gs = present(args, "gradScale") ? buf.floats({num(args, "gradScale")}) : nullptr;
     ops.adam(n, params, grads, m, v, buf.value(AdamStep{cfg, static_cast<int64_t>(stepd)}), gs);
     Napi::Object out = Napi::Object::New(env);
     out.Set("params", to_js(env, buf.read(params, n)));

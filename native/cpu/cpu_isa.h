@@ -56,6 +56,9 @@ struct IsaKernels {
   void (*add_column_sums)(long rows, int cols, const float* src, long ld, float* dst);
   // Adam/AdamW over n fp32 parameters, arithmetic in double as optim.cc's reference.
   void (*adam)(long n, float* params, const float* grads, float* m, float* v, const AdamScalars& s);
+  // Whether adam would write only finite values (reads only).
+  bool (*adam_finite)(long n, const float* params, const float* grads, const float* m, const float* v,
+                      const AdamScalars& s);
 };
 
 extern const IsaKernels kIsaGeneric, kIsaAvx2, kIsaAvx512, kIsaAvx512Bf16;

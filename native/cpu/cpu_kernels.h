@@ -59,7 +59,7 @@ template <typename T>
 void global_norm_clip(size_t n, const T* g, double max_norm, T* norm, T* scale);
 template <typename T>
 void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamConfig& cfg, int64_t step,
-          const T* grad_scale);
+          T* grad_scale);
 
 template <typename T>
 void sample(int B, int V, const T* logits, const SampleConfig& cfg, uint64_t seed,

@@ -115,7 +115,7 @@ class CpuOps final : public Ops<T> {
   void global_norm_clip(size_t n, const T* g, const double* max_norm_at, T* norm, T* scale) override {
     cpu::global_norm_clip(n, g, *max_norm_at, norm, scale);
   }
-  void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamStep* at, const T* grad_scale) override {
+  void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamStep* at, T* grad_scale) override {
     cpu::adam(n, params, grads, m, v, at->cfg, at->step, grad_scale);
   }
   void sample(int B, int V, const T* logits, const SampleConfig& cfg, uint64_t seed,

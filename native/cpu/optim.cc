@@ -1,6 +1,7 @@
 // Global-norm gradient clipping (PyTorch clip_grad_norm_) and Adam / AdamW (torch.optim
 // semantics, single-tensor path). Arithmetic per element in double, stored in T.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -54,9 +55,30 @@ void global_norm_clip(size_t n, const T* g, double max_norm, T* norm, T* scale) 
   if (scale) scale[0] = static_cast<T>(s);
 }
 
+// One element of the non-fp32 (float64) Adam step, shared by the update and its check.
 template <typename T>
-void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamConfig& cfg, int64_t step,
-          const T* grad_scale) {
+inline void adam_element(const AdamConfig& cfg, double step_size, double bc2_sqrt, double gs, bool scaled,
+                         double decay, T p0, T g0, T m0, T v0, T& p1, T& m1, T& v1) {
+  const double b1 = cfg.beta1, b2 = cfg.beta2, wd = cfg.weight_decay;
+  double p = static_cast<double>(p0);
+  double g = static_cast<double>(g0);
+  if (scaled) g *= gs;
+  if (wd != 0.0) {
+    if (cfg.decoupled)
+      p *= decay;
+    else
+      g += wd * p;
+  }
+  // The moments are rounded to T before the update reads them back, as a pure-T implementation would.
+  m1 = static_cast<T>(b1 * static_cast<double>(m0) + (1.0 - b1) * g);
+  v1 = static_cast<T>(b2 * static_cast<double>(v0) + (1.0 - b2) * g * g);
+  const double denom = std::sqrt(static_cast<double>(v1)) / bc2_sqrt + cfg.eps;
+  p -= step_size * static_cast<double>(m1) / denom;
+  p1 = static_cast<T>(p);
+}
+
+template <typename T>
+void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamConfig& cfg, int64_t step, T* grad_scale) {
   const double b1 = cfg.beta1, b2 = cfg.beta2, lr = cfg.lr, wd = cfg.weight_decay;
   const double st = static_cast<double>(step);
   const double bc1 = 1.0 - std::pow(b1, st);
@@ -65,9 +87,30 @@ void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamConfig& cfg
   const double gs = grad_scale ? static_cast<double>(grad_scale[0]) : 1.0;
   if (!std::isfinite(gs)) return;  // a non-finite gradient norm: the step is skipped
   const double decay = 1.0 - lr * wd;
+  const bool scaled = grad_scale != nullptr;
+  const AdamScalars sc{b1, b2, step_size, bc2_sqrt, cfg.eps, gs, wd, decay, scaled, cfg.decoupled};
+  // First a read-only pass: a step that would write a non-finite weight or moment writes nothing
+  // and says so through grad_scale (ops.h). Pieces run in any order; the flag only ever rises.
+  std::atomic<bool> non_finite{false};
+  parallel_for_pieces(static_cast<long>(n), kChunk, [&](long begin, long end) {
+    bool finite = true;
+    if constexpr (std::is_same_v<T, float>) {
+      finite = isa().adam_finite(end - begin, params + begin, grads + begin, m + begin, v + begin, sc);
+    } else {
+      for (long i = begin; i < end && finite; ++i) {
+        T p1, m1, v1;
+        adam_element(cfg, step_size, bc2_sqrt, gs, scaled, decay, params[i], grads[i], m[i], v[i], p1, m1, v1);
+        finite = std::isfinite(p1) && std::isfinite(m1) && std::isfinite(v1);
+      }
+    }
+    if (!finite) non_finite.store(true, std::memory_order_relaxed);
+  });
+  if (non_finite.load()) {
+    if (grad_scale) grad_scale[0] = std::numeric_limits<T>::quiet_NaN();
+    return;
+  }
   if constexpr (std::is_same_v<T, float>) {
     // The fp32 path: the same arithmetic in the instruction set's vectors (cpu_isa.h).
-    const AdamScalars sc{b1, b2, step_size, bc2_sqrt, cfg.eps, gs, wd, decay, grad_scale != nullptr, cfg.decoupled};
     const IsaKernels& kr = isa();
     parallel_for_pieces(static_cast<long>(n), kChunk, [&](long begin, long end) {
       kr.adam(end - begin, params + begin, grads + begin, m + begin, v + begin, sc);
@@ -75,32 +118,14 @@ void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamConfig& cfg
     return;
   }
   parallel_for_pieces(static_cast<long>(n), kChunk, [&](long begin, long end) {
-    for (long i = begin; i < end; ++i) {
-      double p = static_cast<double>(params[i]);
-      double g = static_cast<double>(grads[i]);
-      if (grad_scale) g *= gs;
-      if (wd != 0.0) {
-        if (cfg.decoupled)
-          p *= decay;
-        else
-          g += wd * p;
-      }
-      const double mi = b1 * static_cast<double>(m[i]) + (1.0 - b1) * g;
-      const double vi = b2 * static_cast<double>(v[i]) + (1.0 - b2) * g * g;
-      // Store the moments first so the update reads them back at the storage precision, as a
-      // pure-T implementation would.
-      m[i] = static_cast<T>(mi);
-      v[i] = static_cast<T>(vi);
-      const double denom = std::sqrt(static_cast<double>(v[i])) / bc2_sqrt + cfg.eps;
-      p -= step_size * static_cast<double>(m[i]) / denom;
-      params[i] = static_cast<T>(p);
-    }
+    for (long i = begin; i < end; ++i)
+      adam_element(cfg, step_size, bc2_sqrt, gs, scaled, decay, params[i], grads[i], m[i], v[i], params[i], m[i], v[i]);
   });
 }
 
 #define FRNN_INST(T)                                                                         \
   template void global_norm_clip<T>(size_t, const T*, double, T*, T*);                       \
-  template void adam<T>(size_t, T*, const T*, T*, T*, const AdamConfig&, int64_t, const T*);
+  template void adam<T>(size_t, T*, const T*, T*, T*, const AdamConfig&, int64_t, T*);
 FRNN_CPU_INSTANTIATE(FRNN_INST)
 #undef FRNN_INST
 
