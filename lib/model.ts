@@ -12,6 +12,7 @@ import type {
   NativeTrainOptions,
 } from '../typings/model.js';
 import { loadNative, nativeStatus } from './native.js';
+import { checkModelSize, memoryBudget } from './memory-budget.js';
 import type { BuildInfo, NativeAddon } from '../typings/native.js';
 import {
   checkBoolean,
@@ -687,6 +688,8 @@ function prepareCreate(config: ModelConfig) {
   const nativeConfig = toNativeConfig(config);
   const choice = chooseBackend(config);
   const addon = loadNative({ backend: choice.backend });
+  const bytesPerValue = (config.dtype ?? 'float32') === 'float64' ? 8 : 4;
+  checkModelSize(addon.Model.planParams(nativeConfig), bytesPerValue, memoryBudget(addon, choice.backend));
   const options = { device: config.device ?? 0, precision: config.precision ?? 'tf32' } as const;
   return { nativeConfig, choice, addon, options };
 }

@@ -84,6 +84,8 @@ export interface NativeAddon {
     persistentDecode: number;
     stepwiseDecode: number;
   };
+  /** The machine's memory limits in bytes (Infinity where there is none): lib/memory-budget.ts. */
+  memoryLimits(): { physical: number; cgroup: number; addressSpace: number };
   /** Test-only: make the n-th allocation from now through the project's allocation points fail (0 disarms). */
   testing: { failAllocation(n: number): void; allocationCountdown(): number };
   /** The instruction-set variant of the fp32 CPU kernels (env FUSEDRNN_CPU_ISA picks it at load). */

@@ -1,5 +1,12 @@
-// buildInfo() and cudaProbe(): what this addon was built with, and whether its CUDA part can run
-// here. Compiles in both builds; the CUDA parts only under FRNN_HAVE_CUDA (cmake-js with nvcc).
+// buildInfo(), cudaProbe(), memoryLimits() and the test-only switches: what this addon was built
+// with, whether its CUDA part can run here, and the machine facts the TypeScript layer judges by.
+// Compiles in both builds; the CUDA parts only under FRNN_HAVE_CUDA (cmake-js with nvcc).
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <limits>
 #include <string>
 
 #include "native/alloc_fault.h"
@@ -115,6 +122,35 @@ Napi::Value CudaRecurrentStats(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// The machine's memory limits in bytes (facts; lib/memory-budget.ts turns them into a budget and
+// its messages): physical memory, the cgroup's limit (v2 memory.max or v1), RLIMIT_AS.
+// Infinity where there is none or it cannot be read.
+double cgroup_limit() {
+#ifdef __linux__
+  for (const char* path : {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+    std::ifstream f(path);
+    std::string text;
+    if (f >> text) {
+      char* end = nullptr;
+      const double v = std::strtod(text.c_str(), &end);
+      if (end != text.c_str() && v > 0 && v < 9.0e18) return v;  // "max" and v1's huge sentinel: none
+    }
+  }
+#endif
+  return std::numeric_limits<double>::infinity();
+}
+
+Napi::Value MemoryLimits(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  const double inf = std::numeric_limits<double>::infinity();
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  o.Set("physical", pages > 0 && page > 0 ? static_cast<double>(pages) * page : inf);
+  o.Set("cgroup", cgroup_limit());
+  struct rlimit as {};
+  o.Set("addressSpace", getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY ? static_cast<double>(as.rlim_cur) : inf);
+  return o;
+}
+
 // testing.failAllocation(n): arm the allocation-failure injection (alloc_fault.h); 0 disarms.
 // testing.allocationCountdown(): what is left of it (0: it fired, or was never armed).
 Napi::Object Testing(Napi::Env env) {
@@ -134,6 +170,7 @@ Napi::Object Testing(Napi::Env env) {
 
 void RegisterBuildInfo(Napi::Env env, Napi::Object exports) {
   exports.Set("testing", Testing(env));
+  exports.Set("memoryLimits", Napi::Function::New(env, MemoryLimits, "memoryLimits"));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
   exports.Set("cudaProbe", Napi::Function::New(env, CudaProbe, "cudaProbe"));
   exports.Set("cudaRecurrentStats", Napi::Function::New(env, CudaRecurrentStats, "cudaRecurrentStats"));
