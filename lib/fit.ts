@@ -145,7 +145,13 @@ export async function fit<B = Batch>(model: Trainable<B>, data: BatchSource<B>, 
     for await (const batch of batchesOf(data, { epoch, seed: epochSeed(o.seed ?? 0, epoch) }, 'data')) {
       throwIfAborted(o.signal);
       learningRate = schedule(globalStep);
-      const r = await model.trainStep(batch, { ...stepOptions, learningRate });
+      let r: StepResult;
+      try {
+        r = await model.trainStep(batch, { ...stepOptions, learningRate });
+      } catch (error) {
+        // Each step is atomic: the ones before stay applied, this one left the model as it was.
+        throw stoppedAt(error, `fit stopped at epoch ${epoch + 1}, batch ${step + 1} (step ${globalStep + 1}; the steps before it are applied)`);
+      }
       throwIfAborted(o.signal);
       step++;
       globalStep++;
@@ -331,6 +337,14 @@ function checkFitOptions<B>(options: FitOptions<B>): FitOptions<B> {
 
 function checkSignal(signal: unknown): void {
   if (!(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
+}
+
+// The error a step threw, said where fit stopped, of the same kind (TypeError, RangeError, Error).
+function stoppedAt(error: unknown, where: string): Error {
+  const message = `${where}: ${error instanceof Error ? error.message : String(error)}`;
+  if (error instanceof RangeError) return new RangeError(message, { cause: error });
+  if (error instanceof TypeError) return new TypeError(message, { cause: error });
+  return new Error(message, { cause: error });
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {

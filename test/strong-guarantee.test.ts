@@ -4,7 +4,7 @@
 // injected at the N-th allocation (addon.testing.failAllocation) for N = 1, 2, 3 ... until the
 // call succeeds: each one must be a clean Error, and the model must still train afterwards.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Model, type Batch, type ModelConfig } from '../lib/index.js';
+import { Model, fit, type Batch, type ModelConfig } from '../lib/index.js';
 import { loadNative } from '../lib/native.js';
 import { randInts } from './helpers/numeric.js';
 import { rng } from './helpers/numeric.js';
@@ -130,6 +130,17 @@ describe('a failed call leaves the model exactly as it was', () => {
       expect(Number.isFinite(r.loss), name).toBe(true);
       m.dispose();
     }
+  });
+
+  it('fit is atomic per step: an error names the step it stopped at, the steps before stay applied', async () => {
+    const m = Model.create(config);
+    const twin = Model.create(config);
+    const good = [batch(2, 4, 1), batch(2, 4, 2)];
+    const bad = { ...batch(2, 4, 3), inputs: Int32Array.from(batch(2, 4, 3).inputs, (t, i) => (i === 5 ? V + 4 : t)) };
+    const options = { epochs: 1, progress: false, learningRate: 1e-2 } as const;
+    await expect(fit(m, [...good, bad], options)).rejects.toThrow(/fit stopped at epoch 1, batch 3 \(step 3; the steps before it are applied\): .*inputs/);
+    await fit(twin, good, options);
+    expect(snapshot(m)).toEqual(snapshot(twin));
   });
 
   it('Model.create under allocation failures fails cleanly until it succeeds', () => {
