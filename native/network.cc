@@ -499,8 +499,10 @@ class NetworkImpl final : public Network {
     if (s.step < 0) range_error("training state step must be >= 0");
     for (double x : s.params)
       if (!std::isfinite(x)) range_error("training state parameters must be finite");
+    for (double x : s.m)
+      if (!std::isfinite(x)) range_error("training state first moments must be finite");
     for (double x : s.v)
-      if (!(x >= 0)) range_error("training state second moments must be >= 0");
+      if (!(x >= 0) || !std::isfinite(x)) range_error("training state second moments must be finite and >= 0");
     ++params_version_;
     upload_floats(params_, s.params);
     upload_floats(m_, s.m);

@@ -77,6 +77,20 @@ describe('a failed call leaves the model exactly as it was', () => {
     expect(snapshot(m)).toEqual(before);
   });
 
+  it('bad setParam, importTrainingState and generateChunk calls change nothing', async () => {
+    const m = await trained();
+    const before = snapshot(m);
+    const w = m.getParam('dense.weight');
+    expect(() => m.setParam('dense.weight', w.map((x, i) => (i === 3 ? NaN : x)))).toThrow(/must be finite/);
+    expect(() => m.setParam('dense.weight', w.subarray(1))).toThrow(/must have \d+ elements/);
+    const t = m.exportTrainingState();
+    expect(() => m.importTrainingState({ ...t, m: t.m.map((x, i) => (i === 0 ? Infinity : x)) })).toThrow(/first moments must be finite/);
+    expect(() => m.importTrainingState({ ...t, v: t.v.map((x, i) => (i === 0 ? -1 : x)) })).toThrow(/second moments/);
+    expect(() => m.importTrainingState({ ...t, params: t.params.subarray(1) })).toThrow(/arenas must have/);
+    await expect(m.generateChunk(new Int32Array([1, V]), 4, { seed: 1 }, null)).rejects.toThrow(RangeError);
+    expect(snapshot(m)).toEqual(before);
+  });
+
   it('an epsilon below the dtype\'s smallest normal number is a RangeError, and nothing changes', async () => {
     const m = await trained();
     const before = snapshot(m);
@@ -118,6 +132,7 @@ describe('a failed call leaves the model exactly as it was', () => {
       ['evaluate, new shape, keeping the state', (m) => m.evaluate(batch(4, 6, 12), { carryState: true })],
       ['predict, new shape', (m) => m.predict(batch(5, 2, 13))],
       ['generate', (m) => m.generate(new Int32Array([1, 2, 3]), 6, { seed: 3 })],
+      ['generateChunk', (m) => m.generateChunk([new Int32Array([1, 2]), new Int32Array([3, 4])], 5, { seed: 3 }, null)],
       ['setState, new batch size', (m) => m.setState({ batchSize: 6, blocks: [9, 9, 5].map((h) => new Float64Array(6 * h).fill(0.25)) })],
     ];
     for (const [name, call, setup] of calls) {
