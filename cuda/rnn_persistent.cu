@@ -1,6 +1,7 @@
 // Persistent recurrent kernels (rnn_persistent.h). A block owns the same tile as the per-step
-// kernel (8 units × all their gates × R batch rows forward; 8 columns of dh × R rows backward)
-// and keeps that tile's rows of W_hh (W_hhᵀ backward) in shared memory for the whole launch, so
+// kernel (8 units × all their gates × R batch rows forward; 8 columns of dh × R rows backward;
+// 16 of either for large batches) and keeps that tile's rows of W_hh (W_hhᵀ backward) in shared
+// memory for the whole launch, so
 // a step reads only h(t-1) (da(t)) from L2; the product and the epilogue are the per-step
 // kernel's own code (same split of k, same order of sums: the two paths agree bit for bit
 // wherever they pick the same product form).
