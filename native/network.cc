@@ -208,8 +208,9 @@ class NetworkImpl final : public Network {
     if (opts.carry_state) allocate_state(a.B);
     const bool sampled = cfg_.sampled_softmax > 0;
     begin_step_block();
-    // A step that fails before its update (an allocation, a bad shape) leaves the model as it was:
-    // the dropout and sampling counters it took are given back.
+    // A step that throws (an allocation, a bad shape, a skip under nonFinite 'error': the update
+    // was not applied) leaves the model as it was: the dropout and sampling counters it took are
+    // given back.
     const uint64_t rng_before = rng_counter_;
     try {
       plan_dropout(a);
@@ -230,20 +231,20 @@ class NetworkImpl final : public Network {
         sampled_step_ = false;
         enqueue_update();
       });
+      std::vector<std::vector<double>> state_grad;
+      if (opts.state_grad) state_grad = download_state_blocks(a, /*gradients=*/true);
+      std::vector<double> memory_grad;
+      if (opts.memory_grad)
+        memory_grad = download_floats(a.attention.dmemory, static_cast<size_t>(a.B) * a.attention.S * cfg_.attention);
+      StepResult r = finish_step(a, batch, opts, opts.carry_state, std::move(state_grad));
+      r.memory_grad = std::move(memory_grad);
+      return r;
     } catch (...) {
       rng_counter_ = rng_before;
       state_grad_wanted_ = false;
       sampled_step_ = false;
       throw;
     }
-    std::vector<std::vector<double>> state_grad;
-    if (opts.state_grad) state_grad = download_state_blocks(a, /*gradients=*/true);
-    std::vector<double> memory_grad;
-    if (opts.memory_grad)
-      memory_grad = download_floats(a.attention.dmemory, static_cast<size_t>(a.B) * a.attention.S * cfg_.attention);
-    StepResult r = finish_step(a, batch, opts, opts.carry_state, std::move(state_grad));
-    r.memory_grad = std::move(memory_grad);
-    return r;
   }
 
   Encoded encode(const Batch& batch, bool training) override {
