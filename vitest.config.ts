@@ -1,12 +1,18 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+// The packing test needs the prebuilds, which a fresh clone does not have: it runs on its own
+// (`npm run test:pack`, vitest.pack.config.ts), after `npm run prebuilds`.
+export const PACK_TEST = 'test/pack.test.ts';
+
+// What every run shares.
+export const SHARED = {
+  // A native crash then kills only its own file's worker, and the run still reports the rest.
+  pool: 'forks',
+  testTimeout: 120_000,
+  hookTimeout: 120_000,
+  reporters: ['default', './test/summary-reporter.ts'],
+} as const;
 
 export default defineConfig({
-  test: {
-    include: ['test/**/*.test.ts'],
-    // A native crash then kills only its own file's worker, and the run still reports the rest.
-    pool: 'forks',
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
-    reporters: ['default', './test/summary-reporter.ts'],
-  },
+  test: { ...SHARED, reporters: [...SHARED.reporters], include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, PACK_TEST] },
 });

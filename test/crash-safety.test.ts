@@ -3,7 +3,7 @@
 // kill, every listed checkpoint loads (no half-written file is ever taken for a checkpoint) and
 // the latest is at least as new as the last save the child reported complete.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, watch } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -78,14 +78,23 @@ describe.runIf(existsSync(dist))('checkpoint crash safety', () => {
         ckpt.model.dispose();
       }
       if (lastSaved > 0) expect(entries[entries.length - 1].step).toBeGreaterThanOrEqual(lastSaved);
-      // A torn write leaves its temp file behind (never listed); the next save sweeps it away.
-      const temps = readdirSync(dir).filter((n) => n.includes('.tmp-'));
-      expect(temps.length).toBeLessThanOrEqual(1);
-      tempFilesSeen += temps.length;
+      // A torn write leaves its temp file behind (never listed). How many are there at a given
+      // moment depends on scheduling (a child killed before its first save never swept the one
+      // before it), so they are only counted here; the sweep is checked below.
+      tempFilesSeen += readdirSync(dir).filter((n) => n.includes('.tmp-')).length;
     }
-    console.log(`crash safety: ${KILLS} kills survived, newest step ${lastSaved}, kills that left a torn temp file: ${tempFilesSeen}`);
+    console.log(`crash safety: ${KILLS} kills survived, newest step ${lastSaved}, torn temp files seen: ${tempFilesSeen}`);
     expect(lastSaved).toBeGreaterThan(0);
-    expect(tempFilesSeen).toBeGreaterThan(0); // the torn-write case was really exercised
+    // Whatever the kills left, plus a torn write planted for certain (a dead writer's name and
+    // half a file), the next completed save sweeps every dead writer's temp file.
+    const dead = spawn(process.execPath, ['-e', '0']);
+    const deadPid = await new Promise<number>((resolve) => dead.on('exit', () => resolve(dead.pid!)));
+    writeFileSync(join(dir, `.ckpt-00000001.safetensors.tmp-${deadPid}-0000beef`), Buffer.alloc(1000, 7));
+    expect((await manager.list()).map((e) => e.path)).not.toContain(expect.stringContaining('.tmp-'));
+    const restored = await manager.restore();
+    await manager.save(restored!.model, lastSaved + 1000);
+    restored!.model.dispose();
+    expect(readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
   });
 });
 
