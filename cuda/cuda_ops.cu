@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../native/alloc_fault.h"
+#include "../native/hash.h"
 #include "cuda_backend.h"
 #include "cuda_check.cuh"
 #include "kernels.cuh"
@@ -34,19 +35,13 @@ bool graphs_enabled() {
   return !(env && (std::strcmp(env, "0") == 0 || std::strcmp(env, "off") == 0 || std::strcmp(env, "false") == 0));
 }
 
-uint64_t fnv(uint64_t h, const void* data, size_t n) {
-  const auto* b = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
-  return h;
-}
-
 // The environment that kernels' host code reads at enqueue time (rnn_persistent.cu): a captured
 // graph keeps what it saw, so it is part of the key.
 uint64_t with_environment(uint64_t key) {
-  uint64_t h = fnv(14695981039346656037ull, &key, sizeof(key));
+  uint64_t h = fnv1a(kFnvBasis, &key, sizeof(key));
   for (const char* name : {"FUSEDRNN_CUDA_RECURRENT", "FUSEDRNN_CUDA_BARRIER_TIMEOUT_MS", "FUSEDRNN_TEST_BARRIER_SKIP_BLOCK"}) {
     const char* v = std::getenv(name);
-    h = fnv(h, v ? v : "\x01", v ? std::strlen(v) + 1 : 1);  // unset differs from ""
+    h = fnv1a(h, v ? v : "\x01", v ? std::strlen(v) + 1 : 1);  // unset differs from ""
   }
   return h;
 }

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "cpu/cpu_ops.h"
+#include "hash.h"
 #ifdef FRNN_HAVE_CUDA
 #include "../cuda/cuda_backend.h"
 #endif
@@ -181,9 +182,6 @@ class NetworkImpl final : public Network {
   size_t native_bytes() const override { return live_bytes_ + ops_->derived_bytes(); }
   uint64_t rng_counter() const override { return rng_counter_; }
 
-  // Host work first (checks, uploads of the batch, the step's counters and values into the step
-  // block), then the step itself (zero grads, forward, loss, backward, clip, Adam) as one
-  // run_captured call that only enqueues ops, then the downloads.
   // Options whose values only the model's dtype can judge (the binding checked the rest).
   static void check_update_options(const TrainOptions& opts) {
     const double smallest = std::numeric_limits<Real>::min();
@@ -195,6 +193,9 @@ class NetworkImpl final : public Network {
     }
   }
 
+  // Host work first (checks, uploads of the batch, the step's counters and values into the step
+  // block), then the step itself (zero grads, forward, loss, backward, clip, Adam) as one
+  // run_captured call that only enqueues ops, then the downloads.
   StepResult train_step(const Batch& batch, const TrainOptions& opts) override {
     check_update_options(opts);
     if (opts.state_grad && !opts.carry_state) range_error("options.stateGrad needs options.carryState (the state it is the gradient of)");
@@ -878,6 +879,12 @@ class NetworkImpl final : public Network {
   }
   void upload_step_block() { ops_->upload(block_.dev, block_.host, block_.bytes); }
 
+  // Whether layer l's output dropout applies to its whole sequence output (it feeds the next
+  // layer, or the head reads every step); the last layer's otherwise applies to the head's input.
+  bool sequence_output_dropout(size_t l) const {
+    return cfg_.layers[l].dropout_output > 0 && (cfg_.return_sequences || l + 1 < cfg_.layers.size());
+  }
+
   // The dropout counters of a training forward, taken in its order (layer by layer: input,
   // output; then the head's) into the block's slots.
   void plan_dropout(const Activations<Real>& a) {
@@ -886,8 +893,7 @@ class NetworkImpl final : public Network {
       const auto& L = a.layers[l];
       const RecurrentSpec& spec = cfg_.layers[l];
       if (spec.dropout_input > 0) set_offset(2 * l, take_counters(BT * L.in_width));
-      const bool feeds_sequence = cfg_.return_sequences || l < last;
-      if (spec.dropout_output > 0 && feeds_sequence) set_offset(2 * l + 1, take_counters(BT * L.out_width));
+      if (sequence_output_dropout(l)) set_offset(2 * l + 1, take_counters(BT * L.out_width));
     }
     if (!cfg_.return_sequences && cfg_.layers[last].dropout_output > 0)
       set_offset(2 * cfg_.layers.size(), take_counters(static_cast<size_t>(a.B) * a.layers[last].out_width));
@@ -915,11 +921,7 @@ class NetworkImpl final : public Network {
   uint64_t step_key(const Activations<Real>& a, const TrainOptions& opts) const {
     const int64_t parts[] = {a.B, a.T_, opts.carry_state, opts.state_grad, has_lengths_, has_weights_,
                              has_condition_, a.attention.S, a.attention.has_lengths};
-    uint64_t h = 14695981039346656037ull;
-    for (const int64_t v : parts) {
-      for (int byte = 0; byte < 8; ++byte) h = (h ^ ((static_cast<uint64_t>(v) >> (8 * byte)) & 0xff)) * 1099511628211ull;
-    }
-    return h;
+    return fnv1a(kFnvBasis, parts, sizeof parts);
   }
 
   void run_input(Activations<Real>& a, bool /*training*/) {
@@ -957,8 +959,7 @@ class NetworkImpl final : public Network {
                           training ? L.dir[d].workspace : nullptr);
       }
       x = L.y;
-      const bool feeds_sequence = cfg_.return_sequences || l + 1 < cfg_.layers.size();
-      if (training && spec.dropout_output > 0 && feeds_sequence) {
+      if (training && sequence_output_dropout(l)) {
         ops_->dropout_forward(BT * L.out_width, spec.dropout_output, cfg_.seed, L.dropout_out_offset, L.y,
                               L.y_dropped);
         x = L.y_dropped;

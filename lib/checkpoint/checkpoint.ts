@@ -175,16 +175,16 @@ export function decodeCheckpoint(bytes: Uint8Array, where = 'checkpoint', placem
     const m = new Float64Array(total);
     const v = new Float64Array(total);
     const used = new Set<string>();
-    const take = (name: string, shape: number[], into: Float64Array, offset: number) => {
-      expect(name, shape);  // the model's own layout: the same as planned, checked again for safety
+    // The model's layout is the planned one checked above (both from the same config).
+    const take = (name: string, into: Float64Array, offset: number) => {
       into.set(file.tensors.get(name)!.data, offset);
       used.add(name);
     };
     for (const s of arenaSlices(model, total)) {
-      take(s.name, s.shape, params, s.offset);
+      take(s.name, params, s.offset);
       if (!s.trainable) continue;
-      take(`optimizer.m.${s.name}`, s.shape, m, s.offset);
-      take(`optimizer.v.${s.name}`, s.shape, v, s.offset);
+      take(`optimizer.m.${s.name}`, m, s.offset);
+      take(`optimizer.v.${s.name}`, v, s.offset);
     }
     const step = parseCount(meta.step, 'step', fail);
     const rngCounter = parseCount(meta.rngCounter, 'rngCounter', fail);
