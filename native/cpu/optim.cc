@@ -55,25 +55,24 @@ void global_norm_clip(size_t n, const T* g, double max_norm, T* norm, T* scale) 
   if (scale) scale[0] = static_cast<T>(s);
 }
 
-// One element of the non-fp32 (float64) Adam step, shared by the update and its check.
+// One element of the non-fp32 (float64) Adam step, shared by the update and its check (the fp32
+// kernels have their own copy in isa_kernels.inc: variant TUs must not share inline code).
 template <typename T>
-inline void adam_element(const AdamConfig& cfg, double step_size, double bc2_sqrt, double gs, bool scaled,
-                         double decay, T p0, T g0, T m0, T v0, T& p1, T& m1, T& v1) {
-  const double b1 = cfg.beta1, b2 = cfg.beta2, wd = cfg.weight_decay;
+inline void adam_element(const AdamScalars& s, T p0, T g0, T m0, T v0, T& p1, T& m1, T& v1) {
   double p = static_cast<double>(p0);
   double g = static_cast<double>(g0);
-  if (scaled) g *= gs;
-  if (wd != 0.0) {
-    if (cfg.decoupled)
-      p *= decay;
+  if (s.scaled) g *= s.grad_scale;
+  if (s.weight_decay != 0.0) {
+    if (s.decoupled)
+      p *= s.decay;
     else
-      g += wd * p;
+      g += s.weight_decay * p;
   }
   // The moments are rounded to T before the update reads them back, as a pure-T implementation would.
-  m1 = static_cast<T>(b1 * static_cast<double>(m0) + (1.0 - b1) * g);
-  v1 = static_cast<T>(b2 * static_cast<double>(v0) + (1.0 - b2) * g * g);
-  const double denom = std::sqrt(static_cast<double>(v1)) / bc2_sqrt + cfg.eps;
-  p -= step_size * static_cast<double>(m1) / denom;
+  m1 = static_cast<T>(s.beta1 * static_cast<double>(m0) + (1.0 - s.beta1) * g);
+  v1 = static_cast<T>(s.beta2 * static_cast<double>(v0) + (1.0 - s.beta2) * g * g);
+  const double denom = std::sqrt(static_cast<double>(v1)) / s.bc2_sqrt + s.eps;
+  p -= s.step_size * static_cast<double>(m1) / denom;
   p1 = static_cast<T>(p);
 }
 
@@ -87,8 +86,7 @@ void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamConfig& cfg
   const double gs = grad_scale ? static_cast<double>(grad_scale[0]) : 1.0;
   if (!std::isfinite(gs)) return;  // a non-finite gradient norm: the step is skipped
   const double decay = 1.0 - lr * wd;
-  const bool scaled = grad_scale != nullptr;
-  const AdamScalars sc{b1, b2, step_size, bc2_sqrt, cfg.eps, gs, wd, decay, scaled, cfg.decoupled};
+  const AdamScalars sc{b1, b2, step_size, bc2_sqrt, cfg.eps, gs, wd, decay, grad_scale != nullptr, cfg.decoupled};
   // First a read-only pass: a step that would write a non-finite weight or moment writes nothing
   // and says so through grad_scale (ops.h). Pieces run in any order; the flag only ever rises.
   std::atomic<bool> non_finite{false};
@@ -99,7 +97,7 @@ void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamConfig& cfg
     } else {
       for (long i = begin; i < end && finite; ++i) {
         T p1, m1, v1;
-        adam_element(cfg, step_size, bc2_sqrt, gs, scaled, decay, params[i], grads[i], m[i], v[i], p1, m1, v1);
+        adam_element(sc, params[i], grads[i], m[i], v[i], p1, m1, v1);
         finite = std::isfinite(p1) && std::isfinite(m1) && std::isfinite(v1);
       }
     }
@@ -119,7 +117,7 @@ void adam(size_t n, T* params, const T* grads, T* m, T* v, const AdamConfig& cfg
   }
   parallel_for_pieces(static_cast<long>(n), kChunk, [&](long begin, long end) {
     for (long i = begin; i < end; ++i)
-      adam_element(cfg, step_size, bc2_sqrt, gs, scaled, decay, params[i], grads[i], m[i], v[i], params[i], m[i], v[i]);
+      adam_element(sc, params[i], grads[i], m[i], v[i], params[i], m[i], v[i]);
   });
 }
 
