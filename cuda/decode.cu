@@ -341,7 +341,7 @@ int staged_ld(int K, bool tf32) { return (K + 7) / 8 * 8 + 31 - ((K + 7) / 8 * 8
 }  // namespace
 
 size_t decode_scratch_floats(const DecodeSpec<float>& s) {
-  size_t n = 4;  // the barrier counter
+  size_t n = kGridSyncScratchFloats;  // the barrier's words
   for (const auto& l : s.layers)
     n += round4(static_cast<size_t>(s.B) * l.shape.H) * 2 + round4(static_cast<size_t>(s.B) * l.shape.H * gate_count(l.shape.cell));
   for (const auto& h : s.head) n += round4(static_cast<size_t>(s.B) * h.units);
@@ -377,7 +377,7 @@ bool decode(cudaStream_t stream, bool tf32, const DecodeSpec<float>& s, int step
   d.tokens = tokens, d.drawn = drawn;
   // Scratch: the counter, then per layer h[1], gates (rh shares h's slot size), per dense its output.
   unsigned* counter = reinterpret_cast<unsigned*>(scratch);
-  float* next = scratch + 4;
+  float* next = scratch + kGridSyncScratchFloats;
   bool vec = true;
   int blocks = 0;
   size_t whh_floats = 0, wih_floats = 0;

@@ -22,8 +22,10 @@ struct GridSync {
   int skip_block;           // a block that never arrives (fault-injection tests; -1 = none)
 };
 
-// Words at GridSync::counter: the arrival counter and the abort word.
+// Words at GridSync::counter: the arrival counter and the abort word; the floats of scratch a
+// launch sets aside for them (rounded up, so what follows stays 16-byte aligned).
 constexpr size_t kGridSyncWords = 2;
+constexpr size_t kGridSyncScratchFloats = 4;
 
 // Fault codes written to the fault word.
 constexpr int kFaultBarrierTimeout = 1;

@@ -9,13 +9,14 @@
 
 #include <cstdint>
 
+#include "grid_sync.cuh"
 #include "rnn_backward_step.cuh"
 #include "rnn_forward_step.cuh"
 
 namespace frnn::cuda {
 
-// Scratch floats the persistent path needs beside the per-step path's (the barrier counter).
-constexpr size_t kPersistentScratch = 4;
+// Scratch floats the persistent path needs beside the per-step path's (the barrier's words).
+constexpr size_t kPersistentScratch = kGridSyncScratchFloats;
 
 // What the host passes to a persistent launch besides the step arguments.
 struct PersistentRun {
