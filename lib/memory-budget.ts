@@ -1,10 +1,13 @@
 // How much memory a model may take, and the error that names what is too big (issue 16): the
 // native side gives facts (the machine's limits, a config's parameter shapes without allocating),
 // this file owns the budget and the wording.
-import type { NativeParamInfo } from '../typings/model.js';
+import type { NativeModel, NativeParamInfo } from '../typings/model.js';
 import type { NativeAddon } from '../typings/native.js';
 
 const GB = 1024 ** 3;
+const MB = 1024 ** 2;
+const sized = (bytes: number) => (bytes >= GB ? `${(bytes / GB).toFixed(2)} GB` : `${(bytes / MB).toFixed(1)} MB`);
+const overBudget = (budget: number) => `over the memory budget of ${sized(budget)} (set FUSEDRNN_MEMORY_BUDGET in bytes to change it)`;
 
 /**
  * The memory budget in bytes: FUSEDRNN_MEMORY_BUDGET (bytes) when set, else on the CPU the
@@ -47,8 +50,25 @@ export function checkModelSize(params: NativeParamInfo[], bytesPerValue: number,
   const bytes = values * bytesPerValue * 4;
   if (bytes <= budget) return;
   throw new RangeError(
-    `${fieldOf(largest.name)}: the model needs ${(bytes / GB).toFixed(2)} GB (its ${values} parameters with gradients and ` +
-      `Adam's moments; the largest, ${largest.name}, is [${largest.shape.join(', ')}]), over the memory budget of ` +
-      `${(budget / GB).toFixed(2)} GB (set FUSEDRNN_MEMORY_BUDGET in bytes to change it)`,
+    `${fieldOf(largest.name)}: the model needs ${sized(bytes)} (its ${values} parameters with gradients and ` +
+      `Adam's moments; the largest, ${largest.name}, is [${largest.shape.join(', ')}]), ${overBudget(budget)}`,
+  );
+}
+
+/**
+ * Throws a RangeError naming the batch dimensions when a call on a [batchSize, steps] batch would
+ * need more memory for its activations (and their gradients) than the budget leaves beside what
+ * the model holds already. Nothing is allocated to find out; a shape the model already holds
+ * activations for needs none.
+ */
+export function checkActivationSize(native: NativeModel, batchSize: number, steps: number, budget: number): void {
+  if (budget === Infinity) return;
+  const needed = native.activationBytes(batchSize, steps);
+  if (needed === 0) return;
+  const held = native.info().nativeBytes;
+  if (needed + held <= budget) return;
+  throw new RangeError(
+    `batch.batchSize × batch.steps = ${batchSize} × ${steps}: the activations need ${sized(needed)} beside the ` +
+      `${sized(held)} the model holds, ${overBudget(budget)}; use a smaller batch or fewer steps`,
   );
 }

@@ -12,7 +12,7 @@ import type {
   NativeTrainOptions,
 } from '../typings/model.js';
 import { loadNative, nativeStatus } from './native.js';
-import { checkModelSize, memoryBudget } from './memory-budget.js';
+import { checkActivationSize, checkModelSize, memoryBudget } from './memory-budget.js';
 import type { BuildInfo, NativeAddon } from '../typings/native.js';
 import {
   checkBoolean,
@@ -215,10 +215,13 @@ export class Model {
   private readonly fallbackReason: string | undefined;
   private readonly buildInfo: BuildInfo;
   private readonly cpuKernels: NativeAddon['cpuIsa'];
+  private readonly budget: () => number;
 
   private constructor(config: ModelConfig, native: NativeModel, addon: NativeAddon, fallbackReason?: string) {
     this.config = config;
     this.native = native;
+    const backend = native.info().backend === 'cuda' ? 'cuda' : 'cpu';
+    this.budget = () => memoryBudget(addon, backend);
     this.buildInfo = addon.buildInfo();
     this.cpuKernels = addon.cpuIsa;
     this.fallbackReason = fallbackReason;
@@ -274,14 +277,14 @@ export class Model {
     return settle(() => {
       const nb = this.checkBatch(batch);
       const opts = checkTrainOptions(options, this.dtype);
-      return this.enqueue((m) => m.trainStep(nb, opts)).then(toStepResult);
+      return this.enqueue((m) => m.trainStep(nb, opts), nb).then(toStepResult);
     });
   }
 
   /** The same step on the calling thread, for tight loops that accept blocking. */
   trainStepSync(batch: Batch, options: TrainStepOptions = {}): StepResult {
     const nb = this.checkBatch(batch);
-    return toStepResult(this.nativeNow().trainStepSync(nb, checkTrainOptions(options, this.dtype)));
+    return toStepResult(this.nativeNow(nb).trainStepSync(nb, checkTrainOptions(options, this.dtype)));
   }
 
   /**
@@ -292,7 +295,7 @@ export class Model {
     return settle(() => {
       const nb = this.checkBatch(batch);
       const { useState, keepState } = checkEvaluateOptions(options);
-      return this.enqueue((m) => m.evaluate(nb, useState, keepState)).then(toStepResult);
+      return this.enqueue((m) => m.evaluate(nb, useState, keepState), nb).then(toStepResult);
     });
   }
 
@@ -300,7 +303,7 @@ export class Model {
   evaluateSync(batch: Batch, options: EvaluateOptions = {}): StepResult {
     const nb = this.checkBatch(batch);
     const { useState, keepState } = checkEvaluateOptions(options);
-    return toStepResult(this.nativeNow().evaluateSync(nb, useState, keepState));
+    return toStepResult(this.nativeNow(nb).evaluateSync(nb, useState, keepState));
   }
 
   /**
@@ -311,7 +314,7 @@ export class Model {
     return settle(() => {
       const nb = this.checkBatch(batch as Batch, false);
       const { useState, keepState } = checkEvaluateOptions(options);
-      return this.enqueue((m) => m.predict(nb, useState, keepState));
+      return this.enqueue((m) => m.predict(nb, useState, keepState), nb);
     });
   }
 
@@ -331,7 +334,7 @@ export class Model {
       checkObject(options, 'options');
       checkKeys(options, ['training'], 'encode options');
       const training = checkBoolean(options.training ?? false, 'options.training');
-      return this.enqueue((m) => m.encode(nb, training)).then(({ blocks, outputs }) => ({
+      return this.enqueue((m) => m.encode(nb, training), nb).then(({ blocks, outputs }) => ({
         batchSize: nb.batchSize,
         blocks,
         outputs,
@@ -504,14 +507,17 @@ export class Model {
     return this.native === undefined;
   }
 
-  private nativeNow(): NativeModel {
+  // The native model, usable now; with a batch, also checked to have room for that batch's
+  // activations (measured here, when no other call can be changing them).
+  private nativeNow(batch?: NativeBatch): NativeModel {
     if (!this.native) throw new Error('this model has been disposed');
+    if (batch !== undefined) checkActivationSize(this.native, batch.batchSize, batch.steps, this.budget());
     return this.native;
   }
 
   // Serialises async calls: each starts when the previous one settled.
-  private enqueue<T>(work: (m: NativeModel) => Promise<T>): Promise<T> {
-    const run = this.queue.then(() => work(this.nativeNow()));
+  private enqueue<T>(work: (m: NativeModel) => Promise<T>, batch?: NativeBatch): Promise<T> {
+    const run = this.queue.then(() => work(this.nativeNow(batch)));
     this.queue = run.catch(() => undefined);
     return run;
   }

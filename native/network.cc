@@ -27,11 +27,14 @@ namespace {
 constexpr const char* kConditionRequired =
     "batch.condition is required: the model is conditioned and the batch does not start from the carried state";
 
-// Backend memory for one Network, released with it; `live` counts the bytes held.
+// Backend memory for one Network, released with it; `live` counts the bytes held. A counting
+// Memory allocates nothing and hands out null pointers: running an allocation plan through one
+// measures it (activation_bytes) with the same code that performs it.
 template <typename Real>
 class Memory {
  public:
-  Memory(Ops<Real>& ops, size_t& live) : ops_(ops), live_(live) {}
+  enum class Mode { Allocate, Count };
+  Memory(Ops<Real>& ops, size_t& live, Mode mode = Mode::Allocate) : ops_(ops), live_(live), mode_(mode) {}
   Memory(const Memory&) = delete;
   Memory& operator=(const Memory&) = delete;
   ~Memory() {
@@ -40,9 +43,15 @@ class Memory {
   }
   Real* floats(size_t n) { return static_cast<Real*>(bytes(n * sizeof(Real))); }
   int32_t* ints(size_t n) { return static_cast<int32_t*>(bytes(n * sizeof(int32_t))); }
+  size_t held() const { return held_; }
 
  private:
   void* bytes(size_t n) {
+    if (mode_ == Mode::Count) {
+      held_ += n;
+      live_ += n;
+      return nullptr;
+    }
     owned_.reserve(owned_.size() + 1);  // so that recording the block cannot fail after it exists
     void* p = ops_.alloc(n);
     owned_.push_back(p);
@@ -52,6 +61,7 @@ class Memory {
   }
   Ops<Real>& ops_;
   size_t& live_;
+  const Mode mode_;
   size_t held_ = 0;
   std::vector<void*> owned_;
 };
@@ -705,11 +715,24 @@ class NetworkImpl final : public Network {
     return *acts_.emplace(key, std::move(a)).first->second;
   }
 
-  void allocate(Activations<Real>& a, int B, int T) {
+  size_t activation_bytes(int B, int T) override {
+    if (B < 1 || T < 1) range_error("batch size and steps must be >= 1");
+    if (acts_.count(std::make_pair(B, T)) != 0) return 0;
+    // Beyond any memory, and the plan's size products could overflow: report "too much".
+    if (static_cast<double>(B) * T > 0x1p36) return std::numeric_limits<size_t>::max();
+    size_t unused_live = 0;
+    Activations<Real> plan;
+    allocate(plan, B, T, Memory<Real>::Mode::Count, unused_live);
+    return plan.mem->held();
+  }
+
+  void allocate(Activations<Real>& a, int B, int T) { allocate(a, B, T, Memory<Real>::Mode::Allocate, live_bytes_); }
+
+  void allocate(Activations<Real>& a, int B, int T, typename Memory<Real>::Mode mode, size_t& counter) {
     a.B = B;
     a.T_ = T;
     a.rows = cfg_.return_sequences ? B * T : B;
-    a.mem = std::make_unique<Memory<Real>>(*ops_, live_bytes_);
+    a.mem = std::make_unique<Memory<Real>>(*ops_, counter, mode);
     Memory<Real>& m = *a.mem;
     const size_t BT = static_cast<size_t>(B) * T;
     a.tokens = m.ints(BT);

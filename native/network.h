@@ -201,6 +201,9 @@ class Network {
 
   virtual int64_t step() const = 0;  // Adam steps taken
   virtual size_t native_bytes() const = 0;  // backend memory held now (arenas, activations, state)
+  // The backend memory a call on a [B, T] batch would add for its activations (0 when that shape's
+  // are already held), computed without allocating. Attention memories and scratch are not included.
+  virtual size_t activation_bytes(int B, int T) = 0;
   virtual uint64_t rng_counter() const = 0;
 
   // Everything training needs to resume exactly (checkpoints): the parameter arena and both Adam

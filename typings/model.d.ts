@@ -142,6 +142,8 @@ export interface NativeModel {
   setState(batchSize: number, blocks: (Float32Array | Float64Array)[]): void;
   resetState(): void;
   info(): NativeModelInfo;
+  /** Bytes a call on a [batchSize, steps] batch would add for its activations (0: already held). */
+  activationBytes(batchSize: number, steps: number): number;
   /** Parameter arena and Adam moments in arena order, the Adam step and the dropout counter. */
   exportTrainingState(): NativeTrainingState;
   importTrainingState(state: NativeTrainingState): void;

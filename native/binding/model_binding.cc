@@ -285,6 +285,7 @@ class Model : public Napi::ObjectWrap<Model> {
                            InstanceMethod<&Model::SetState>("setState"),
                            InstanceMethod<&Model::ResetState>("resetState"),
                            InstanceMethod<&Model::Info>("info"),
+                           InstanceMethod<&Model::ActivationBytes>("activationBytes"),
                            InstanceMethod<&Model::ExportTrainingState>("exportTrainingState"),
                            InstanceMethod<&Model::ImportTrainingState>("importTrainingState"),
                            InstanceMethod<&Model::Dispose>("dispose"),
@@ -625,6 +626,20 @@ class Model : public Napi::ObjectWrap<Model> {
       net->set_state(static_cast<int>(B), blocks);
     });
     return info.Env().Undefined();
+  }
+
+  // activationBytes(batchSize, steps): what a call on that batch shape would allocate, measured
+  // without allocating (lib/memory-budget.ts compares it with the budget).
+  Napi::Value ActivationBytes(const Napi::CallbackInfo& info) {
+    auto net = acquire(info.Env());
+    return guard(info.Env(), [&]() -> Napi::Value {
+      if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
+        type_error("expected activationBytes(batchSize: number, steps: number)");
+      const double B = info[0].As<Napi::Number>().DoubleValue(), T = info[1].As<Napi::Number>().DoubleValue();
+      const auto dimension = [](double v) { return v >= 1 && v <= (1 << 24) && v == static_cast<int>(v); };
+      if (!dimension(B) || !dimension(T)) range_error("batchSize and steps must be integers in [1, 2^24]");
+      return Napi::Number::New(info.Env(), static_cast<double>(net->activation_bytes(static_cast<int>(B), static_cast<int>(T))));
+    });
   }
 
   Napi::Value ResetState(const Napi::CallbackInfo& info) {
