@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CudaProbeResult, NativeAddon } from '../typings/native.js';
+import { nativeLoadError } from './platform.js';
 
 const require = createRequire(import.meta.url);
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -86,10 +87,19 @@ function requireAddon(path: string): NativeAddon {
   return require(path) as NativeAddon;
 }
 
-/** The CPU addon: node-gyp-build's pick (build/Release, build/Debug, then prebuilds/). */
-function loadCpu(): { addon: NativeAddon; path: string } {
-  const path = nodeGypBuild.path(packageRoot);
-  return { addon: requireAddon(path), path };
+/**
+ * The CPU addon under `root`: node-gyp-build's pick (build/Release, build/Debug, then prebuilds/).
+ * Exported for tests (an empty folder stands in for an unsupported platform).
+ * @returns the addon and the path it was loaded from.
+ * @throws Error from {@link nativeLoadError} when nothing fits this platform or it fails to load.
+ */
+export function loadCpu(root = packageRoot): { addon: NativeAddon; path: string } {
+  try {
+    const path = nodeGypBuild.path(root);
+    return { addon: requireAddon(path), path };
+  } catch (err) {
+    throw nativeLoadError(err, root);
+  }
 }
 
 /** Paths that may hold a CUDA-enabled addon, best first. */
