@@ -19,7 +19,7 @@ export interface Padded<A extends Int32Array | Float32Array = Int32Array | Float
   data: A;
   /** Valid steps per sequence. */
   lengths: Int32Array;
-  /** [batchSize * steps]: 1 on valid steps, 0 on padding (per-step loss weights). */
+  /** `[batchSize * steps]`: 1 on valid steps, 0 on padding (per-step loss weights). */
   mask: Float32Array;
   batchSize: number;
   steps: number;
