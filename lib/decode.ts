@@ -6,6 +6,7 @@
 import type { Model } from './model.js';
 import { checkFloatArray, checkIds, checkInt, checkInt32Array, checkKeys, checkNumber, checkObject } from './validate.js';
 
+/** Options of {@link beamSearch}. */
 export interface BeamSearchOptions {
   /** Tokens to generate at most per hypothesis (after the prime). */
   maxLength: number;
@@ -31,6 +32,7 @@ export interface BeamSearchOptions {
   memory?: { values: Float32Array | Float64Array; steps: number };
 }
 
+/** One decoded sequence from {@link beamSearch}, with its log-probability and ranking score. */
 export interface Hypothesis {
   /** The generated tokens (the prime excluded; ends with eos when finished). */
   tokens: Int32Array;

@@ -26,8 +26,10 @@ import {
   checkOneOf,
 } from './validate.js';
 
+/** The recurrent cell: LSTM, GRU or vanilla (Elman) RNN. */
 export type CellType = 'lstm' | 'gru' | 'rnn';
 
+/** One recurrent layer of {@link ModelConfig.layers}: its cell, width, direction and dropout. */
 export interface RecurrentLayerConfig {
   /** Default 'lstm'. */
   cell?: CellType;
@@ -45,16 +47,22 @@ export interface RecurrentLayerConfig {
   dropoutOutput?: number;
 }
 
+/** One dense layer of {@link ModelConfig.dense}: `units` outputs, `'linear'` (default) or `'tanh'`; the last dense layer is the model's output. */
 export interface DenseLayerConfig {
   units: number;
   activation?: 'linear' | 'tanh';
 }
 
+/** How tokens or features enter the first recurrent layer: a learned embedding (`frozen`: not trained), one-hot vectors, or `size` float features per step. */
 export type InputConfig =
   | { type: 'embedding'; vocabSize: number; dim: number; frozen?: boolean }
   | { type: 'oneHot'; vocabSize: number }
   | { type: 'features'; size: number };
 
+/**
+ * Everything `Model.create` builds a model from: input, recurrent layers, head, loss, initialization and where it runs.
+ * Validated on create: an unknown key or a bad value is a TypeError or RangeError naming the field.
+ */
 export interface ModelConfig {
   input: InputConfig;
   layers: RecurrentLayerConfig[];
@@ -108,6 +116,7 @@ export interface ModelConfig {
   dtype?: 'float32' | 'float64';
 }
 
+/** One batch, batch-major: `batchSize` sequences of `steps` steps, as flat typed arrays. */
 export interface Batch {
   /** Token ids [batchSize*steps] (Int32Array) or float features [batchSize*steps*size]. */
   inputs: Int32Array | Float32Array | Float64Array;
@@ -131,6 +140,7 @@ export interface Batch {
 /** Adam, clipping and state options of a training step (documented field by field in typings/model.d.ts). */
 export type TrainStepOptions = NativeTrainOptions;
 
+/** What `trainStep`, `evaluate` and the other per-batch calls resolve with. */
 export interface StepResult {
   /** Mean loss over the weighted rows. */
   loss: number;
@@ -148,6 +158,7 @@ export interface StepResult {
   memoryGrad?: Float64Array;
 }
 
+/** How `generate` and the text samplers draw each token from the model's softmax. */
 export interface SampleOptions {
   /** Divide the logits by this before softmax (default 1). */
   temperature?: number;
@@ -172,7 +183,9 @@ export interface SampleOptions {
 
 /** Carried between generateChunk() calls: h per layer, c per LSTM layer ([B,H] each), draws so far. */
 export type GenerationState = NativeGenerationState;
+/** Parameters, Adam moments, step and dropout counter, as `exportTrainingState` returns them and `importTrainingState` takes them. */
 export type TrainingState = NativeTrainingState;
+/** Which recurrent state `evaluate` and `predict` start from and whether they keep their final one. */
 export interface EvaluateOptions {
   /** Start from the carried state (default false: zero state). */
   useState?: boolean;
@@ -180,6 +193,7 @@ export interface EvaluateOptions {
   carryState?: boolean;
 }
 
+/** A parameter's PyTorch-style name (`rnn.weight_ih_l0`, `dense.weight`, ...), its shape and whether training updates it. */
 export interface ParamInfo {
   name: string;
   shape: number[];
@@ -206,6 +220,11 @@ const TRAIN_KEYS = [
 const SAMPLE_KEYS = ['temperature', 'topK', 'topP', 'greedy', 'seed', 'condition', 'precision'] as const;
 const MAX_SIZE = 1 << 24;
 
+/**
+ * A recurrent network held in native memory (CPU or GPU): build it with {@link Model.create} or {@link Model.createAsync},
+ * train it with `trainStep` or {@link fit}, run it with `evaluate`, `predict` and `generate`, free it with `dispose`.
+ * Calls on one model run one at a time in call order; a call that fails leaves the model as it was.
+ */
 export class Model {
   readonly config: Readonly<ModelConfig>;
   private native: NativeModel | undefined;
@@ -264,6 +283,7 @@ export class Model {
     return this.config.dtype ?? 'float32';
   }
 
+  /** @returns the input vocabulary's size, or `undefined` for a model with float features. */
   get vocabSize(): number | undefined {
     const input = this.config.input;
     return input.type === 'features' ? undefined : input.vocabSize;
@@ -423,19 +443,32 @@ export class Model {
     return this.nativeNow().exportTrainingState();
   }
 
+  /**
+   * Replaces parameters, Adam moments, step and dropout counter with a state from `exportTrainingState` (of a model with the same config).
+   * @throws TypeError or RangeError when a part is missing, has the wrong length or holds non-finite moments; the model is then unchanged.
+   */
   importTrainingState(state: NativeTrainingState): void {
     checkObject(state, 'state');
     this.nativeNow().importTrainingState(state);
   }
 
+  /** @returns every parameter's name, shape and trainability, in the model's storage order. */
   params(): ParamInfo[] {
     return this.nativeNow().params().map((p: NativeParamInfo) => ({ ...p, shape: [...p.shape] }));
   }
 
+  /**
+   * @returns a copy of the named parameter's values, row-major in PyTorch's layout.
+   * @throws TypeError when `name` is not a string, RangeError when the model has no such parameter.
+   */
   getParam(name: string): Float64Array {
     return this.nativeNow().getParam(this.checkParamName(name));
   }
 
+  /**
+   * Overwrites the named parameter (row-major, PyTorch's layout); Adam's moments are kept.
+   * @throws TypeError for a non-string name or non-float values, RangeError for an unknown name or a wrong length.
+   */
   setParam(name: string, values: Float32Array | Float64Array): void {
     this.checkParamName(name);
     checkFloatArray(values, 'values');
@@ -452,6 +485,10 @@ export class Model {
     return this.nativeNow().getState();
   }
 
+  /**
+   * Sets the carried recurrent state (as `getState` returns it) that the next `carryState` call continues from.
+   * @throws TypeError or RangeError when the batch size, the number of blocks or a block's length does not fit; the old state is then kept.
+   */
   setState(state: { batchSize: number; blocks: (Float32Array | Float64Array)[] }): void {
     checkObject(state, 'state');
     checkInt(state.batchSize, 'state.batchSize', 1, MAX_SIZE);
@@ -465,6 +502,11 @@ export class Model {
     this.nativeNow().resetState();
   }
 
+  /**
+   * @returns where and how the model runs: backend, dtype, precision, Adam step, parameter count, native bytes, CUDA graph counters,
+   * the build, the device or CPU kernels, and the CUDA fallback reason when `'auto'` chose the CPU.
+   * @throws Error when the model has been disposed.
+   */
   info(): ModelInfo {
     const n = this.nativeNow().info();
     const out: ModelInfo = {
@@ -500,6 +542,7 @@ export class Model {
     this.native = undefined;
   }
 
+  /** @returns whether `dispose` was called (every other call then throws). */
   get disposed(): boolean {
     return this.native === undefined;
   }
@@ -788,6 +831,7 @@ function toNativeConfig(config: ModelConfig): NativeModelConfig {
   return out;
 }
 
+/** What {@link Model.info} returns. */
 export interface ModelInfo {
   /** Where the model runs: 'cpu' or 'cuda'. */
   backend: string;

@@ -26,14 +26,17 @@ export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..'
 /** Where the CUDA prebuild lives (its own prebuilds/ tree, apart from the CPU one). */
 export const cudaAddonRoot = join(packageRoot, 'cuda-addon');
 
+/** Which addon variant to load: the CPU one, the CUDA one (an error when unusable), or `'auto'` (CUDA when usable, else CPU). */
 export type Backend = 'auto' | 'cpu' | 'cuda';
 const BACKENDS: readonly Backend[] = ['auto', 'cpu', 'cuda'];
 
+/** Options of {@link loadNative} and {@link nativeStatus}. */
 export interface LoadOptions {
   /** Which addon variant to load; default: env FUSEDRNN_BACKEND, else 'auto'. */
   backend?: Backend;
 }
 
+/** Which addon variant is loaded, from where, and why CUDA is not used when it is not. */
 export interface NativeStatus {
   /** The variant in use: 'cuda' only when its probe kernel ran correctly on device 0. */
   variant: 'cpu' | 'cuda';

@@ -6,6 +6,7 @@ import type { Model, SampleOptions } from './model.js';
 import { checkInt, checkKeys, checkObject } from './validate.js';
 import type { Vocabulary } from './vocab.js';
 
+/** Options of {@link sampleTexts} and {@link streamText}: the prime, the length, stop strings and how each character is drawn. */
 export interface TextSampleOptions extends SampleOptions {
   /** Text fed before sampling (its state primes the model); not part of the output. */
   prime: string;
@@ -99,6 +100,7 @@ export class StopMatcher {
   done = false;
   private held = '';
 
+  /** A matcher for `stops`, the strings that end the stream (the first one found wins; it is not output). */
   constructor(private readonly stops: readonly string[]) {}
 
   /** Appends `text`; returns what is safe to output now. */

@@ -1,6 +1,7 @@
 // Learning-rate schedules: functions of the global step (0-based, counted over all epochs).
 import { checkInt, checkKeys, checkNumber, checkObject } from './validate.js';
 
+/** A learning rate as a function of the global step (0-based, counted over all epochs); {@link fit} takes one as `learningRate`. */
 export type LearningRateSchedule = (step: number) => number;
 
 /** The same rate at every step. */
@@ -9,6 +10,7 @@ export function constantLR(rate: number): LearningRateSchedule {
   return () => rate;
 }
 
+/** Options of {@link exponentialDecay}. */
 export interface ExponentialDecayOptions {
   initial: number;
   /** Multiply the rate by decayRate every decaySteps steps. */
@@ -32,6 +34,7 @@ export function exponentialDecay(options: ExponentialDecayOptions): LearningRate
   };
 }
 
+/** Options of {@link cosineDecay}. */
 export interface CosineDecayOptions {
   initial: number;
   /** Steps from initial to minimum; the rate stays at minimum after. */

@@ -4,6 +4,7 @@
 import type { Model } from './model.js';
 import { checkFloatArray, checkInt, checkKeys, checkObject } from './validate.js';
 
+/** Options of {@link generateSeries} and {@link streamSeries}. */
 export interface SeriesOptions {
   /** Values to generate per sequence. */
   length: number;

@@ -3,6 +3,7 @@ import type { Model, ModelConfig, SampleOptions } from './model.js';
 import { checkInt, checkKeys, checkNumber, checkObject } from './validate.js';
 import type { Vocabulary } from './vocab.js';
 
+/** The shape of the textbook character model {@link charModelConfig} builds. */
 export interface CharModelOptions {
   vocabSize: number;
   /** Hidden units per layer (default 128; the textbook uses 512). */

@@ -14,9 +14,12 @@ import { writeFileAtomic } from './atomic.js';
 import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, safetensorsHeader } from './safetensors.js';
 import type { Tensor, TensorDtype } from './safetensors.js';
 
+/** The `__metadata__.format` value that marks a safetensors file as a fusedrnn checkpoint. */
 export const CHECKPOINT_FORMAT = 'fusedrnn.checkpoint';
+/** The newest checkpoint format version this build writes and reads (it reads 1 to this). */
 export const CHECKPOINT_VERSION = 1;
 
+/** What {@link saveCheckpoint} stores beside the model. */
 export interface SaveOptions {
   vocabulary?: Vocabulary;
   /** Opaque JSON the caller gets back on load: its LR schedule's position. */
@@ -27,6 +30,7 @@ export interface SaveOptions {
   recurrentState?: boolean;
 }
 
+/** What {@link loadCheckpoint} and {@link decodeCheckpoint} resolve with: the rebuilt model and what was saved with it. */
 export interface Checkpoint {
   model: Model;
   vocabulary?: Vocabulary;
@@ -111,6 +115,15 @@ function withoutPlacement(config: Readonly<ModelConfig>): ModelConfig {
   return rest;
 }
 
+/**
+ * Reads a checkpoint file and rebuilds its model, ready to train on exactly where it stopped.
+ * @param placement - where the model runs (`backend`, `device`, `precision`); a checkpoint does not record it. Default: the CPU.
+ * @returns the model (weights, Adam moments and step, dropout counter, carried state), the saved vocabulary,
+ * the Adam step, your `lrSchedule` and `dataCursor`, and the file's format version.
+ * @throws TypeError for a bad argument; CheckpointFormatError when the file is not a fusedrnn checkpoint, is corrupt
+ * (checksum) or its tensors do not match its config; RangeError when the model exceeds the memory budget;
+ * the file system's error when it cannot be read.
+ */
 export async function loadCheckpoint(path: string, placement: Placement = {}): Promise<Checkpoint> {
   if (typeof path !== 'string' || path === '') throw new TypeError('path must be a non-empty string');
   checkObject(placement, 'placement');

@@ -5,6 +5,7 @@ import type { Model } from '../model.js';
 import { checkBoolean, checkKeys, checkObject } from '../validate.js';
 import { CheckpointFormatError, decodeSafetensors } from './safetensors.js';
 
+/** Options of {@link loadStateDict}. */
 export interface StateDictOptions {
   /** Reject tensors the model has no parameter for (default true). */
   strict?: boolean;

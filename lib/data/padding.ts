@@ -3,6 +3,7 @@
 import { checkInt, checkKeys, checkNumber, checkObject } from '../validate.js';
 import { seededRandom, shuffledIndices } from './random.js';
 
+/** Options of {@link padSequences}. */
 export interface PadOptions {
   /** Pad (or cut) every sequence to this many steps; default the longest. */
   steps?: number;
@@ -14,6 +15,7 @@ export interface PadOptions {
   dtype?: 'int32' | 'float32';
 }
 
+/** What {@link padSequences} returns: the padded data, each sequence's length and a per-step mask. */
 export interface Padded<A extends Int32Array | Float32Array = Int32Array | Float32Array> {
   /** [batchSize * steps * width], padding after each sequence's end. */
   data: A;
@@ -54,6 +56,7 @@ export function padSequences(sequences: readonly ArrayLike<number>[], options: P
   return { data, lengths, mask, batchSize: B, steps };
 }
 
+/** Options of {@link bucketByLength}. */
 export interface BucketOptions {
   /** Shuffle the examples within equal lengths and the order of the batches (default true). */
   shuffle?: boolean;

@@ -2,6 +2,7 @@
 // repeatability, not cryptographic quality: mulberry32 is 32-bit state, fast and well mixed.
 import { checkInt } from '../validate.js';
 
+/** A generator of uniform numbers in [0, 1), as {@link seededRandom} returns. */
 export type Random = () => number;
 
 /** Uniform floats in [0, 1) from a 32-bit seed; the same seed gives the same sequence. */

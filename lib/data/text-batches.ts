@@ -5,6 +5,7 @@
 //  - 'textbook': Udacity's anna-KaRNNa get_batches, reproduced exactly, quirk included.
 import { checkInt, checkInt32Array, checkOneOf } from '../validate.js';
 
+/** A batch of token ids and next-token targets, `[batchSize * steps]` each: a {@link Batch} for token models. */
 export interface TokenBatch {
   inputs: Int32Array;
   targets: Int32Array;

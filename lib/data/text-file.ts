@@ -6,6 +6,7 @@ import { checkInt, checkKeys, checkObject } from '../validate.js';
 import type { Vocabulary } from '../vocab.js';
 import type { TokenBatch } from './text-batches.js';
 
+/** Options of {@link encodeTextFile} and {@link fileStreamBatches}. */
 export interface TextFileOptions {
   /** Bytes per read (default 64 KiB). */
   chunkBytes?: number;

@@ -4,6 +4,7 @@ import { checkFloatArray, checkInt, checkInt32Array } from '../validate.js';
 import type { TokenBatch } from './text-batches.js';
 import { seededRandom, type Random } from './random.js';
 
+/** What {@link slidingWindows} returns: every window of a series and the value after each. */
 export interface SeriesWindows {
   /** [count * steps] window values, row-major. */
   inputs: Float32Array;
@@ -32,6 +33,7 @@ export function slidingWindows(series: ArrayLike<number>, steps: number): Series
   return { inputs, targets, count, steps };
 }
 
+/** Options of {@link randomWindows}. */
 export interface RandomWindowOptions {
   /** Seeds the start positions (ignored when `random` is given). */
   seed?: number;
