@@ -49,7 +49,12 @@ interface Beam {
   logProb: number;
 }
 
-/** Decodes one prime sequence; returns the best `results` hypotheses, best first. */
+/**
+ * Decodes one prime sequence; returns the best `results` hypotheses, best first.
+ * @returns the hypotheses, best first (each with its tokens, log-probability, score and whether it finished).
+ * @throws TypeError or RangeError naming the argument when one is missing, of the wrong type or out of range;
+ *   the model's carried state is put back in any case.
+ */
 export async function beamSearch(model: Model, prime: Int32Array, options: BeamSearchOptions): Promise<Hypothesis[]> {
   const opts = checkBeamArgs(model, prime, options);
   const V = model.outputSize;

@@ -120,7 +120,12 @@ const FIT_KEYS = [
   'stateful', 'validationData', 'earlyStopping', 'signal', 'progress', 'seed', 'onBatchEnd', 'onEpochEnd',
 ] as const;
 
-/** Trains `model` on `data` for options.epochs passes. Rejects with signal.reason when aborted. */
+/**
+ * Trains `model` on `data` for options.epochs passes. Rejects with signal.reason when aborted.
+ * @returns a promise of the epochs' logs, why training stopped and (with early stopping) the best epoch.
+ * @throws TypeError or RangeError (as a rejection) for a bad option or source before any step; a step that fails
+   rejects with an error of the same kind naming the epoch, batch and global step (the steps before it stay applied).
+ */
 export async function fit<B = Batch>(model: Trainable<B>, data: BatchSource<B>, options: FitOptions<B>): Promise<FitResult> {
   const o = checkFitOptions(options);
   checkSource(data, 'data');
@@ -228,7 +233,12 @@ export interface EvaluateDataResult {
   batches: number;
 }
 
-/** Loss and accuracy over a whole source, without training or dropout. */
+/**
+ * Loss and accuracy over a whole source, without training or dropout.
+ * @returns a promise of the mean loss and accuracy over every weighted row, the weight sum and the batch count.
+ * @throws TypeError or RangeError (as a rejection) for a bad option or source, or a source with no batches; the
+ *   abort signal's reason when aborted.
+ */
 export async function evaluateData<B = Batch>(model: Trainable<B>, data: BatchSource<B>, options: EvaluateDataOptions = {}): Promise<EvaluateDataResult> {
   checkObject(options, 'options');
   checkKeys(options, ['stateful', 'signal', 'epoch', 'seed'], 'evaluate options');
@@ -263,7 +273,12 @@ export interface Predictions {
   width: number;
 }
 
-/** The model's outputs over a whole source; every batch starts from a zero state. */
+/**
+ * The model's outputs over a whole source; every batch starts from a zero state.
+ * @returns a promise of every output row in batch order (logits for softmax models), with the row count and width.
+ * @throws TypeError or RangeError (as a rejection) for a bad option, source or batch; the abort signal's reason
+ *   when aborted.
+ */
 export async function predictData(model: Model, data: BatchSource, options: PredictDataOptions = {}): Promise<Predictions> {
   checkObject(options, 'options');
   checkKeys(options, ['steps', 'signal'], 'predict options');

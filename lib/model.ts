@@ -445,7 +445,8 @@ export class Model {
 
   /**
    * Replaces parameters, Adam moments, step and dropout counter with a state from `exportTrainingState` (of a model with the same config).
-   * @throws TypeError or RangeError when a part is missing, has the wrong length or holds non-finite moments; the model is then unchanged.
+   * @throws TypeError or RangeError when a part is missing, has the wrong length or holds non-finite moments;
+   *   the model is then unchanged.
    */
   importTrainingState(state: NativeTrainingState): void {
     checkObject(state, 'state');
@@ -487,7 +488,8 @@ export class Model {
 
   /**
    * Sets the carried recurrent state (as `getState` returns it) that the next `carryState` call continues from.
-   * @throws TypeError or RangeError when the batch size, the number of blocks or a block's length does not fit; the old state is then kept.
+   * @throws TypeError or RangeError when the batch size, the number of blocks or a block's length does not fit;
+   *   the old state is then kept.
    */
   setState(state: { batchSize: number; blocks: (Float32Array | Float64Array)[] }): void {
     checkObject(state, 'state');
@@ -503,7 +505,8 @@ export class Model {
   }
 
   /**
-   * @returns where and how the model runs: backend, dtype, precision, Adam step, parameter count, native bytes, CUDA graph counters,
+   * @returns where and how the model runs: backend, dtype, precision, Adam step, parameter count, native bytes,
+   *   CUDA graph counters,
    * the build, the device or CPU kernels, and the CUDA fallback reason when `'auto'` chose the CPU.
    * @throws Error when the model has been disposed.
    */

@@ -187,12 +187,22 @@ function loaded(options?: LoadOptions): Loaded {
   return entry;
 }
 
-/** The native addon for the requested backend (loaded once per backend, then cached). */
+/**
+ * The native addon for the requested backend (loaded once per backend, then cached).
+ * @returns the addon object (see {@link NativeAddon}).
+ * @throws TypeError for a backend other than 'auto', 'cpu' or 'cuda' (option or env FUSEDRNN_BACKEND); Error when
+   the CUDA backend is requested and unusable (saying why), or when no addon loads on this platform (naming it, what is
+   supported and how to build from a clone).
+ */
 export function loadNative(options?: LoadOptions): NativeAddon {
   return loaded(options).addon;
 }
 
-/** Which addon variant is in use and why; loads it if needed. */
+/**
+ * Which addon variant is in use and why; loads it if needed.
+ * @returns a copy of the status: variant, requested backend, the .node path, the CUDA fallback reason and probe.
+ * @throws as {@link loadNative}.
+ */
 export function nativeStatus(options?: LoadOptions): NativeStatus {
   const s = loaded(options).status;
   return { ...s };

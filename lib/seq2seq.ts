@@ -88,7 +88,8 @@ export class Seq2Seq {
   /**
    * Builds the encoder and decoder models with freshly initialized parameters.
    * @returns the pair.
-   * @throws TypeError or RangeError naming the config field that is missing or out of range (bidirectional layers are refused).
+   * @throws TypeError or RangeError naming the config field that is missing or out of range (bidirectional
+   *   layers are refused).
    */
   static create(config: Seq2SeqConfig): Seq2Seq {
     checkConfig(config);
@@ -171,7 +172,8 @@ export class Seq2Seq {
 
   /**
    * @returns a copy of the parameter `encoder.<name>` or `decoder.<name>`.
-   * @throws TypeError when `name` is not a string, RangeError when it has neither prefix or the model has no such parameter.
+   * @throws TypeError when `name` is not a string, RangeError when it has neither prefix or the model has no
+   *   such parameter.
    */
   getParam(name: string): Float64Array {
     const [model, inner] = this.half(name);

@@ -60,8 +60,10 @@ export class Vocabulary {
   }
 
   /**
-   * @returns the ids of `text`'s code points (after newline normalization when on); unknown ones are dropped under `unknown: 'skip'`.
-   * @throws TypeError when `text` is not a string; RangeError naming the character and its index when it is unknown under `unknown: 'error'`.
+   * @returns the ids of `text`'s code points (after newline normalization when on); unknown ones are dropped
+   *   under `unknown: 'skip'`.
+   * @throws TypeError when `text` is not a string; RangeError naming the character and its index when it is
+   *   unknown under `unknown: 'error'`.
    */
   encode(text: string): Int32Array {
     if (typeof text !== 'string') throw new TypeError('text must be a string');

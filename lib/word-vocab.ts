@@ -21,7 +21,11 @@ export interface WordVocabularyOptions {
 /** The reserved tokens a {@link WordVocabulary} puts first by default: padding, start, end and unknown (ids 0 to 3). */
 export const DEFAULT_RESERVED = ['<pad>', '<go>', '<eos>', '[UNK]'] as const;
 
-/** Splits text into words and punctuation marks (Unicode letters, digits and apostrophes form words). */
+/**
+ * Splits text into words and punctuation marks (Unicode letters, digits and apostrophes form words).
+ * @returns the words and punctuation marks in order (newlines normalized first).
+ * @throws TypeError when `text` is not a string.
+ */
 export function tokenizeWords(text: string): string[] {
   if (typeof text !== 'string') throw new TypeError('text must be a string');
   return normalizeNewlines(text).match(/[\p{L}\p{N}][\p{L}\p{N}'’]*|[^\s\p{L}\p{N}]/gu) ?? [];

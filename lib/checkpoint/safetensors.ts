@@ -67,7 +67,11 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata
   return out;
 }
 
-/** Also returns the parsed header and where the data starts, for checksums over both. */
+/**
+ * Also returns the parsed header and where the data starts, for checksums over both.
+ * @returns the tensors by name, the metadata, the parsed header and the offset of the data.
+ * @throws CheckpointFormatError naming `where` when the bytes are not a valid F32/F64 safetensors file.
+ */
 export function decodeSafetensors(
   file: Uint8Array,
   where = 'file',

@@ -11,7 +11,13 @@ export interface StateDictOptions {
   strict?: boolean;
 }
 
-/** Sets every parameter of `model` from the file; the model is unchanged when anything is wrong. */
+/**
+ * Sets every parameter of `model` from the file; the model is unchanged when anything is wrong.
+ * @returns a promise that resolves once every parameter is set.
+ * @throws CheckpointFormatError (as a rejection) for a file that is not valid safetensors, a missing parameter,
+ *   a shape that
+   does not match or (strict) a tensor the model lacks; TypeError for a bad option; the file system's error.
+ */
 export async function loadStateDict(model: Model, path: string, options: StateDictOptions = {}): Promise<void> {
   checkObject(options, 'options');
   checkKeys(options, ['strict'], 'options');

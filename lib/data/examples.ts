@@ -33,7 +33,12 @@ export interface ExampleBatch<I extends Flat = Flat, O extends Flat = Flat> {
   steps: number;
 }
 
-/** Cuts `set` into batches of `batchSize` examples (the last one may be smaller). */
+/**
+ * Cuts `set` into batches of `batchSize` examples (the last one may be smaller).
+ * @returns a generator of {@link ExampleBatch}es.
+ * @throws (on the first iteration) TypeError or RangeError naming the argument when one is missing, of the
+ *   wrong type or out of range (the arrays must hold `count` examples of the stated shape).
+ */
 export function* exampleBatches<I extends Flat, O extends Flat>(
   set: ExampleSet<I, O>,
   batchSize: number,

@@ -27,7 +27,11 @@ export interface Padded<A extends Int32Array | Float32Array = Int32Array | Float
   steps: number;
 }
 
-/** Pads sequences (each `length * width` values) after their end; too long ones are cut. */
+/**
+ * Pads sequences (each `length * width` values) after their end; too long ones are cut.
+ * @returns the padded data, the lengths and the per-step mask.
+ * @throws TypeError or RangeError naming the argument when one is missing, of the wrong type or out of range.
+ */
 export function padSequences(sequences: readonly ArrayLike<number>[], options: PadOptions = {}): Padded {
   if (!Array.isArray(sequences) || sequences.length === 0) throw new TypeError('sequences must be a non-empty array of arrays');
   checkObject(options, 'options');
@@ -67,6 +71,8 @@ export interface BucketOptions {
  * Groups example indices into batches of similar length: sorted by length (ties in random order),
  * cut into runs of batchSize, the runs returned in random order. Padding per batch is then at most
  * the spread of lengths inside one run.
+ * @returns the batches as arrays of example indices.
+ * @throws TypeError or RangeError naming the argument when one is missing, of the wrong type or out of range.
  */
 export function bucketByLength(lengths: ArrayLike<number>, batchSize: number, options: BucketOptions = {}): Int32Array[] {
   checkInt(batchSize, 'batchSize', 1);
