@@ -248,6 +248,9 @@ export class Model {
    * Builds a model on the calling thread. Parameter initialization (orthogonal recurrent blocks)
    * takes about 0.4 s for a 2×512 LSTM and 3 s for 2×1024 here: createAsync does it off the main
    * thread.
+   * @returns the model, its parameters initialized (deterministically from `config.seed`).
+   * @throws TypeError or RangeError naming the config field that is invalid or, over the memory budget, the bytes
+   *   it needs; Error when `backend: 'cuda'` is asked for and the GPU cannot be used (saying why).
    */
   static create(config: ModelConfig): Model {
     return Model.createOnThisThread(config, true);
@@ -267,7 +270,11 @@ export class Model {
     return new Model(structuredClone(config), native, addon, choice.fallbackReason);
   }
 
-  /** create() with the network built (and its parameters initialized) on the thread pool. */
+  /**
+   * create() with the network built (and its parameters initialized) on the thread pool.
+   * @returns a promise of the model.
+   * @throws as {@link Model.create}, as a rejection.
+   */
   static async createAsync(config: ModelConfig): Promise<Model> {
     const { nativeConfig, choice, addon, options } = prepareCreate(config);
     const handle = await addon.Model.build(nativeConfig, choice.backend, config.dtype ?? 'float32', options);
@@ -289,7 +296,13 @@ export class Model {
     return input.type === 'features' ? undefined : input.vocabSize;
   }
 
-  /** One training step (forward, backward, clip, Adam) off the main thread. */
+  /**
+   * One training step (forward, backward, clip, Adam) off the main thread.
+   * @returns a promise of the step's loss, gradient norm, accuracy, weight sum and whether it was skipped.
+   * @throws TypeError or RangeError (as a rejection) naming the batch field or option that is invalid; Error naming the
+   *   step when its gradient or its Adam update is not finite under `nonFinite: 'error'` (the step is not applied);
+   *   Error when disposed.
+   */
   trainStep(batch: Batch, options: TrainStepOptions = {}): Promise<StepResult> {
     return settle(() => {
       const nb = this.checkBatch(batch);
@@ -298,7 +311,11 @@ export class Model {
     });
   }
 
-  /** The same step on the calling thread, for tight loops that accept blocking. */
+  /**
+   * The same step on the calling thread, for tight loops that accept blocking.
+   * @returns the step's result, as {@link Model.trainStep}.
+   * @throws as {@link Model.trainStep}, synchronously.
+   */
   trainStepSync(batch: Batch, options: TrainStepOptions = {}): StepResult {
     const nb = this.checkBatch(batch);
     return toStepResult(this.nativeNow().trainStepSync(nb, checkTrainOptions(options, this.dtype)));
@@ -307,6 +324,8 @@ export class Model {
   /**
    * Loss (and accuracy) without training or dropout. useState: start from the carried state;
    * carryState: start from it and keep this batch's final state (stateful evaluation of a stream).
+   * @returns a promise of the loss, accuracy and weight sum over the batch's weighted rows.
+   * @throws TypeError or RangeError (as a rejection) naming the batch field or option that is invalid; Error when the model is disposed.
    */
   evaluate(batch: Batch, options: EvaluateOptions = {}): Promise<StepResult> {
     return settle(() => {
@@ -316,7 +335,11 @@ export class Model {
     });
   }
 
-  /** evaluate() on the calling thread. */
+  /**
+   * evaluate() on the calling thread.
+   * @returns the result, as {@link Model.evaluate}.
+   * @throws as {@link Model.evaluate}, synchronously.
+   */
   evaluateSync(batch: Batch, options: EvaluateOptions = {}): StepResult {
     const nb = this.checkBatch(batch);
     const { useState, keepState } = checkEvaluateOptions(options);
@@ -326,6 +349,8 @@ export class Model {
   /**
    * The model outputs [rows * outputSize] (logits for softmax models). Targets are not needed.
    * State options as evaluate(): carryState continues from and keeps the carried state.
+   * @returns a promise of the outputs, `[rows * outputSize]`: logits for a softmax model, values for an MSE one.
+   * @throws TypeError or RangeError (as a rejection) naming the batch field or option that is invalid; Error when the model is disposed.
    */
   predict(batch: Omit<Batch, 'targets'> & { targets?: Batch['targets'] }, options: EvaluateOptions = {}): Promise<Float64Array> {
     return settle(() => {
@@ -341,6 +366,8 @@ export class Model {
    * as getState() gives it: `decoder.setState(encoded)` starts the decoder there. training: with
    * dropout, and the activations are kept for trainFromStateGrad (until any other call on this
    * model). The carried state is not touched.
+   * @returns a promise of the final states' blocks, the batch size, the steps and the last layer's outputs.
+   * @throws TypeError or RangeError (as a rejection) naming the batch field or option that is invalid; Error when the model is disposed.
    */
   encode(
     batch: Omit<Batch, 'targets'> & { targets?: Batch['targets'] },
@@ -364,6 +391,8 @@ export class Model {
    * The encoder's training step: backward from `stateGrad` (the decoder's trainStep stateGrad,
    * d loss / d final states of the last `encode(batch, { training: true })`), then clipping and
    * Adam with `options` as trainStep's. Clipping sees this model's gradient only.
+   * @returns a promise of the step's gradient norm and whether it was skipped, as {@link Model.trainStep}.
+   * @throws TypeError or RangeError (as a rejection) when the gradients do not match the last `encode(batch, { training: true })`.
    */
   trainFromStateGrad(
     stateGrad: (Float32Array | Float64Array)[],
@@ -383,6 +412,9 @@ export class Model {
   /**
    * Feeds each prime sequence from a zero state, then draws `length` tokens per sequence.
    * `prime` is one sequence, or several of equal length. Returns the drawn tokens, row-major.
+   * @returns a promise of the drawn token ids, `[rows * length]`, row-major (the prime not included).
+   * @throws TypeError or RangeError (as a rejection) for an empty or ragged prime, a token outside the vocabulary, or a
+   *   bad option; Error when disposed.
    */
   generate(prime: Int32Array | Int32Array[], length: number, options: SampleOptions = {}): Promise<Int32Array> {
     return settle(() => this.generateChecked(prime, length, options));
@@ -417,6 +449,8 @@ export class Model {
    * One chunk of a streamed generation. Start with `state` null and the prime; continue with the
    * returned state and the last drawn token of each row as the prime. Chained chunks draw exactly
    * what one generate() call with the same seed draws.
+   * @returns a promise of the chunk's tokens and the state to continue from.
+   * @throws as {@link Model.generate}.
    */
   generateChunk(
     prime: Int32Array | Int32Array[],
@@ -438,7 +472,11 @@ export class Model {
     });
   }
 
-  /** Parameters and Adam moments (arena order), Adam step and dropout counter: what exact resume needs. */
+  /**
+   * Parameters and Adam moments (arena order), Adam step and dropout counter: what exact resume needs.
+   * @returns copies of the parameters and moments, the Adam step and the dropout counter.
+   * @throws Error when the model is disposed.
+   */
   exportTrainingState(): NativeTrainingState {
     return this.nativeNow().exportTrainingState();
   }
@@ -476,12 +514,20 @@ export class Model {
     this.nativeNow().setParam(name, values);
   }
 
-  /** The gradient the last training step computed for a parameter (before clipping). */
+  /**
+   * The gradient the last training step computed for a parameter (before clipping).
+   * @returns a copy of the gradient, in the parameter's layout.
+   * @throws TypeError when `name` is not a string, RangeError when the model has no such parameter.
+   */
   getGrad(name: string): Float64Array {
     return this.nativeNow().getGrad(this.checkParamName(name));
   }
 
-  /** The carried recurrent state: [B,H] blocks per layer and direction, h then (LSTM) c. */
+  /**
+   * The carried recurrent state: [B,H] blocks per layer and direction, h then (LSTM) c.
+   * @returns copies of the blocks and the batch size they are for.
+   * @throws Error when the model is disposed.
+   */
   getState(): { batchSize: number; blocks: Float64Array[] } {
     return this.nativeNow().getState();
   }
