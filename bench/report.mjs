@@ -58,7 +58,7 @@ function ratioText(r, workload) {
 export function markdown(run, workloads) {
   const m = run.machine;
   const lines = [
-    `# fusedrnn benchmark, ${run.date}${run.quick ? ' (--quick)' : ''}`,
+    `# fusedrnn benchmark, ${run.date}${run.commit ? ` · commit ${run.commit}` : ''}${run.quick ? ' (--quick)' : ''}`,
     '',
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB; Node ${m.node}; load average ${m.loadStart.join(' ')} at the start, ${m.loadEnd.join(' ')} at the end.`,
     `Method: ${run.plan.warmup} warm-up run, then ${run.plan.runs} timed runs per library and workload, each in its own process (peak RSS is that process's)${run.plan.rounds > 1 ? `, in ${run.plan.rounds} rounds that alternate the libraries (samples pooled: a machine that drifts affects every library alike)` : ''}; a run whose warm-up exceeded ${run.plan.budgetSeconds} s is reported with that one run${run.plan.timeoutSeconds ? `, one that did not finish within ${run.plan.timeoutSeconds} s under "Not measured"` : ''}. Ratio = library median / fusedrnn cpu median in this run: above 1, fusedrnn is faster.`,
@@ -104,4 +104,19 @@ export function markdown(run, workloads) {
   lines.push('', '## Workloads', '');
   for (const w of Object.values(workloads)) lines.push(`- ${w.id}: ${w.what}.`);
   return `${lines.join('\n')}\n`;
+}
+
+/** The reference each history cell sets beside fusedrnn on a CPU run. */
+export const CPU_HISTORY_REFERENCE = 'pytorch cpu 2 thr';
+
+/**
+ * One line of bench/results/history.md for a full CPU run: per workload, fusedrnn cpu's median /
+ * PyTorch's (2 threads), '—' where one did not run.
+ */
+export function historyLine(run, workloads, { commit, kind }) {
+  const cell = (id) => [`fusedrnn cpu`, CPU_HISTORY_REFERENCE]
+    .map((peer) => run.results.find((r) => r.workload === id && r.peer === peer && r.ok))
+    .map((r) => (r ? fmt(r.median) : '—'))
+    .join(' / ');
+  return `| ${run.date} | ${commit} | ${kind} | ${Object.keys(workloads).map(cell).join(' | ')} |\n`;
 }

@@ -1,16 +1,16 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick] [--workloads W1,W4] [--peers tfjs,pytorch] [--rounds N] [--note "text"] [--no-build]`
 // Runs W1-W5 (workloads.mjs) for fusedrnn and every peer that is installed (peers.mjs), each
-// (peer, workload) in its own process, then writes results/<date>-cpu[-N].json and .md and prints the
-// table last. Peers live in bench/package.json, installed here on first use, never in the root
-// package (CI installs the root).
+// (peer, workload) in its own process, then writes results/latest-cpu-<N>core.json and .md (a full
+// run; others: results/partial-cpu.*) and prints the table last. Peers live in bench/package.json,
+// installed here on first use, never in the root package (CI installs the root).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cores, peerList, pythonSetup } from './peers.mjs';
-import { addRatios, markdown, mergeRounds, summarize } from './report.mjs';
+import { addRatios, historyLine, markdown, mergeRounds, summarize } from './report.mjs';
 import { WORKLOADS, runPlan } from './workloads.mjs';
 
 const benchDir = new URL('.', import.meta.url).pathname;
@@ -87,6 +87,15 @@ function machine() {
   };
 }
 
+/** The measured code's commit (short hash, '+dirty' with uncommitted changes), or 'unknown'. */
+function gitCommit() {
+  const git = (...a) => spawnSync('git', a, { cwd: root, encoding: 'utf8' });
+  const head = git('rev-parse', '--short', 'HEAD');
+  if (head.status !== 0) return 'unknown';
+  const dirty = git('status', '--porcelain', '--untracked-files=no').stdout.trim() !== '';
+  return `${head.stdout.trim()}${dirty ? '+dirty' : ''}`;
+}
+
 function writeAtomically(path, text) {
   writeFileSync(`${path}.tmp`, text);
   renameSync(`${path}.tmp`, path);
@@ -159,15 +168,17 @@ function main() {
   const table = markdown(run, WORKLOADS);
   const dir = join(benchDir, 'results');
   mkdirSync(dir, { recursive: true });
-  // A narrowed run (--peers/--workloads) never overwrites the day's full results.
-  const partial = args.peers || args.workloads ? '-partial' : '';
-  // Nor does a second run on the same day overwrite the first: it gets the next free -2, -3, ...
-  const stem = join(dir, `${run.date}-cpu${args.quick ? '-quick' : ''}${partial}`);
-  let base = stem;
-  for (let n = 2; existsSync(`${base}.json`); n++) base = `${stem}-${n}`;
+  // bench/results scheme (docs/contributing.md): a full run (every workload, not --quick; --peers
+  // may leave out libraries, the record names those that ran) replaces latest-<kind>.md/.json and
+  // adds a line to history.md; any other run goes to partial-cpu.md/.json, replaced, no history.
+  const full = !args.quick && !args.workloads;
+  const kind = `cpu-${run.machine.cores}core`;
+  run.commit = gitCommit();
+  const base = join(dir, full ? `latest-${kind}` : 'partial-cpu');
   writeAtomically(`${base}.json`, `${JSON.stringify(run, null, 2)}\n`);
   writeAtomically(`${base}.md`, table);
-  log(`wrote ${base}.json and ${base}.md\n`);
+  if (full) appendFileSync(join(dir, 'history.md'), historyLine(run, WORKLOADS, { commit: run.commit, kind }));
+  log(`wrote ${base}.json and ${base}.md${full ? ' and a line in history.md' : ''}\n`);
   process.stdout.write(table);
 }
 

@@ -4,6 +4,11 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from './native.js';
 
+/**
+ * A corpus that ships inside the package (its README and compiled JavaScript), for demos run without a text of one's own.
+ * @returns the text, a few hundred kB.
+ * @throws Error from the file system when the package's `dist/` folder cannot be read.
+ */
 export function builtinCorpus(): string {
   const parts: string[] = [];
   const readme = join(packageRoot, 'README.md');

@@ -6,6 +6,7 @@
 import type { Model } from './model.js';
 import { checkFloatArray, checkIds, checkInt, checkInt32Array, checkKeys, checkNumber, checkObject } from './validate.js';
 
+/** Options of {@link beamSearch}. */
 export interface BeamSearchOptions {
   /** Tokens to generate at most per hypothesis (after the prime). */
   maxLength: number;
@@ -31,6 +32,7 @@ export interface BeamSearchOptions {
   memory?: { values: Float32Array | Float64Array; steps: number };
 }
 
+/** One decoded sequence from {@link beamSearch}, with its log-probability and ranking score. */
 export interface Hypothesis {
   /** The generated tokens (the prime excluded; ends with eos when finished). */
   tokens: Int32Array;
@@ -47,7 +49,12 @@ interface Beam {
   logProb: number;
 }
 
-/** Decodes one prime sequence; returns the best `results` hypotheses, best first. */
+/**
+ * Decodes one prime sequence; returns the best `results` hypotheses, best first.
+ * @returns the hypotheses, best first (each with its tokens, log-probability, score and whether it finished).
+ * @throws TypeError or RangeError naming the argument when one is missing, of the wrong type or out of range;
+ *   the model's carried state is put back in any case.
+ */
 export async function beamSearch(model: Model, prime: Int32Array, options: BeamSearchOptions): Promise<Hypothesis[]> {
   const opts = checkBeamArgs(model, prime, options);
   const V = model.outputSize;

@@ -13,7 +13,8 @@ export interface EpochContext {
   seed: number;
 }
 
-type Batches<B> = Iterable<B> | AsyncIterable<B>;
+/** Batches for one epoch: any iterable or async iterable (arrays, generators, streams). */
+export type Batches<B> = Iterable<B> | AsyncIterable<B>;
 
 /**
  * Batches for one pass. An array (or any re-iterable) is replayed each epoch; a function is called
@@ -27,14 +28,21 @@ export type BatchSource<B = Batch> = Batches<B> | ((context: EpochContext) => Ba
  * (params/getParam/setParam serve early stopping's restoreBest).
  */
 export interface Trainable<B = Batch> {
+  /** One training step on `batch`; resolves with its loss and gradient norm. */
   trainStep(batch: B, options: TrainStepOptions): Promise<StepResult>;
+  /** The loss on `batch` without training; resolves with it. */
   evaluate(batch: B, options?: EvaluateOptions): Promise<StepResult>;
+  /** Zeroes the carried recurrent state (stateful training resets it each epoch). */
   resetState(): void;
+  /** @returns the parameters' names (early stopping's restoreBest copies them). */
   params(): { name: string }[];
+  /** @returns a copy of the named parameter's values. */
   getParam(name: string): Float64Array;
+  /** Overwrites the named parameter with `values`. */
   setParam(name: string, values: Float64Array): void;
 }
 
+/** What `onBatchEnd` receives after every training step of {@link fit}. */
 export interface BatchLog {
   epoch: number;
   /** 1-based batch number within the epoch. */
@@ -47,6 +55,7 @@ export interface BatchLog {
   learningRate: number;
 }
 
+/** What `onEpochEnd` receives after every epoch of {@link fit}, and one entry of {@link FitResult.history}. */
 export interface EpochLog {
   epoch: number;
   /** Mean training loss over the epoch's rows (weighted as the batches weight them). */
@@ -59,6 +68,7 @@ export interface EpochLog {
   learningRate: number;
 }
 
+/** When {@link fit} stops because the monitored loss stopped improving, and whether it restores the best epoch's parameters. */
 export interface EarlyStoppingOptions {
   /** Epochs without improvement before stopping. */
   patience: number;
@@ -70,6 +80,10 @@ export interface EarlyStoppingOptions {
   restoreBest?: boolean;
 }
 
+/**
+ * Options of {@link fit}: the epochs, the learning rate or schedule, Adam and clipping (as `trainStep`'s),
+ * stateful training, validation, early stopping, abort, progress output and callbacks.
+ */
 export interface FitOptions<B = Batch> extends Omit<TrainStepOptions, 'learningRate' | 'carryState' | 'stateGrad'> {
   epochs: number;
   /** A rate, or a schedule of the global step (constantLR, exponentialDecay, cosineDecay). Default 1e-3. */
@@ -92,6 +106,7 @@ export interface FitOptions<B = Batch> extends Omit<TrainStepOptions, 'learningR
   onEpochEnd?: (log: EpochLog) => unknown;
 }
 
+/** What {@link fit} resolves with: the epochs' logs and why it stopped. */
 export interface FitResult {
   history: EpochLog[];
   /** Why training ended. */
@@ -105,7 +120,12 @@ const FIT_KEYS = [
   'stateful', 'validationData', 'earlyStopping', 'signal', 'progress', 'seed', 'onBatchEnd', 'onEpochEnd',
 ] as const;
 
-/** Trains `model` on `data` for options.epochs passes. Rejects with signal.reason when aborted. */
+/**
+ * Trains `model` on `data` for options.epochs passes. Rejects with signal.reason when aborted.
+ * @returns a promise of the epochs' logs, why training stopped and (with early stopping) the best epoch.
+ * @throws TypeError or RangeError (as a rejection) for a bad option or source before any step; a step that fails
+   rejects with an error of the same kind naming the epoch, batch and global step (the steps before it stay applied).
+ */
 export async function fit<B = Batch>(model: Trainable<B>, data: BatchSource<B>, options: FitOptions<B>): Promise<FitResult> {
   const o = checkFitOptions(options);
   checkSource(data, 'data');
@@ -194,6 +214,7 @@ export async function fit<B = Batch>(model: Trainable<B>, data: BatchSource<B>, 
   return stopping ? { history, stopped, bestEpoch } : { history, stopped };
 }
 
+/** Options of {@link evaluateData}. */
 export interface EvaluateDataOptions {
   /** Carry the state across batches from a zero state, as a stateful fit trains. */
   stateful?: boolean;
@@ -203,6 +224,7 @@ export interface EvaluateDataOptions {
   seed?: number;
 }
 
+/** What {@link evaluateData} resolves with: loss and accuracy over every weighted row, the weight and batch counts. */
 export interface EvaluateDataResult {
   /** Mean loss over every weighted row of every batch. */
   loss: number;
@@ -211,7 +233,12 @@ export interface EvaluateDataResult {
   batches: number;
 }
 
-/** Loss and accuracy over a whole source, without training or dropout. */
+/**
+ * Loss and accuracy over a whole source, without training or dropout.
+ * @returns a promise of the mean loss and accuracy over every weighted row, the weight sum and the batch count.
+ * @throws TypeError or RangeError (as a rejection) for a bad option or source, or a source with no batches; the
+ *   abort signal's reason when aborted.
+ */
 export async function evaluateData<B = Batch>(model: Trainable<B>, data: BatchSource<B>, options: EvaluateDataOptions = {}): Promise<EvaluateDataResult> {
   checkObject(options, 'options');
   checkKeys(options, ['stateful', 'signal', 'epoch', 'seed'], 'evaluate options');
@@ -231,12 +258,14 @@ export async function evaluateData<B = Batch>(model: Trainable<B>, data: BatchSo
   return { ...totals.mean(), weightSum: totals.weight, batches };
 }
 
+/** Options of {@link predictData}. */
 export interface PredictDataOptions {
   /** 'all': every output row the model gives (default); 'last': each sequence's last valid step only. */
   steps?: 'all' | 'last';
   signal?: AbortSignal;
 }
 
+/** What {@link predictData} resolves with: every output row, `rows × width`, in batch order. */
 export interface Predictions {
   /** [rows * width], the rows of all batches in order (logits for softmax models). */
   values: Float64Array;
@@ -244,7 +273,12 @@ export interface Predictions {
   width: number;
 }
 
-/** The model's outputs over a whole source; every batch starts from a zero state. */
+/**
+ * The model's outputs over a whole source; every batch starts from a zero state.
+ * @returns a promise of every output row in batch order (logits for softmax models), with the row count and width.
+ * @throws TypeError or RangeError (as a rejection) for a bad option, source or batch; the abort signal's reason
+ *   when aborted.
+ */
 export async function predictData(model: Model, data: BatchSource, options: PredictDataOptions = {}): Promise<Predictions> {
   checkObject(options, 'options');
   checkKeys(options, ['steps', 'signal'], 'predict options');

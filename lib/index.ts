@@ -22,6 +22,9 @@ export { charModelConfig, sampleText, streamBatches } from './text.js';
 export type { CharModelOptions, TokenBatch } from './text.js';
 export { loadNative, nativeStatus } from './native.js';
 export type { Backend, LoadOptions, NativeStatus } from './native.js';
+// The raw addon's contract: loadNative() returns it, and the model's types build on it.
+export type * from '../typings/native.js';
+export type * from '../typings/model.js';
 export { builtinCorpus } from './corpus.js';
 export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint/checkpoint.js';
 export type { Checkpoint, Placement, SaveOptions } from './checkpoint/checkpoint.js';
@@ -30,12 +33,13 @@ export type { CheckpointEntry, CheckpointManagerOptions } from './checkpoint/man
 export { loadStateDict } from './checkpoint/state-dict.js';
 export type { StateDictOptions } from './checkpoint/state-dict.js';
 export { CheckpointFormatError, decodeSafetensors, encodeSafetensors } from './checkpoint/safetensors.js';
-export type { Tensor, TensorDtype } from './checkpoint/safetensors.js';
+export type { SafetensorsFile, Tensor, TensorDtype } from './checkpoint/safetensors.js';
 export { sampleTexts, streamText, StopMatcher } from './sampling.js';
 export type { TextSampleOptions } from './sampling.js';
 export { fit, evaluateData, predictData } from './fit.js';
 export type {
   BatchLog,
+  Batches,
   BatchSource,
   Trainable,
   EarlyStoppingOptions,
@@ -70,6 +74,7 @@ export type {
   ExampleBatch,
   ExampleBatchOptions,
   ExampleSet,
+  Flat,
   PadOptions,
   Padded,
   Random,

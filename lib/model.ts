@@ -26,8 +26,10 @@ import {
   checkOneOf,
 } from './validate.js';
 
+/** The recurrent cell: LSTM, GRU or vanilla (Elman) RNN. */
 export type CellType = 'lstm' | 'gru' | 'rnn';
 
+/** One recurrent layer of {@link ModelConfig.layers}: its cell, width, direction and dropout. */
 export interface RecurrentLayerConfig {
   /** Default 'lstm'. */
   cell?: CellType;
@@ -45,16 +47,22 @@ export interface RecurrentLayerConfig {
   dropoutOutput?: number;
 }
 
+/** One dense layer of {@link ModelConfig.dense}: `units` outputs, `'linear'` (default) or `'tanh'`; the last dense layer is the model's output. */
 export interface DenseLayerConfig {
   units: number;
   activation?: 'linear' | 'tanh';
 }
 
+/** How tokens or features enter the first recurrent layer: a learned embedding (`frozen`: not trained), one-hot vectors, or `size` float features per step. */
 export type InputConfig =
   | { type: 'embedding'; vocabSize: number; dim: number; frozen?: boolean }
   | { type: 'oneHot'; vocabSize: number }
   | { type: 'features'; size: number };
 
+/**
+ * Everything `Model.create` builds a model from: input, recurrent layers, head, loss, initialization and where it runs.
+ * Validated on create: an unknown key or a bad value is a TypeError or RangeError naming the field.
+ */
 export interface ModelConfig {
   input: InputConfig;
   layers: RecurrentLayerConfig[];
@@ -108,6 +116,7 @@ export interface ModelConfig {
   dtype?: 'float32' | 'float64';
 }
 
+/** One batch, batch-major: `batchSize` sequences of `steps` steps, as flat typed arrays. */
 export interface Batch {
   /** Token ids [batchSize*steps] (Int32Array) or float features [batchSize*steps*size]. */
   inputs: Int32Array | Float32Array | Float64Array;
@@ -131,6 +140,7 @@ export interface Batch {
 /** Adam, clipping and state options of a training step (documented field by field in typings/model.d.ts). */
 export type TrainStepOptions = NativeTrainOptions;
 
+/** What `trainStep`, `evaluate` and the other per-batch calls resolve with. */
 export interface StepResult {
   /** Mean loss over the weighted rows. */
   loss: number;
@@ -148,6 +158,7 @@ export interface StepResult {
   memoryGrad?: Float64Array;
 }
 
+/** How `generate` and the text samplers draw each token from the model's softmax. */
 export interface SampleOptions {
   /** Divide the logits by this before softmax (default 1). */
   temperature?: number;
@@ -172,7 +183,9 @@ export interface SampleOptions {
 
 /** Carried between generateChunk() calls: h per layer, c per LSTM layer ([B,H] each), draws so far. */
 export type GenerationState = NativeGenerationState;
+/** Parameters, Adam moments, step and dropout counter, as `exportTrainingState` returns them and `importTrainingState` takes them. */
 export type TrainingState = NativeTrainingState;
+/** Which recurrent state `evaluate` and `predict` start from and whether they keep their final one. */
 export interface EvaluateOptions {
   /** Start from the carried state (default false: zero state). */
   useState?: boolean;
@@ -180,6 +193,7 @@ export interface EvaluateOptions {
   carryState?: boolean;
 }
 
+/** A parameter's PyTorch-style name (`rnn.weight_ih_l0`, `dense.weight`, ...), its shape and whether training updates it. */
 export interface ParamInfo {
   name: string;
   shape: number[];
@@ -206,6 +220,11 @@ const TRAIN_KEYS = [
 const SAMPLE_KEYS = ['temperature', 'topK', 'topP', 'greedy', 'seed', 'condition', 'precision'] as const;
 const MAX_SIZE = 1 << 24;
 
+/**
+ * A recurrent network held in native memory (CPU or GPU): build it with {@link Model.create} or {@link Model.createAsync},
+ * train it with `trainStep` or {@link fit}, run it with `evaluate`, `predict` and `generate`, free it with `dispose`.
+ * Calls on one model run one at a time in call order; a call that fails leaves the model as it was.
+ */
 export class Model {
   readonly config: Readonly<ModelConfig>;
   private native: NativeModel | undefined;
@@ -232,6 +251,9 @@ export class Model {
    * Builds a model on the calling thread. Parameter initialization (orthogonal recurrent blocks)
    * takes about 0.4 s for a 2×512 LSTM and 3 s for 2×1024 here: createAsync does it off the main
    * thread.
+   * @returns the model, its parameters initialized (deterministically from `config.seed`).
+   * @throws TypeError or RangeError naming the config field that is invalid or, over the memory budget, the bytes
+   *   it needs; Error when `backend: 'cuda'` is asked for and the GPU cannot be used (saying why).
    */
   static create(config: ModelConfig): Model {
     return Model.createOnThisThread(config, true);
@@ -251,7 +273,11 @@ export class Model {
     return new Model(structuredClone(config), native, addon, choice.fallbackReason);
   }
 
-  /** create() with the network built (and its parameters initialized) on the thread pool. */
+  /**
+   * create() with the network built (and its parameters initialized) on the thread pool.
+   * @returns a promise of the model.
+   * @throws as {@link Model.create}, as a rejection.
+   */
   static async createAsync(config: ModelConfig): Promise<Model> {
     const { nativeConfig, choice, addon, options } = prepareCreate(config);
     const handle = await addon.Model.build(nativeConfig, choice.backend, config.dtype ?? 'float32', options);
@@ -267,12 +293,19 @@ export class Model {
     return this.config.dtype ?? 'float32';
   }
 
+  /** @returns the input vocabulary's size, or `undefined` for a model with float features. */
   get vocabSize(): number | undefined {
     const input = this.config.input;
     return input.type === 'features' ? undefined : input.vocabSize;
   }
 
-  /** One training step (forward, backward, clip, Adam) off the main thread. */
+  /**
+   * One training step (forward, backward, clip, Adam) off the main thread.
+   * @returns a promise of the step's loss, gradient norm, accuracy, weight sum and whether it was skipped.
+   * @throws TypeError or RangeError (as a rejection) naming the batch field or option that is invalid; Error naming the
+   *   step when its gradient or its Adam update is not finite under `nonFinite: 'error'` (the step is not applied);
+   *   Error when disposed.
+   */
   trainStep(batch: Batch, options: TrainStepOptions = {}): Promise<StepResult> {
     return settle(() => {
       const nb = this.checkBatch(batch);
@@ -281,7 +314,11 @@ export class Model {
     });
   }
 
-  /** The same step on the calling thread, for tight loops that accept blocking. */
+  /**
+   * The same step on the calling thread, for tight loops that accept blocking.
+   * @returns the step's result, as {@link Model.trainStep}.
+   * @throws as {@link Model.trainStep}, synchronously.
+   */
   trainStepSync(batch: Batch, options: TrainStepOptions = {}): StepResult {
     const nb = this.checkBatch(batch);
     return toStepResult(this.nativeNow(nb).trainStepSync(nb, checkTrainOptions(options, this.dtype)));
@@ -290,6 +327,8 @@ export class Model {
   /**
    * Loss (and accuracy) without training or dropout. useState: start from the carried state;
    * carryState: start from it and keep this batch's final state (stateful evaluation of a stream).
+   * @returns a promise of the loss, accuracy and weight sum over the batch's weighted rows.
+   * @throws TypeError or RangeError (as a rejection) naming the batch field or option that is invalid; Error when the model is disposed.
    */
   evaluate(batch: Batch, options: EvaluateOptions = {}): Promise<StepResult> {
     return settle(() => {
@@ -299,7 +338,11 @@ export class Model {
     });
   }
 
-  /** evaluate() on the calling thread. */
+  /**
+   * evaluate() on the calling thread.
+   * @returns the result, as {@link Model.evaluate}.
+   * @throws as {@link Model.evaluate}, synchronously.
+   */
   evaluateSync(batch: Batch, options: EvaluateOptions = {}): StepResult {
     const nb = this.checkBatch(batch);
     const { useState, keepState } = checkEvaluateOptions(options);
@@ -309,6 +352,8 @@ export class Model {
   /**
    * The model outputs [rows * outputSize] (logits for softmax models). Targets are not needed.
    * State options as evaluate(): carryState continues from and keeps the carried state.
+   * @returns a promise of the outputs, `[rows * outputSize]`: logits for a softmax model, values for an MSE one.
+   * @throws TypeError or RangeError (as a rejection) naming the batch field or option that is invalid; Error when the model is disposed.
    */
   predict(batch: Omit<Batch, 'targets'> & { targets?: Batch['targets'] }, options: EvaluateOptions = {}): Promise<Float64Array> {
     return settle(() => {
@@ -324,6 +369,8 @@ export class Model {
    * as getState() gives it: `decoder.setState(encoded)` starts the decoder there. training: with
    * dropout, and the activations are kept for trainFromStateGrad (until any other call on this
    * model). The carried state is not touched.
+   * @returns a promise of the final states' blocks, the batch size, the steps and the last layer's outputs.
+   * @throws TypeError or RangeError (as a rejection) naming the batch field or option that is invalid; Error when the model is disposed.
    */
   encode(
     batch: Omit<Batch, 'targets'> & { targets?: Batch['targets'] },
@@ -347,6 +394,8 @@ export class Model {
    * The encoder's training step: backward from `stateGrad` (the decoder's trainStep stateGrad,
    * d loss / d final states of the last `encode(batch, { training: true })`), then clipping and
    * Adam with `options` as trainStep's. Clipping sees this model's gradient only.
+   * @returns a promise of the step's gradient norm and whether it was skipped, as {@link Model.trainStep}.
+   * @throws TypeError or RangeError (as a rejection) when the gradients do not match the last `encode(batch, { training: true })`.
    */
   trainFromStateGrad(
     stateGrad: (Float32Array | Float64Array)[],
@@ -366,6 +415,9 @@ export class Model {
   /**
    * Feeds each prime sequence from a zero state, then draws `length` tokens per sequence.
    * `prime` is one sequence, or several of equal length. Returns the drawn tokens, row-major.
+   * @returns a promise of the drawn token ids, `[rows * length]`, row-major (the prime not included).
+   * @throws TypeError or RangeError (as a rejection) for an empty or ragged prime, a token outside the vocabulary, or a
+   *   bad option; Error when disposed.
    */
   generate(prime: Int32Array | Int32Array[], length: number, options: SampleOptions = {}): Promise<Int32Array> {
     return settle(() => this.generateChecked(prime, length, options));
@@ -400,6 +452,8 @@ export class Model {
    * One chunk of a streamed generation. Start with `state` null and the prime; continue with the
    * returned state and the last drawn token of each row as the prime. Chained chunks draw exactly
    * what one generate() call with the same seed draws.
+   * @returns a promise of the chunk's tokens and the state to continue from.
+   * @throws as {@link Model.generate}.
    */
   generateChunk(
     prime: Int32Array | Int32Array[],
@@ -421,40 +475,71 @@ export class Model {
     });
   }
 
-  /** Parameters and Adam moments (arena order), Adam step and dropout counter: what exact resume needs. */
+  /**
+   * Parameters and Adam moments (arena order), Adam step and dropout counter: what exact resume needs.
+   * @returns copies of the parameters and moments, the Adam step and the dropout counter.
+   * @throws Error when the model is disposed.
+   */
   exportTrainingState(): NativeTrainingState {
     return this.nativeNow().exportTrainingState();
   }
 
+  /**
+   * Replaces parameters, Adam moments, step and dropout counter with a state from `exportTrainingState` (of a model with the same config).
+   * @throws TypeError or RangeError when a part is missing, has the wrong length or holds non-finite moments;
+   *   the model is then unchanged.
+   */
   importTrainingState(state: NativeTrainingState): void {
     checkObject(state, 'state');
     this.nativeNow().importTrainingState(state);
   }
 
+  /** @returns every parameter's name, shape and trainability, in the model's storage order. */
   params(): ParamInfo[] {
     return this.nativeNow().params().map((p: NativeParamInfo) => ({ ...p, shape: [...p.shape] }));
   }
 
+  /**
+   * @returns a copy of the named parameter's values, row-major in PyTorch's layout.
+   * @throws TypeError when `name` is not a string, RangeError when the model has no such parameter.
+   */
   getParam(name: string): Float64Array {
     return this.nativeNow().getParam(this.checkParamName(name));
   }
 
+  /**
+   * Overwrites the named parameter (row-major, PyTorch's layout); Adam's moments are kept.
+   * @throws TypeError for a non-string name or non-float values, RangeError for an unknown name or a wrong length.
+   */
   setParam(name: string, values: Float32Array | Float64Array): void {
     this.checkParamName(name);
     checkFloatArray(values, 'values');
     this.nativeNow().setParam(name, values);
   }
 
-  /** The gradient the last training step computed for a parameter (before clipping). */
+  /**
+   * The gradient the last training step computed for a parameter (before clipping).
+   * @returns a copy of the gradient, in the parameter's layout.
+   * @throws TypeError when `name` is not a string, RangeError when the model has no such parameter.
+   */
   getGrad(name: string): Float64Array {
     return this.nativeNow().getGrad(this.checkParamName(name));
   }
 
-  /** The carried recurrent state: [B,H] blocks per layer and direction, h then (LSTM) c. */
+  /**
+   * The carried recurrent state: [B,H] blocks per layer and direction, h then (LSTM) c.
+   * @returns copies of the blocks and the batch size they are for.
+   * @throws Error when the model is disposed.
+   */
   getState(): { batchSize: number; blocks: Float64Array[] } {
     return this.nativeNow().getState();
   }
 
+  /**
+   * Sets the carried recurrent state (as `getState` returns it) that the next `carryState` call continues from.
+   * @throws TypeError or RangeError when the batch size, the number of blocks or a block's length does not fit;
+   *   the old state is then kept.
+   */
   setState(state: { batchSize: number; blocks: (Float32Array | Float64Array)[] }): void {
     checkObject(state, 'state');
     checkInt(state.batchSize, 'state.batchSize', 1, MAX_SIZE);
@@ -468,6 +553,12 @@ export class Model {
     this.nativeNow().resetState();
   }
 
+  /**
+   * @returns where and how the model runs: backend, dtype, precision, Adam step, parameter count, native bytes,
+   *   CUDA graph counters,
+   * the build, the device or CPU kernels, and the CUDA fallback reason when `'auto'` chose the CPU.
+   * @throws Error when the model has been disposed.
+   */
   info(): ModelInfo {
     const n = this.nativeNow().info();
     const out: ModelInfo = {
@@ -503,6 +594,7 @@ export class Model {
     this.native = undefined;
   }
 
+  /** @returns whether `dispose` was called (every other call then throws). */
   get disposed(): boolean {
     return this.native === undefined;
   }
@@ -794,6 +886,7 @@ function toNativeConfig(config: ModelConfig): NativeModelConfig {
   return out;
 }
 
+/** What {@link Model.info} returns. */
 export interface ModelInfo {
   /** Where the model runs: 'cpu' or 'cuda'. */
   backend: string;

@@ -19,20 +19,24 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CudaProbeResult, NativeAddon } from '../typings/native.js';
+import { nativeLoadError } from './platform.js';
 
 const require = createRequire(import.meta.url);
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Where the CUDA prebuild lives (its own prebuilds/ tree, apart from the CPU one). */
 export const cudaAddonRoot = join(packageRoot, 'cuda-addon');
 
+/** Which addon variant to load: the CPU one, the CUDA one (an error when unusable), or `'auto'` (CUDA when usable, else CPU). */
 export type Backend = 'auto' | 'cpu' | 'cuda';
 const BACKENDS: readonly Backend[] = ['auto', 'cpu', 'cuda'];
 
+/** Options of {@link loadNative} and {@link nativeStatus}. */
 export interface LoadOptions {
   /** Which addon variant to load; default: env FUSEDRNN_BACKEND, else 'auto'. */
   backend?: Backend;
 }
 
+/** Which addon variant is loaded, from where, and why CUDA is not used when it is not. */
 export interface NativeStatus {
   /** The variant in use: 'cuda' only when its probe kernel ran correctly on device 0. */
   variant: 'cpu' | 'cuda';
@@ -86,10 +90,19 @@ function requireAddon(path: string): NativeAddon {
   return require(path) as NativeAddon;
 }
 
-/** The CPU addon: node-gyp-build's pick (build/Release, build/Debug, then prebuilds/). */
-function loadCpu(): { addon: NativeAddon; path: string } {
-  const path = nodeGypBuild.path(packageRoot);
-  return { addon: requireAddon(path), path };
+/**
+ * The CPU addon under `root`: node-gyp-build's pick (build/Release, build/Debug, then prebuilds/).
+ * Exported for tests (an empty folder stands in for an unsupported platform).
+ * @returns the addon and the path it was loaded from.
+ * @throws Error from {@link nativeLoadError} when nothing fits this platform or it fails to load.
+ */
+export function loadCpu(root = packageRoot): { addon: NativeAddon; path: string } {
+  try {
+    const path = nodeGypBuild.path(root);
+    return { addon: requireAddon(path), path };
+  } catch (err) {
+    throw nativeLoadError(err, root);
+  }
 }
 
 /** Paths that may hold a CUDA-enabled addon, best first. */
@@ -174,12 +187,22 @@ function loaded(options?: LoadOptions): Loaded {
   return entry;
 }
 
-/** The native addon for the requested backend (loaded once per backend, then cached). */
+/**
+ * The native addon for the requested backend (loaded once per backend, then cached).
+ * @returns the addon object (see {@link NativeAddon}).
+ * @throws TypeError for a backend other than 'auto', 'cpu' or 'cuda' (option or env FUSEDRNN_BACKEND); Error when
+   the CUDA backend is requested and unusable (saying why), or when no addon loads on this platform (naming it, what is
+   supported and how to build from a clone).
+ */
 export function loadNative(options?: LoadOptions): NativeAddon {
   return loaded(options).addon;
 }
 
-/** Which addon variant is in use and why; loads it if needed. */
+/**
+ * Which addon variant is in use and why; loads it if needed.
+ * @returns a copy of the status: variant, requested backend, the .node path, the CUDA fallback reason and probe.
+ * @throws as {@link loadNative}.
+ */
 export function nativeStatus(options?: LoadOptions): NativeStatus {
   const s = loaded(options).status;
   return { ...s };

@@ -1,11 +1,14 @@
 // Training progress on a terminal: one redrawn bar on a TTY (epoch, step, loss, sec/batch, ETA),
 // plain lines elsewhere (CI logs, pipes), so logs stay readable and terminals stay calm.
+/** Where progress text goes: `process.stdout` by default, or any object with a `write` method. */
 export interface ProgressSink {
+  /** Receives a piece of progress text (a redraw on a TTY, whole lines elsewhere). */
   write(text: string): unknown;
   isTTY?: boolean;
   columns?: number;
 }
 
+/** One batch's progress, as {@link ProgressBar.update} takes it. */
 export interface ProgressUpdate {
   epoch: number;
   epochs: number;
@@ -16,6 +19,7 @@ export interface ProgressUpdate {
   secondsPerBatch: number;
 }
 
+/** Training progress: one redrawn bar on a TTY (epoch, step, loss, seconds per batch, ETA), a plain line every `lineEvery` batches elsewhere. */
 export class ProgressBar {
   private lastDraw = 0;
   private lastLine = 0;
@@ -26,6 +30,7 @@ export class ProgressBar {
     private readonly lineEvery = 50,
   ) {}
 
+  /** Shows `u`: redraws the bar (at most 10 times a second, always at an epoch's end) or writes a line when one is due. */
   update(u: ProgressUpdate): void {
     if (this.sink.isTTY) {
       const now = Date.now();
@@ -60,6 +65,7 @@ export function formatStatus(u: ProgressUpdate): string {
   return s;
 }
 
+/** @returns `seconds` as a short human duration, e.g. `42s`, `3m05s`, `1h02m`. */
 export function formatDuration(seconds: number): string {
   const s = Math.round(seconds);
   if (s < 60) return `${s}s`;

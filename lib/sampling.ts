@@ -6,6 +6,7 @@ import type { Model, SampleOptions } from './model.js';
 import { checkInt, checkKeys, checkObject } from './validate.js';
 import type { Vocabulary } from './vocab.js';
 
+/** Options of {@link sampleTexts} and {@link streamText}: the prime, the length, stop strings and how each character is drawn. */
 export interface TextSampleOptions extends SampleOptions {
   /** Text fed before sampling (its state primes the model); not part of the output. */
   prime: string;
@@ -19,14 +20,24 @@ export interface TextSampleOptions extends SampleOptions {
 
 const OPTION_KEYS = ['prime', 'length', 'stop', 'chunkSize', 'temperature', 'topK', 'topP', 'greedy', 'seed', 'condition', 'precision'] as const;
 
-/** Streams one sample as it is drawn: an AsyncIterable of text pieces. */
+/**
+ * Streams one sample as it is drawn: an AsyncIterable of text pieces.
+ * @returns an async iterable of text pieces; together they are the sample, cut before the first stop string.
+ * @throws (on the first iteration) TypeError or RangeError naming the option that is invalid, or the prime's
+ *   first unknown character.
+ */
 export async function* streamText(model: Model, vocab: Vocabulary, options: TextSampleOptions): AsyncGenerator<string> {
   for await (const pieces of streamRows(model, vocab, options, 1)) {
     if (pieces[0]) yield pieces[0];
   }
 }
 
-/** `count` independent samples from the same prime, drawn as one batch. */
+/**
+ * `count` independent samples from the same prime, drawn as one batch.
+ * @returns a promise of `count` strings of up to `length` characters each (cut at a stop string).
+ * @throws TypeError or RangeError (as a rejection) naming the option that is invalid, or the prime's first
+ *   unknown character.
+ */
 export async function sampleTexts(
   model: Model,
   vocab: Vocabulary,
@@ -99,6 +110,7 @@ export class StopMatcher {
   done = false;
   private held = '';
 
+  /** A matcher for `stops`, the strings that end the stream (the first one found wins; it is not output). */
   constructor(private readonly stops: readonly string[]) {}
 
   /** Appends `text`; returns what is safe to output now. */

@@ -1,14 +1,20 @@
 // Learning-rate schedules: functions of the global step (0-based, counted over all epochs).
 import { checkInt, checkKeys, checkNumber, checkObject } from './validate.js';
 
+/** A learning rate as a function of the global step (0-based, counted over all epochs); {@link fit} takes one as `learningRate`. */
 export type LearningRateSchedule = (step: number) => number;
 
-/** The same rate at every step. */
+/**
+ * The same rate at every step.
+ * @returns a schedule that returns `rate` for every step.
+ * @throws TypeError when `rate` is not a number, RangeError when it is outside [0, 1e6].
+ */
 export function constantLR(rate: number): LearningRateSchedule {
   checkNumber(rate, 'rate', 0, 1e6);
   return () => rate;
 }
 
+/** Options of {@link exponentialDecay}. */
 export interface ExponentialDecayOptions {
   initial: number;
   /** Multiply the rate by decayRate every decaySteps steps. */
@@ -18,7 +24,11 @@ export interface ExponentialDecayOptions {
   staircase?: boolean;
 }
 
-/** initial * decayRate^(step / decaySteps), as tf.train.exponential_decay (the captioning model's schedule). */
+/**
+ * initial * decayRate^(step / decaySteps), as tf.train.exponential_decay (the captioning model's schedule).
+ * @returns the schedule.
+ * @throws TypeError or RangeError naming the argument when one is missing, of the wrong type or out of range.
+ */
 export function exponentialDecay(options: ExponentialDecayOptions): LearningRateSchedule {
   checkObject(options, 'options');
   checkKeys(options, ['initial', 'decayRate', 'decaySteps', 'staircase'], 'exponential decay options');
@@ -32,6 +42,7 @@ export function exponentialDecay(options: ExponentialDecayOptions): LearningRate
   };
 }
 
+/** Options of {@link cosineDecay}. */
 export interface CosineDecayOptions {
   initial: number;
   /** Steps from initial to minimum; the rate stays at minimum after. */
@@ -42,7 +53,11 @@ export interface CosineDecayOptions {
   warmupSteps?: number;
 }
 
-/** Half a cosine from initial to minimum over decaySteps (after an optional linear warm-up). */
+/**
+ * Half a cosine from initial to minimum over decaySteps (after an optional linear warm-up).
+ * @returns the schedule.
+ * @throws TypeError or RangeError naming the argument when one is missing, of the wrong type or out of range.
+ */
 export function cosineDecay(options: CosineDecayOptions): LearningRateSchedule {
   checkObject(options, 'options');
   checkKeys(options, ['initial', 'decaySteps', 'minimum', 'warmupSteps'], 'cosine decay options');

@@ -7,6 +7,10 @@ import { beamSearch, type Hypothesis } from './decode.js';
 import { Model, type ModelConfig, type RecurrentLayerConfig, type StepResult, type TrainStepOptions } from './model.js';
 import { checkInt, checkInt32Array, checkIds, checkKeys, checkObject } from './validate.js';
 
+/**
+ * What {@link Seq2Seq.create} builds: both vocabularies, the start and end tokens, the embedding size,
+ * the recurrent stack of each side, optional attention, and where the pair runs.
+ */
 export interface Seq2SeqConfig {
   sourceVocabSize: number;
   targetVocabSize: number;
@@ -28,6 +32,7 @@ export interface Seq2SeqConfig {
   dtype?: ModelConfig['dtype'];
 }
 
+/** A batch of source and target sequences, each padded after its length, for {@link Seq2Seq.trainStep} and {@link Seq2Seq.evaluate}. */
 export interface Seq2SeqBatch {
   /** Source token ids [batchSize * sourceSteps], padded after each sequence's length. */
   source: Int32Array;
@@ -40,6 +45,7 @@ export interface Seq2SeqBatch {
   batchSize: number;
 }
 
+/** Options of {@link Seq2Seq.translate}: the beam search's limits (as {@link BeamSearchOptions}). */
 export interface TranslateOptions {
   /** Tokens to generate at most (default: 2 × the source length + 2). */
   maxLength?: number;
@@ -49,6 +55,11 @@ export interface TranslateOptions {
   results?: number;
 }
 
+/**
+ * An encoder–decoder of two {@link Model}s: the encoder's final states start the decoder, which is trained with
+ * teacher forcing; the pair trains end to end (it is a {@link Trainable}, so {@link fit} takes it) and decodes with beam search.
+ * Parameters are named `encoder.*` and `decoder.*`.
+ */
 export class Seq2Seq {
   readonly encoder: Model;
   readonly decoder: Model;
@@ -74,6 +85,12 @@ export class Seq2Seq {
     return new Seq2Seq(config, encoder, decoder);
   }
 
+  /**
+   * Builds the encoder and decoder models with freshly initialized parameters.
+   * @returns the pair.
+   * @throws TypeError or RangeError naming the config field that is missing or out of range (bidirectional
+   *   layers are refused).
+   */
   static create(config: Seq2SeqConfig): Seq2Seq {
     checkConfig(config);
     const targetVocab = config.targetVocabSize;
@@ -153,16 +170,26 @@ export class Seq2Seq {
     ];
   }
 
+  /**
+   * @returns a copy of the parameter `encoder.<name>` or `decoder.<name>`.
+   * @throws TypeError when `name` is not a string, RangeError when it has neither prefix or the model has no
+   *   such parameter.
+   */
   getParam(name: string): Float64Array {
     const [model, inner] = this.half(name);
     return model.getParam(inner);
   }
 
+  /**
+   * Overwrites the parameter `encoder.<name>` or `decoder.<name>`.
+   * @throws TypeError or RangeError for an unknown name or values of the wrong type or length.
+   */
   setParam(name: string, values: Float32Array | Float64Array): void {
     const [model, inner] = this.half(name);
     model.setParam(inner, values);
   }
 
+  /** Frees both models' native memory now; later calls throw. */
   dispose(): void {
     this.encoder.dispose();
     this.decoder.dispose();

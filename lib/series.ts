@@ -4,6 +4,7 @@
 import type { Model } from './model.js';
 import { checkFloatArray, checkInt, checkKeys, checkObject } from './validate.js';
 
+/** Options of {@link generateSeries} and {@link streamSeries}. */
 export interface SeriesOptions {
   /** Values to generate per sequence. */
   length: number;
@@ -16,6 +17,9 @@ export interface SeriesOptions {
  * Float64Array [batchSize * features] that also becomes the next input. The model must take
  * float features and predict as many values as it takes. The model's carried training state is
  * put back afterwards, even when the consumer stops early.
+ * @returns an async iterable of the generated steps.
+ * @throws (on the first iteration) TypeError or RangeError naming the argument when one is missing, of the
+ *   wrong type or out of range (the model must take and give float features of one size).
  */
 export async function* streamSeries(model: Model, prime: Float32Array | Float64Array, options: SeriesOptions): AsyncGenerator<Float64Array> {
   const { batchSize, primeSteps, length } = checkSeriesArgs(model, prime, options);
@@ -37,7 +41,11 @@ export async function* streamSeries(model: Model, prime: Float32Array | Float64A
   }
 }
 
-/** streamSeries collected: [batchSize, length, features], row-major. */
+/**
+ * streamSeries collected: [batchSize, length, features], row-major.
+ * @returns a promise of the generated values, `[batchSize * length * features]`.
+ * @throws TypeError or RangeError (as a rejection), as {@link streamSeries}.
+ */
 export async function generateSeries(model: Model, prime: Float32Array | Float64Array, options: SeriesOptions): Promise<Float64Array> {
   const { batchSize, length } = checkSeriesArgs(model, prime, options);
   const features = model.outputSize;

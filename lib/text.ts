@@ -3,6 +3,7 @@ import type { Model, ModelConfig, SampleOptions } from './model.js';
 import { checkInt, checkKeys, checkNumber, checkObject } from './validate.js';
 import type { Vocabulary } from './vocab.js';
 
+/** The shape of the textbook character model {@link charModelConfig} builds. */
 export interface CharModelOptions {
   vocabSize: number;
   /** Hidden units per layer (default 128; the textbook uses 512). */
@@ -17,7 +18,11 @@ export interface CharModelOptions {
   dtype?: 'float32' | 'float64';
 }
 
-/** The textbook char-LSTM: tokens -> L stacked LSTM layers (dropout) -> dense to vocab on every step. */
+/**
+ * The textbook char-LSTM: tokens -> L stacked LSTM layers (dropout) -> dense to vocab on every step.
+ * @returns a {@link ModelConfig} for {@link Model.create}.
+ * @throws TypeError or RangeError naming the argument when one is missing, of the wrong type or out of range.
+ */
 export function charModelConfig(options: CharModelOptions): ModelConfig {
   checkObject(options, 'options');
   checkKeys(options, ['vocabSize', 'units', 'layers', 'dropout', 'embeddingDim', 'seed', 'dtype'], 'char model options');
@@ -41,7 +46,12 @@ export function charModelConfig(options: CharModelOptions): ModelConfig {
 export { streamBatches } from './data/text-batches.js';
 export type { TokenBatch } from './data/text-batches.js';
 
-/** Primes the model with `prime` and returns `length` sampled characters. */
+/**
+ * Primes the model with `prime` and returns `length` sampled characters.
+ * @returns a promise of the sampled text, without the prime.
+ * @throws TypeError or RangeError (as a rejection) for an empty prime, a character the vocabulary lacks, or a
+ *   bad option.
+ */
 export async function sampleText(
   model: Model,
   vocab: Vocabulary,

@@ -1,6 +1,7 @@
 // A character vocabulary over Unicode code points (not UTF-16 units, not bytes).
 import { checkKeys, checkObject, checkOneOf } from './validate.js';
 
+/** How a {@link Vocabulary} treats newlines and characters it lacks. */
 export interface VocabularyOptions {
   /** Turn CRLF and lone CR into LF before building and encoding (default true). */
   normalizeNewlines?: boolean;
@@ -10,6 +11,7 @@ export interface VocabularyOptions {
 
 const OPTION_KEYS = ['normalizeNewlines', 'unknown'] as const;
 
+/** A character vocabulary: one id per Unicode code point (not UTF-16 unit, not byte), ids in code point order. */
 export class Vocabulary {
   readonly chars: readonly string[];
   readonly normalizeNewlines: boolean;
@@ -47,14 +49,22 @@ export class Vocabulary {
     return new Vocabulary([...chars], normalizeOptions(options));
   }
 
+  /** @returns the number of characters, which is the model's `vocabSize`. */
   get size(): number {
     return this.chars.length;
   }
 
+  /** @returns whether `ch` (one code point) has an id. */
   has(ch: string): boolean {
     return this.ids.has(ch);
   }
 
+  /**
+   * @returns the ids of `text`'s code points (after newline normalization when on); unknown ones are dropped
+   *   under `unknown: 'skip'`.
+   * @throws TypeError when `text` is not a string; RangeError naming the character and its index when it is
+   *   unknown under `unknown: 'error'`.
+   */
   encode(text: string): Int32Array {
     if (typeof text !== 'string') throw new TypeError('text must be a string');
     const source = this.normalizeNewlines ? normalizeNewlines(text) : text;
@@ -71,6 +81,10 @@ export class Vocabulary {
     return Int32Array.from(out);
   }
 
+  /**
+   * @returns the text the ids stand for.
+   * @throws RangeError naming the first id outside `[0, size)`.
+   */
   decode(ids: ArrayLike<number>): string {
     let s = '';
     for (let i = 0; i < ids.length; i++) {
@@ -81,6 +95,10 @@ export class Vocabulary {
     return s;
   }
 
+  /**
+   * @returns a plain object (checkpoints store it): `Vocabulary.fromChars(json.chars, { normalizeNewlines:
+   *   json.normalizeNewlines, unknown: json.unknown })` rebuilds the same vocabulary.
+   */
   toJSON(): { chars: string[]; normalizeNewlines: boolean; unknown: 'error' | 'skip' } {
     return { chars: [...this.chars], normalizeNewlines: this.normalizeNewlines, unknown: this.unknown };
   }
@@ -95,6 +113,7 @@ function normalizeOptions(options: VocabularyOptions): Required<VocabularyOption
   };
 }
 
+/** @returns `text` with CRLF and lone CR turned into LF. */
 export function normalizeNewlines(text: string): string {
   return text.replace(/\r\n?/g, '\n');
 }

@@ -4,6 +4,7 @@
 import { checkInt, checkKeys, checkObject } from './validate.js';
 import { normalizeNewlines } from './vocab.js';
 
+/** Options of {@link WordVocabulary.fromCorpus}. */
 export interface WordVocabularyOptions {
   /** Keep words seen at least this often (the captioning example keeps those seen 20 times). Default 1. */
   minCount?: number;
@@ -17,14 +18,23 @@ export interface WordVocabularyOptions {
   lowercase?: boolean;
 }
 
+/** The reserved tokens a {@link WordVocabulary} puts first by default: padding, start, end and unknown (ids 0 to 3). */
 export const DEFAULT_RESERVED = ['<pad>', '<go>', '<eos>', '[UNK]'] as const;
 
-/** Splits text into words and punctuation marks (Unicode letters, digits and apostrophes form words). */
+/**
+ * Splits text into words and punctuation marks (Unicode letters, digits and apostrophes form words).
+ * @returns the words and punctuation marks in order (newlines normalized first).
+ * @throws TypeError when `text` is not a string.
+ */
 export function tokenizeWords(text: string): string[] {
   if (typeof text !== 'string') throw new TypeError('text must be a string');
   return normalizeNewlines(text).match(/[\p{L}\p{N}][\p{L}\p{N}'’]*|[^\s\p{L}\p{N}]/gu) ?? [];
 }
 
+/**
+ * A word-level vocabulary for translation and captioning models: reserved tokens first, then the corpus's words,
+ * most frequent first (ties in first-seen order, so the same corpus always gives the same ids).
+ */
 export class WordVocabulary {
   readonly words: readonly string[];
   readonly reserved: readonly string[];
@@ -83,6 +93,7 @@ export class WordVocabulary {
     return new WordVocabulary([...words], [...reserved], unknown, lowercase);
   }
 
+  /** @returns the number of ids (reserved tokens and words), which is the model's `vocabSize`. */
   get size(): number {
     return this.words.length;
   }
@@ -115,6 +126,7 @@ export class WordVocabulary {
     return out.join(' ');
   }
 
+  /** @returns a plain object {@link WordVocabulary.fromJSON} rebuilds the same vocabulary from. */
   toJSON(): { words: string[]; reserved: string[]; unknown: string; lowercase: boolean } {
     return { words: [...this.words], reserved: [...this.reserved], unknown: this.words[this.unknownId], lowercase: this.lowercase };
   }

@@ -2,7 +2,7 @@
 // the arithmetic behind every published ratio. No timing here; speed lives in bench/.
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error plain ESM without types, outside the compiled lib/
-import { addRatios, markdown, mergeRounds, summarize } from '../bench/report.mjs';
+import { CPU_HISTORY_REFERENCE, addRatios, historyLine, markdown, mergeRounds, summarize } from '../bench/report.mjs';
 // @ts-expect-error plain ESM without types, outside the compiled lib/
 import { WORKLOADS, charBatch, drawFromLogits, seededRandom, seriesBatch } from '../bench/workloads.mjs';
 
@@ -97,5 +97,21 @@ describe('workload data', () => {
     expect(counts[1] / 4000).toBeLessThan(0.78);
     const cold = seededRandom(9);
     for (let i = 0; i < 100; i++) expect(drawFromLogits(logits, 0.01, cold)).toBe(1);
+  });
+});
+
+describe('historyLine', () => {
+  it("one row per full CPU run: fusedrnn's median / PyTorch's per workload, '—' where one did not run", () => {
+    const run = {
+      date: '2026-12-05',
+      results: [
+        { workload: 'W1', peer: 'fusedrnn cpu', ok: true, median: 60.31 },
+        { workload: 'W1', peer: CPU_HISTORY_REFERENCE, ok: true, median: 110.5 },
+        { workload: 'W2', peer: 'fusedrnn cpu', ok: true, median: 1315.2 },
+        { workload: 'W2', peer: CPU_HISTORY_REFERENCE, ok: false, reason: 'timed out' },
+      ],
+    };
+    const line = historyLine(run, { W1: WORKLOADS.W1, W2: WORKLOADS.W2 }, { commit: 'abc1234', kind: 'cpu-2core' });
+    expect(line).toBe('| 2026-12-05 | abc1234 | cpu-2core | 60.3 / 111 | 1 315 / — |\n');
   });
 });

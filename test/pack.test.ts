@@ -1,6 +1,6 @@
-// The published package: `npm pack` holds dist/, typings/ and both prebuilds (and no tests or
-// build trees), and a consumer project that installs the tarball can import it and load a
-// prebuilt addon without compiling anything. Run by `npm run test:pack` (not `npm test`: a fresh
+// The published package: `npm pack` holds dist/, typings/, both prebuilds and the README, LICENSE
+// and CHANGELOG (no tests, build trees or build sources), and a consumer project that installs the
+// tarball can import (or require) it and load a prebuilt addon without compiling anything. Run by `npm run test:pack` (not `npm test`: a fresh
 // clone has no prebuilds), after `npm run build:ts` and `npm run prebuilds`; it FAILS when they
 // are missing. Without nvcc there is no CUDA prebuild: its part is skipped, saying so.
 // FUSEDRNN_SKIP_PACK=1 skips the whole file, visibly.
@@ -81,16 +81,25 @@ describe.runIf(!skip)('npm pack + install into a consumer', () => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('the tarball holds dist/, typings/, both prebuilds, and no tests or build trees', () => {
-    for (const f of [...PREBUILDS, 'dist/index.js', 'dist/index.d.ts', 'dist/native.js', 'typings/native.d.ts', 'package.json']) {
+  it('the tarball holds what a consumer uses: dist/ (no maps), typings/, both prebuilds and the docs files', () => {
+    for (const f of [...PREBUILDS, 'dist/index.js', 'dist/index.d.ts', 'dist/native.js', 'typings/native.d.ts', 'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md']) {
       expect(files, f).toContain(f);
     }
-    const bad = files.filter((f) =>
-      /^(test|bench|build|build-prebuild|node_modules|examples|\.ci|\.device|lib)\//.test(f) || f.endsWith('.tgz'),
-    );
-    expect(bad).toEqual([]);
-    // Sources for a local build (cmake-js or node-gyp) on platforms with no prebuild.
-    expect(files).toEqual(expect.arrayContaining(['CMakeLists.txt', 'binding.gyp', 'native/ops.h', 'cuda/probe.cu']));
+    const allowed = /^(dist\/.+\.(js|d\.ts)|typings\/[^/]+\.d\.ts|prebuilds\/linux-x64\/[^/]+\.node|cuda-addon\/prebuilds\/linux-x64\/[^/]+\.node|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/;
+    expect(files.filter((f) => !allowed.test(f))).toEqual([]);
+  });
+
+  it('the tarball holds no build sources: a consumer cannot build them (cmake-js and node-addon-api are devDependencies)', () => {
+    const sources = files.filter((f) => /^(native|cuda|cmake|scripts|lib|test|bench|examples|docs)\//.test(f) || ['CMakeLists.txt', 'binding.gyp'].includes(f));
+    expect(sources).toEqual([]);
+  });
+
+  it('a CommonJS consumer can require() the package (Node >= 20.19, the engines floor)', () => {
+    const out = run(process.execPath, ['-e', "const m = require('fusedrnn'); console.log(typeof m.Model.create, typeof m.fit)"], {
+      cwd: consumer,
+      env: cleanEnv(),
+    });
+    expect(out.trim().split('\n').pop()).toBe('function function');
   });
 
   it('the installed package imports, loads a prebuild and trains without compiling', () => {

@@ -1,6 +1,7 @@
 // The native Model class (native/binding/model_binding.cc). lib/model.ts validates and
 // normalises everything before it gets here; the native side re-checks ranges and sizes.
 
+/** One recurrent layer as the addon takes it (lib/model.ts maps {@link RecurrentLayerConfig} to it). */
 export interface NativeLayerConfig {
   cell: 'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu';
   hidden: number;
@@ -11,6 +12,7 @@ export interface NativeLayerConfig {
   dropoutOutput?: number;
 }
 
+/** A model config as the addon takes it (lib/model.ts maps {@link ModelConfig} to it). */
 export interface NativeModelConfig {
   input: 'embedding' | 'oneHot' | 'features';
   vocab?: number;
@@ -33,6 +35,7 @@ export interface NativeModelConfig {
   attentionScore?: 'general' | 'dot';
 }
 
+/** A batch as the addon takes it (lib/model.ts maps {@link Batch} to it). */
 export interface NativeBatch {
   batchSize: number;
   steps: number;
@@ -50,8 +53,11 @@ export interface NativeBatch {
   memoryLengths?: Int32Array;
 }
 
-// The options of Model.trainStep (lib/model.ts checks them and fills the defaults before they
-// get here); the public TrainStepOptions is this type.
+/**
+ * The options of a training step: Adam, weight decay, clipping, carried state and what to do with a
+ * non-finite gradient. The public {@link TrainStepOptions} is this type (lib/model.ts checks the
+ * fields and fills the defaults before they reach the addon).
+ */
 export interface NativeTrainOptions {
   learningRate?: number;
   beta1?: number;
@@ -80,6 +86,7 @@ export interface NativeTrainOptions {
   memoryGrad?: boolean;
 }
 
+/** What a native step or evaluation resolves with (lib/model.ts turns `correct` into {@link StepResult.accuracy}). */
 export interface NativeStepResult {
   loss: number;
   gradNorm: number;
@@ -93,6 +100,7 @@ export interface NativeStepResult {
   memoryGrad?: Float64Array;
 }
 
+/** How the addon draws each generated token (the public {@link SampleOptions}, checked). */
 export interface NativeSampleOptions {
   temperature?: number;
   topK?: number;
@@ -105,17 +113,24 @@ export interface NativeSampleOptions {
   precision?: 'fp32' | 'bf16';
 }
 
+/** A parameter's name, shape and whether training updates it. */
 export interface NativeParamInfo {
   name: string;
   shape: number[];
   trainable: boolean;
 }
 
+/** A native model object: the methods {@link Model} wraps, with the same meaning and no argument defaults. */
 export interface NativeModel {
+  /** One training step off the main thread; resolves with its loss, gradient norm and counts. */
   trainStep(batch: NativeBatch, options?: NativeTrainOptions): Promise<NativeStepResult>;
+  /** {@link NativeModel.trainStep} on the calling thread; returns its result. */
   trainStepSync(batch: NativeBatch, options?: NativeTrainOptions): NativeStepResult;
+  /** The loss without training, from the carried state when `useState`, keeping the final state when `keepState`. */
   evaluate(batch: NativeBatch, useState?: boolean, keepState?: boolean): Promise<NativeStepResult>;
+  /** {@link NativeModel.evaluate} on the calling thread; returns its result. */
   evaluateSync(batch: NativeBatch, useState?: boolean, keepState?: boolean): NativeStepResult;
+  /** Resolves with the model's outputs, `[rows * outputSize]` (logits for softmax models). */
   predict(batch: NativeBatch, useState?: boolean, keepState?: boolean): Promise<Float64Array>;
   /** The final states (getState's blocks) from a zero or conditioned state; training keeps activations. */
   encode(batch: NativeBatch, training: boolean): Promise<{ blocks: Float64Array[]; outputs: Float64Array }>;
@@ -125,6 +140,7 @@ export interface NativeModel {
     options?: NativeTrainOptions,
     outputGrad?: Float32Array | Float64Array,
   ): Promise<NativeStepResult>;
+  /** Feeds each row's prime from a zero (or conditioned) state, then resolves with `steps` drawn tokens per row, row-major. */
   generate(prime: Int32Array, batchSize: number, steps: number, options: NativeSampleOptions): Promise<Int32Array>;
   /** One chunk of a streamed generation; chunks chained through `state` equal one generate(). */
   generateChunk(
@@ -134,22 +150,33 @@ export interface NativeModel {
     options: NativeSampleOptions,
     state: NativeGenerationState | null,
   ): Promise<{ tokens: Int32Array; state: NativeGenerationState }>;
+  /** @returns every parameter's name, shape and trainability, in arena order. */
   params(): NativeParamInfo[];
+  /** @returns a copy of the named parameter (RangeError for an unknown name). */
   getParam(name: string): Float64Array;
+  /** Overwrites the named parameter (RangeError for an unknown name or a wrong length). */
   setParam(name: string, values: Float32Array | Float64Array): void;
+  /** @returns the gradient the last training step computed for the named parameter (before clipping). */
   getGrad(name: string): Float64Array;
+  /** @returns the carried state: [B,H] blocks per layer and direction, h then (LSTM) c. */
   getState(): { batchSize: number; blocks: Float64Array[] };
+  /** Sets the carried state (RangeError when a block count or length does not fit; the old state is then kept). */
   setState(batchSize: number, blocks: (Float32Array | Float64Array)[]): void;
+  /** Zeroes the carried state. */
   resetState(): void;
+  /** @returns backend, dtype, step, RNG counter, sizes, precision, CUDA graph counters and the device. */
   info(): NativeModelInfo;
   /** Bytes a call on a [batchSize, steps] batch would add for its activations (0: already held). */
   activationBytes(batchSize: number, steps: number): number;
   /** Parameter arena and Adam moments in arena order, the Adam step and the dropout counter. */
   exportTrainingState(): NativeTrainingState;
+  /** Replaces parameters, moments, step and RNG counter (TypeError or RangeError when a part does not fit; the model is then unchanged). */
   importTrainingState(state: NativeTrainingState): void;
+  /** Frees the native memory now; later calls throw. */
   dispose(): void;
 }
 
+/** What {@link NativeModel.info} returns (the public {@link ModelInfo} is built from it). */
 export interface NativeModelInfo {
   backend: string;
   dtype: string;
@@ -180,6 +207,7 @@ export interface NativeBackendOptions {
   initialize?: boolean;
 }
 
+/** Everything an exact resume needs: the parameter arena, Adam's moments m and v (arena order), the Adam step and the dropout RNG counter. */
 export interface NativeTrainingState {
   params: Float64Array;
   m: Float64Array;
@@ -191,8 +219,11 @@ export interface NativeTrainingState {
 /** An opaque built network, from NativeModelConstructor.build, for new Model(handle) (once). */
 export type NativeModelHandle = { readonly __nativeModelHandle: unique symbol };
 
+/** The addon's `Model` class: construct a model on the calling thread, or build one on the thread pool. */
 export interface NativeModelConstructor {
+  /** Builds a model on the calling thread (parameters initialized unless `options.initialize` is false). */
   new (config: NativeModelConfig, backend: 'cpu' | 'cuda', dtype: 'float32' | 'float64', options?: NativeBackendOptions): NativeModel;
+  /** Wraps a network {@link NativeModelConstructor.build} made (each handle once). */
   new (handle: NativeModelHandle): NativeModel;
   /** Builds the network (parameter initialization included) on the thread pool. */
   build(

@@ -3,6 +3,7 @@
 
 import type { NativeModelConstructor } from './model.js';
 
+/** The element type of a model's parameters and of an op's tensors. */
 export type DType = 'float32' | 'float64';
 
 /** One op of ops.h run on a backend; tensors cross as Float64Array / Int32Array. */
@@ -30,6 +31,7 @@ export interface BuildInfo {
   exceptions: boolean;
 }
 
+/** One CUDA device as {@link NativeAddon.cudaProbe} saw it. */
 export interface CudaDeviceInfo {
   name: string;
   /** "major.minor", e.g. "9.0". */
@@ -61,11 +63,16 @@ export interface CudaProbeResult {
   devices: CudaDeviceInfo[];
 }
 
+/**
+ * The raw native addon as {@link loadNative} returns it. Prefer {@link Model}: it validates every argument
+ * and queues calls; the addon re-checks sizes and ranges, so a bad call is an error, never a crash.
+ */
 export interface NativeAddon {
   ops: Record<string, OpHarness>;
   /** Host-side initializers (native/init.h), deterministic in (seed, offset). */
   init: Record<string, (args: Record<string, unknown>) => Float64Array>;
   Model: NativeModelConstructor;
+  /** @returns what the addon was compiled with (CUDA or not, architectures, compiler, Node-API version). */
   buildInfo(): BuildInfo;
   /** Queries the CUDA devices and runs a tiny kernel; costs a CUDA context on a GPU machine. */
   cudaProbe(): CudaProbeResult;
@@ -87,9 +94,15 @@ export interface NativeAddon {
   /** The machine's memory limits in bytes (Infinity where there is none): lib/memory-budget.ts. */
   memoryLimits(): { physical: number; cgroup: number; addressSpace: number };
   /** Test-only: make the n-th allocation from now through the project's allocation points fail (0 disarms). */
-  testing: { failAllocation(n: number): void; allocationCountdown(): number };
+  testing: {
+    /** Arms the failure: the n-th allocation from now fails (0 disarms). */
+    failAllocation(n: number): void;
+    /** @returns how many allocations remain before the armed failure fires (0 when disarmed). */
+    allocationCountdown(): number;
+  };
   /** The instruction-set variant of the fp32 CPU kernels (env FUSEDRNN_CPU_ISA picks it at load). */
   cpuIsa: {
+    /** @returns the variant the fp32 CPU kernels use now. */
     active(): 'generic' | 'avx2' | 'avx512' | 'avx512bf16';
     /** Whether this build and this CPU can run it. */
     supported(name: 'generic' | 'avx2' | 'avx512' | 'avx512bf16' | 'auto'): boolean;

@@ -2,10 +2,11 @@
 # The -Xptxas -v resource report of every CUDA kernel for every architecture the build names
 # (registers, shared memory, spills), demangled, one line per kernel and arch. Exits 1 when a
 # kernel spills registers. Needs only nvcc (no GPU).
-#   bash bench/gpu/ptxas-report.sh [out-file]   (default: bench/results/ptxas-<date>.txt)
+#   bash bench/gpu/ptxas-report.sh [out-file]   (default: build/ptxas.txt; bench/gpu/run.sh keeps it in its log)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-out="${1:-$root/bench/results/ptxas-$(date -u +%Y-%m-%d).txt}"
+out="${1:-$root/build/ptxas.txt}"
+mkdir -p "$(dirname "$out")"
 nvcc="${CUDACXX:-nvcc}"
 # Same targets as CMakeLists.txt (75-real 80-real 90-real 90-virtual).
 archs=(-gencode arch=compute_75,code=sm_75 -gencode arch=compute_80,code=sm_80

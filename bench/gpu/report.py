@@ -124,7 +124,9 @@ if a.history:
     new = not os.path.exists(a.history)
     with open(a.history, "a") as h:
         if new:
-            h.write("# GPU bench history\n\nOne line per full `bench/gpu/run.sh` run. TF32 medians, each cell "
-                    "fusedrnn / PyTorch eager / PyTorch graph (W1–W3, W5 ms per step; W4 µs per character).\n\n"
+            h.write("# Bench history\n\nOne line per full run (`npm run bench` on a CPU, `bench/gpu/run.sh` on a GPU); the "
+                    "whole record of the latest run of each kind is `latest-<kind>.md`. Medians, W1–W3 and W5 in ms per "
+                    "step, W4 in µs per character. Cells: fusedrnn / reference(s): on a CPU PyTorch with 2 threads "
+                    "(float32); on a GPU (TF32) PyTorch eager / PyTorch with CUDA graphs.\n\n"
                     "| date | commit | kind | W1 | W2 | W3 | W4 | W5 |\n|---|---|---|---|---|---|---|---|\n")
         h.write(f"| {a.date} | {a.commit} | {a.machine} | " + " | ".join(head(w) for w in WORKLOADS) + " |\n")

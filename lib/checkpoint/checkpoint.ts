@@ -14,9 +14,12 @@ import { writeFileAtomic } from './atomic.js';
 import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, safetensorsHeader } from './safetensors.js';
 import type { Tensor, TensorDtype } from './safetensors.js';
 
+/** The `__metadata__.format` value that marks a safetensors file as a fusedrnn checkpoint. */
 export const CHECKPOINT_FORMAT = 'fusedrnn.checkpoint';
+/** The newest checkpoint format version this build writes and reads (it reads 1 to this). */
 export const CHECKPOINT_VERSION = 1;
 
+/** What {@link saveCheckpoint} stores beside the model. */
 export interface SaveOptions {
   vocabulary?: Vocabulary;
   /** Opaque JSON the caller gets back on load: its LR schedule's position. */
@@ -27,6 +30,7 @@ export interface SaveOptions {
   recurrentState?: boolean;
 }
 
+/** What {@link loadCheckpoint} and {@link decodeCheckpoint} resolve with: the rebuilt model and what was saved with it. */
 export interface Checkpoint {
   model: Model;
   vocabulary?: Vocabulary;
@@ -45,7 +49,12 @@ interface Slice {
   trainable: boolean;
 }
 
-/** The checkpoint's bytes (what saveCheckpoint writes). */
+/**
+ * The checkpoint's bytes (what saveCheckpoint writes).
+ * @returns the safetensors bytes: parameters under their PyTorch names, Adam's moments, the carried state and
+ *   the metadata.
+ * @throws TypeError for a bad option; Error when the model has been disposed.
+ */
 export function encodeCheckpoint(model: Model, options: SaveOptions = {}): Buffer {
   checkObject(options, 'options');
   const dtype: TensorDtype = (model.config.dtype ?? 'float32') === 'float64' ? 'F64' : 'F32';
@@ -95,7 +104,11 @@ export function encodeCheckpoint(model: Model, options: SaveOptions = {}): Buffe
   return encodeSafetensors(tensors, metadata);
 }
 
-/** Writes the checkpoint atomically: a crash mid-save leaves the previous file intact. */
+/**
+ * Writes the checkpoint atomically: a crash mid-save leaves the previous file intact.
+ * @returns a promise that resolves once the file is written and synced.
+ * @throws TypeError for a bad argument; the file system's error (the previous file is then intact).
+ */
 export async function saveCheckpoint(path: string, model: Model, options: SaveOptions = {}): Promise<void> {
   if (typeof path !== 'string' || path === '') throw new TypeError('path must be a non-empty string');
   await writeFileAtomic(path, encodeCheckpoint(model, options));
@@ -111,6 +124,16 @@ function withoutPlacement(config: Readonly<ModelConfig>): ModelConfig {
   return rest;
 }
 
+/**
+ * Reads a checkpoint file and rebuilds its model, ready to train on exactly where it stopped.
+ * @param placement - where the model runs (`backend`, `device`, `precision`); a checkpoint does not record it. Default: the CPU.
+ * @returns the model (weights, Adam moments and step, dropout counter, carried state), the saved vocabulary,
+ * the Adam step, your `lrSchedule` and `dataCursor`, and the file's format version.
+ * @throws TypeError for a bad argument; CheckpointFormatError when the file is not a fusedrnn checkpoint, is
+ *   corrupt
+ * (checksum) or its tensors do not match its config; RangeError when the model exceeds the memory budget;
+ * the file system's error when it cannot be read.
+ */
 export async function loadCheckpoint(path: string, placement: Placement = {}): Promise<Checkpoint> {
   if (typeof path !== 'string' || path === '') throw new TypeError('path must be a non-empty string');
   checkObject(placement, 'placement');
@@ -118,7 +141,12 @@ export async function loadCheckpoint(path: string, placement: Placement = {}): P
   return decodeCheckpoint(await readFile(path), path, placement);
 }
 
-/** Rebuilds the model from checkpoint bytes; every inconsistency is a CheckpointFormatError. */
+/**
+ * Rebuilds the model from checkpoint bytes; every inconsistency is a CheckpointFormatError.
+ * @returns the rebuilt model and what was saved with it, as {@link loadCheckpoint}.
+ * @throws CheckpointFormatError naming `where` and what is wrong; RangeError when the model exceeds the memory
+ *   budget.
+ */
 export function decodeCheckpoint(bytes: Uint8Array, where = 'checkpoint', placement: Placement = {}): Checkpoint {
   const file = decodeSafetensors(bytes, where);
   const fail = (why: string): never => {

@@ -8,6 +8,7 @@ import { TEMP_MARKER } from './atomic.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { Checkpoint, Placement, SaveOptions } from './checkpoint.js';
 
+/** Where a {@link CheckpointManager} saves, how often and how many it keeps. */
 export interface CheckpointManagerOptions {
   directory: string;
   /** Save when the step is a multiple of this (0: only explicit save() calls). Default 0. */
@@ -18,11 +19,16 @@ export interface CheckpointManagerOptions {
   prefix?: string;
 }
 
+/** A checkpoint file in a manager's directory and the step it was saved at. */
 export interface CheckpointEntry {
   step: number;
   path: string;
 }
 
+/**
+ * Checkpoints in one directory, named `<prefix>-<step, 8 digits>.safetensors`: saves every N steps or when asked,
+ * keeps the newest K, and finds the latest to resume from.
+ */
 export class CheckpointManager {
   readonly directory: string;
   readonly every: number;
@@ -30,6 +36,7 @@ export class CheckpointManager {
   readonly prefix: string;
   private readonly pattern: RegExp;
 
+  /** @throws TypeError or RangeError when an option is missing, unknown or out of range. */
   constructor(options: CheckpointManagerOptions) {
     checkObject(options, 'options');
     checkKeys(options, ['directory', 'every', 'maxToKeep', 'prefix'], 'checkpoint manager options');
@@ -44,6 +51,7 @@ export class CheckpointManager {
     this.pattern = new RegExp(`^${this.prefix.replace(/\./g, '\\.')}-(\\d+)\\.safetensors$`);
   }
 
+  /** @returns the path the checkpoint of `step` is (or would be) saved at. */
   pathFor(step: number): string {
     return join(this.directory, `${this.prefix}-${String(step).padStart(8, '0')}.safetensors`);
   }
@@ -95,6 +103,7 @@ export class CheckpointManager {
     }
   }
 
+  /** @returns the newest checkpoint in the directory, or `undefined` when there is none. */
   async latest(): Promise<CheckpointEntry | undefined> {
     const all = await this.list();
     return all[all.length - 1];

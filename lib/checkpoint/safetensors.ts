@@ -3,14 +3,17 @@
 // little-endian tensor bytes. Only F32 and F64 are read or written: the model's two dtypes.
 // Decoding trusts nothing: every offset, size and shape is checked before a byte is read.
 
+/** The safetensors dtypes this package reads and writes: float32 and float64. */
 export type TensorDtype = 'F32' | 'F64';
 
+/** One tensor of a safetensors file: its dtype, shape and values (row-major). */
 export interface Tensor {
   dtype: TensorDtype;
   shape: number[];
   data: Float32Array | Float64Array;
 }
 
+/** A decoded safetensors file: its tensors by name and its `__metadata__` strings. */
 export interface SafetensorsFile {
   tensors: Map<string, Tensor>;
   metadata: Record<string, string>;
@@ -42,6 +45,10 @@ export function safetensorsHeader(tensors: ReadonlyMap<string, Tensor>, metadata
   return header;
 }
 
+/**
+ * @returns the safetensors bytes of `tensors` (in the map's order) with `metadata` as `__metadata__`.
+ * @throws RangeError when a tensor's values do not match its shape or one is named `__metadata__`.
+ */
 export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata: Record<string, string>): Buffer {
   const header = safetensorsHeader(tensors, metadata);
   let offset = 0;
@@ -60,7 +67,11 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata
   return out;
 }
 
-/** Also returns the parsed header and where the data starts, for checksums over both. */
+/**
+ * Also returns the parsed header and where the data starts, for checksums over both.
+ * @returns the tensors by name, the metadata, the parsed header and the offset of the data.
+ * @throws CheckpointFormatError naming `where` when the bytes are not a valid F32/F64 safetensors file.
+ */
 export function decodeSafetensors(
   file: Uint8Array,
   where = 'file',

@@ -5,12 +5,19 @@ import type { Model } from '../model.js';
 import { checkBoolean, checkKeys, checkObject } from '../validate.js';
 import { CheckpointFormatError, decodeSafetensors } from './safetensors.js';
 
+/** Options of {@link loadStateDict}. */
 export interface StateDictOptions {
   /** Reject tensors the model has no parameter for (default true). */
   strict?: boolean;
 }
 
-/** Sets every parameter of `model` from the file; the model is unchanged when anything is wrong. */
+/**
+ * Sets every parameter of `model` from the file; the model is unchanged when anything is wrong.
+ * @returns a promise that resolves once every parameter is set.
+ * @throws CheckpointFormatError (as a rejection) for a file that is not valid safetensors, a missing parameter,
+ *   a shape that
+   does not match or (strict) a tensor the model lacks; TypeError for a bad option; the file system's error.
+ */
 export async function loadStateDict(model: Model, path: string, options: StateDictOptions = {}): Promise<void> {
   checkObject(options, 'options');
   checkKeys(options, ['strict'], 'options');

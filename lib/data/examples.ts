@@ -3,8 +3,10 @@
 import { checkInt, checkKeys, checkObject } from '../validate.js';
 import { seededRandom, shuffledIndices } from './random.js';
 
-type Flat = Int32Array | Float32Array | Float64Array;
+/** A flat typed array of examples' values (token ids or numbers), row-major. */
+export type Flat = Int32Array | Float32Array | Float64Array;
 
+/** Equal-shaped examples held in flat arrays: `count` examples of `steps` steps each. */
 export interface ExampleSet<I extends Flat = Flat, O extends Flat = Flat> {
   /** [count * steps * inputWidth] */
   inputs: I;
@@ -14,6 +16,7 @@ export interface ExampleSet<I extends Flat = Flat, O extends Flat = Flat> {
   steps: number;
 }
 
+/** Options of {@link exampleBatches}. */
 export interface ExampleBatchOptions {
   /** Shuffle the order each call (default false); the order depends on seed only. */
   shuffle?: boolean;
@@ -22,6 +25,7 @@ export interface ExampleBatchOptions {
   dropRemainder?: boolean;
 }
 
+/** A batch of examples from {@link exampleBatches}, a {@link Batch} for `trainStep`. */
 export interface ExampleBatch<I extends Flat = Flat, O extends Flat = Flat> {
   inputs: I;
   targets: O;
@@ -29,7 +33,12 @@ export interface ExampleBatch<I extends Flat = Flat, O extends Flat = Flat> {
   steps: number;
 }
 
-/** Cuts `set` into batches of `batchSize` examples (the last one may be smaller). */
+/**
+ * Cuts `set` into batches of `batchSize` examples (the last one may be smaller).
+ * @returns a generator of {@link ExampleBatch}es.
+ * @throws (on the first iteration) TypeError or RangeError naming the argument when one is missing, of the
+ *   wrong type or out of range (the arrays must hold `count` examples of the stated shape).
+ */
 export function* exampleBatches<I extends Flat, O extends Flat>(
   set: ExampleSet<I, O>,
   batchSize: number,

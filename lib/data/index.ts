@@ -4,7 +4,7 @@ export type { TokenBatch } from './text-batches.js';
 export { slidingWindows, randomWindows } from './windows.js';
 export type { SeriesWindows, RandomWindowOptions } from './windows.js';
 export { exampleBatches } from './examples.js';
-export type { ExampleSet, ExampleBatch, ExampleBatchOptions } from './examples.js';
+export type { ExampleSet, ExampleBatch, ExampleBatchOptions, Flat } from './examples.js';
 export { padSequences, bucketByLength } from './padding.js';
 export type { PadOptions, Padded, BucketOptions } from './padding.js';
 export { encodeTextFile, fileStreamBatches } from './text-file.js';

@@ -3,6 +3,7 @@
 import { checkInt, checkKeys, checkNumber, checkObject } from '../validate.js';
 import { seededRandom, shuffledIndices } from './random.js';
 
+/** Options of {@link padSequences}. */
 export interface PadOptions {
   /** Pad (or cut) every sequence to this many steps; default the longest. */
   steps?: number;
@@ -14,18 +15,23 @@ export interface PadOptions {
   dtype?: 'int32' | 'float32';
 }
 
+/** What {@link padSequences} returns: the padded data, each sequence's length and a per-step mask. */
 export interface Padded<A extends Int32Array | Float32Array = Int32Array | Float32Array> {
   /** [batchSize * steps * width], padding after each sequence's end. */
   data: A;
   /** Valid steps per sequence. */
   lengths: Int32Array;
-  /** [batchSize * steps]: 1 on valid steps, 0 on padding (per-step loss weights). */
+  /** `[batchSize * steps]`: 1 on valid steps, 0 on padding (per-step loss weights). */
   mask: Float32Array;
   batchSize: number;
   steps: number;
 }
 
-/** Pads sequences (each `length * width` values) after their end; too long ones are cut. */
+/**
+ * Pads sequences (each `length * width` values) after their end; too long ones are cut.
+ * @returns the padded data, the lengths and the per-step mask.
+ * @throws TypeError or RangeError naming the argument when one is missing, of the wrong type or out of range.
+ */
 export function padSequences(sequences: readonly ArrayLike<number>[], options: PadOptions = {}): Padded {
   if (!Array.isArray(sequences) || sequences.length === 0) throw new TypeError('sequences must be a non-empty array of arrays');
   checkObject(options, 'options');
@@ -54,6 +60,7 @@ export function padSequences(sequences: readonly ArrayLike<number>[], options: P
   return { data, lengths, mask, batchSize: B, steps };
 }
 
+/** Options of {@link bucketByLength}. */
 export interface BucketOptions {
   /** Shuffle the examples within equal lengths and the order of the batches (default true). */
   shuffle?: boolean;
@@ -64,6 +71,8 @@ export interface BucketOptions {
  * Groups example indices into batches of similar length: sorted by length (ties in random order),
  * cut into runs of batchSize, the runs returned in random order. Padding per batch is then at most
  * the spread of lengths inside one run.
+ * @returns the batches as arrays of example indices.
+ * @throws TypeError or RangeError naming the argument when one is missing, of the wrong type or out of range.
  */
 export function bucketByLength(lengths: ArrayLike<number>, batchSize: number, options: BucketOptions = {}): Int32Array[] {
   checkInt(batchSize, 'batchSize', 1);

@@ -2,9 +2,14 @@
 // repeatability, not cryptographic quality: mulberry32 is 32-bit state, fast and well mixed.
 import { checkInt } from '../validate.js';
 
+/** A generator of uniform numbers in [0, 1), as {@link seededRandom} returns. */
 export type Random = () => number;
 
-/** Uniform floats in [0, 1) from a 32-bit seed; the same seed gives the same sequence. */
+/**
+ * Uniform floats in [0, 1) from a 32-bit seed; the same seed gives the same sequence.
+ * @returns the generator.
+ * @throws TypeError when `seed` is not an integer, RangeError when it is outside [0, 2^53 - 1].
+ */
 export function seededRandom(seed: number): Random {
   let state = checkInt(seed, 'seed', 0, Number.MAX_SAFE_INTEGER) >>> 0;
   // Mix in the high bits so seeds above 2^32 do not collide with their low 32 bits.
@@ -18,7 +23,11 @@ export function seededRandom(seed: number): Random {
   };
 }
 
-/** Fisher-Yates shuffle of [0, n) with `random`. */
+/**
+ * Fisher-Yates shuffle of [0, n) with `random`.
+ * @returns the shuffled indices.
+ * @throws RangeError when `n` is not a valid array length.
+ */
 export function shuffledIndices(n: number, random: Random): Int32Array {
   const order = Int32Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {

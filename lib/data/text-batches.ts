@@ -5,6 +5,7 @@
 //  - 'textbook': Udacity's anna-KaRNNa get_batches, reproduced exactly, quirk included.
 import { checkInt, checkInt32Array, checkOneOf } from '../validate.js';
 
+/** A batch of token ids and next-token targets, `[batchSize * steps]` each: a {@link Batch} for token models. */
 export interface TokenBatch {
   inputs: Int32Array;
   targets: Int32Array;
@@ -15,6 +16,9 @@ export interface TokenBatch {
 /**
  * Splits `ids` into `batchSize` contiguous streams and walks them `steps` at a time; targets are
  * the next token. A tail shorter than `steps` is dropped.
+ * @returns a generator of {@link TokenBatch}es.
+ * @throws (on the first iteration) TypeError or RangeError naming the argument when one is missing, of the
+ *   wrong type or out of range (the text must hold at least one batch).
  */
 export function* streamBatches(ids: Int32Array, batchSize: number, steps: number): Generator<TokenBatch> {
   checkInt32Array(ids, 'ids');
@@ -32,6 +36,9 @@ export function* streamBatches(ids: Int32Array, batchSize: number, steps: number
  * cut to a whole number of n_seqs*n_steps batches, reshaped to n_seqs rows, walked n_steps
  * columns at a time; y is x shifted left by one with y[:, -1] = x[:, 0] (the first input of the
  * window, not the true next character: a quirk kept so results compare with the book's).
+ * @returns a generator of {@link TokenBatch}es.
+ * @throws (on the first iteration) TypeError or RangeError naming the argument when one is missing, of the
+ *   wrong type or out of range (the text must hold at least one batch).
  */
 export function* textbookBatches(ids: Int32Array, nSeqs: number, nSteps: number): Generator<TokenBatch> {
   checkInt32Array(ids, 'ids');
@@ -42,7 +49,11 @@ export function* textbookBatches(ids: Int32Array, nSeqs: number, nSteps: number)
   for (let k = 0; k < count; k++) yield streamWindow(ids, nSeqs, nSteps, count * nSteps, k, 'textbook');
 }
 
-/** How many batches streamBatches / textbookBatches yield for these sizes. */
+/**
+ * How many batches streamBatches / textbookBatches yield for these sizes.
+ * @returns the number of batches.
+ * @throws TypeError or RangeError naming the argument when one is missing, of the wrong type or out of range.
+ */
 export function countStreamBatches(length: number, batchSize: number, steps: number, rule: 'next' | 'textbook' = 'next'): number {
   checkInt(length, 'length', 0);
   checkInt(batchSize, 'batchSize', 1);

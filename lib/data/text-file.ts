@@ -6,6 +6,7 @@ import { checkInt, checkKeys, checkObject } from '../validate.js';
 import type { Vocabulary } from '../vocab.js';
 import type { TokenBatch } from './text-batches.js';
 
+/** Options of {@link encodeTextFile} and {@link fileStreamBatches}. */
 export interface TextFileOptions {
   /** Bytes per read (default 64 KiB). */
   chunkBytes?: number;
@@ -14,6 +15,9 @@ export interface TextFileOptions {
 /**
  * Encoded chunks of the file from byte `start` to `end` (exclusive), in order. UTF-8 sequences and
  * CRLF pairs split across reads are joined before encoding, so the ids equal vocab.encode(text).
+ * @returns an async generator of the encoded chunks.
+ * @throws (on the first iteration) TypeError or RangeError for a bad argument; the file system's error when the
+ *   file cannot be read; the vocabulary's RangeError for an unknown character.
  */
 export async function* encodeTextFile(
   path: string,
@@ -46,6 +50,9 @@ export async function* encodeTextFile(
  * The textbook stream layout (see streamBatches) over a file: row b reads the b-th of batchSize
  * equal byte ranges, and batch k row b continues batch k-1 row b, so state can be carried. Targets
  * are the true next token. Ends when the shortest row runs out.
+ * @returns an async generator of {@link TokenBatch}es.
+ * @throws (on the first iteration) TypeError or RangeError for a bad argument or a file too short for one
+ *   batch; the file system's error when it cannot be read.
  */
 export async function* fileStreamBatches(
   path: string,

@@ -4,6 +4,7 @@ import { checkFloatArray, checkInt, checkInt32Array } from '../validate.js';
 import type { TokenBatch } from './text-batches.js';
 import { seededRandom, type Random } from './random.js';
 
+/** What {@link slidingWindows} returns: every window of a series and the value after each. */
 export interface SeriesWindows {
   /** [count * steps] window values, row-major. */
   inputs: Float32Array;
@@ -16,6 +17,9 @@ export interface SeriesWindows {
 /**
  * Every window of `steps` consecutive values and the value that follows it (generate_data:
  * X[i] = seq[i:i+steps], y[i] = seq[i+steps] for i in range(len(seq) - steps)).
+ * @returns the windows and the value after each.
+ * @throws TypeError or RangeError naming the argument when one is missing, of the wrong type or out of range
+ *   (the series must be longer than `steps`).
  */
 export function slidingWindows(series: ArrayLike<number>, steps: number): SeriesWindows {
   const values = series instanceof Float32Array || series instanceof Float64Array ? series : Float64Array.from(series);
@@ -32,6 +36,7 @@ export function slidingWindows(series: ArrayLike<number>, steps: number): Series
   return { inputs, targets, count, steps };
 }
 
+/** Options of {@link randomWindows}. */
 export interface RandomWindowOptions {
   /** Seeds the start positions (ignored when `random` is given). */
   seed?: number;
@@ -42,6 +47,9 @@ export interface RandomWindowOptions {
 /**
  * `batchSize` windows at uniformly random starts (get_batch): inputs ids[s : s+steps], targets
  * ids[s+1 : s+steps+1], s drawn from [0, length - steps - 1].
+ * @returns one {@link TokenBatch}.
+ * @throws TypeError or RangeError naming the argument when one is missing, of the wrong type or out of range
+ *   (the text must be longer than `steps`).
  */
 export function randomWindows(ids: Int32Array, batchSize: number, steps: number, options: RandomWindowOptions = {}): TokenBatch {
   checkInt32Array(ids, 'ids');
