@@ -29,6 +29,7 @@ export { CheckpointManager } from './checkpoint/manager.js';
 export type { CheckpointEntry, CheckpointManagerOptions } from './checkpoint/manager.js';
 export { loadStateDict } from './checkpoint/state-dict.js';
 export type { StateDictOptions } from './checkpoint/state-dict.js';
+export { WEIGHTS_FORMAT, encodeWeights, loadWeights, saveWeights } from './checkpoint/weights.js';
 export { CheckpointFormatError, decodeSafetensors, encodeSafetensors } from './checkpoint/safetensors.js';
 export type { Tensor, TensorDtype } from './checkpoint/safetensors.js';
 export { sampleTexts, streamText, StopMatcher } from './sampling.js';

@@ -11,7 +11,7 @@ import type { ModelConfig, ParamInfo } from '../model.js';
 import { checkKeys, checkObject } from '../validate.js';
 import { Vocabulary } from '../vocab.js';
 import { writeFileAtomic } from './atomic.js';
-import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, safetensorsHeader } from './safetensors.js';
+import { CheckpointFormatError, asBytes, decodeSafetensors, encodeSafetensors, safetensorsHeader } from './safetensors.js';
 import type { Tensor, TensorDtype } from './safetensors.js';
 
 export const CHECKPOINT_FORMAT = 'fusedrnn.checkpoint';
@@ -118,8 +118,14 @@ export async function loadCheckpoint(path: string, placement: Placement = {}): P
   return decodeCheckpoint(await readFile(path), path, placement);
 }
 
-/** Rebuilds the model from checkpoint bytes; every inconsistency is a CheckpointFormatError. */
-export function decodeCheckpoint(bytes: Uint8Array, where = 'checkpoint', placement: Placement = {}): Checkpoint {
+/**
+ * Rebuilds the model from checkpoint bytes (an ArrayBuffer, a Uint8Array at any offset, or a Buffer).
+ * @returns the model (on the CPU unless `placement` says otherwise) and what was saved with it.
+ * @throws TypeError when `input` is none of those types.
+ * @throws CheckpointFormatError naming `where` for every inconsistency in the file.
+ */
+export function decodeCheckpoint(input: ArrayBuffer | Uint8Array, where = 'checkpoint', placement: Placement = {}): Checkpoint {
+  const bytes = asBytes(input, 'bytes');
   const file = decodeSafetensors(bytes, where);
   const fail = (why: string): never => {
     throw new CheckpointFormatError(`${where}: ${why}`);

@@ -3,6 +3,7 @@
 // or 1 (bad input such as a corrupt checkpoint); stack traces only with FUSEDRNN_DEBUG=1.
 import { CheckpointFormatError } from '../checkpoint/safetensors.js';
 import { UsageError } from './args.js';
+import { exportCommand } from './export.js';
 import { infoCommand, packageVersion } from './info.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
@@ -12,6 +13,7 @@ const COMMANDS: Record<string, (argv: string[], out: NodeJS.WritableStream) => P
   train: trainCommand,
   sample: sampleCommand,
   info: infoCommand,
+  export: exportCommand,
 };
 
 const HELP = `usage: fusedrnn <command> [options]
@@ -20,6 +22,7 @@ commands:
   train [corpus.txt]          train a character LSTM, checkpoints to --dir
   sample <checkpoint|dir>     stream text sampled from a checkpoint
   info                        version, backend, device, build flags
+  export <checkpoint> <out>   the weights only, under PyTorch names
 
 fusedrnn <command> --help shows a command's options.
 `;
