@@ -49,6 +49,14 @@ export type {
   PredictDataOptions,
   Predictions,
 } from './fit.js';
+export { BEST_CHECKPOINT } from './fit-checkpoint.js';
+export type { FitCheckpointOptions } from './fit-checkpoint.js';
+export { HISTORY_FILE, parseHistory, readHistory } from './history.js';
+export type { HistoryEntry } from './history.js';
+export { lineChartSvg } from './plot/svg.js';
+export type { ChartSeries, LineChartOptions } from './plot/svg.js';
+export { plotHistory } from './plot/history.js';
+export type { PlotHistoryOptions } from './plot/history.js';
 export { constantLR, cosineDecay, exponentialDecay } from './schedules.js';
 export type { CosineDecayOptions, ExponentialDecayOptions, LearningRateSchedule } from './schedules.js';
 export { ProgressBar, formatDuration } from './progress.js';

@@ -5,6 +5,7 @@ import { CheckpointFormatError } from '../checkpoint/safetensors.js';
 import { UsageError } from './args.js';
 import { exportCommand } from './export.js';
 import { infoCommand, packageVersion } from './info.js';
+import { plotCommand } from './plot.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
 import { Interrupted } from './train-loop.js';
@@ -14,6 +15,7 @@ const COMMANDS: Record<string, (argv: string[], out: NodeJS.WritableStream) => P
   sample: sampleCommand,
   info: infoCommand,
   export: exportCommand,
+  plot: plotCommand,
 };
 
 const HELP = `usage: fusedrnn <command> [options]
@@ -23,6 +25,7 @@ commands:
   sample <checkpoint|dir>     stream text sampled from a checkpoint
   info                        version, backend, device, build flags
   export <checkpoint> <out>   the weights only, under PyTorch names
+  plot <dir>                  the loss curves of a run as an SVG
 
 fusedrnn <command> --help shows a command's options.
 `;
