@@ -48,7 +48,11 @@ export async function readHistory(path: string): Promise<HistoryEntry[]> {
   return parseHistory(text, path);
 }
 
-/** Parses history.jsonl text; `where` names the file in errors. */
+/**
+ * Parses history.jsonl text; `where` names the file in errors.
+ * @returns the entries of the complete lines (a torn last line is skipped).
+ * @throws SyntaxError naming `where` and the line when a complete line is not a history entry.
+ */
 export function parseHistory(text: string, where = HISTORY_FILE): HistoryEntry[] {
   // Every complete line ends with a newline, so the last piece is either '' or a torn append.
   const complete = text.split('\n').slice(0, -1);

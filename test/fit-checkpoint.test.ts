@@ -127,6 +127,8 @@ describe('fit checkpoint option', () => {
       await expect(attempt).rejects.toThrow(message);
       await expect(fit(model, batches, { ...base, checkpoint: checkpoint as FitOptions['checkpoint'] })).rejects.toBeInstanceOf(kind);
     }
+    const notAModel = { trainStep: model.trainStep.bind(model), evaluate: model.evaluate.bind(model), resetState() {}, params: () => [], getParam: () => new Float64Array(), setParam() {} };
+    await expect(fit(notAModel, batches, { ...base, checkpoint: { dir } })).rejects.toThrow(/options\.checkpoint saves Model checkpoints/);
     expect(model.getParam('dense.weight')).toEqual(before);
     expect(existsSync(dir)).toBe(false);
     model.dispose();

@@ -95,7 +95,13 @@ export function encodeCheckpoint(model: Model, options: SaveOptions = {}): Buffe
   return encodeSafetensors(tensors, metadata);
 }
 
-/** Writes the checkpoint atomically: a crash mid-save leaves the previous file intact. */
+/**
+ * Writes the checkpoint atomically: a crash mid-save leaves the previous file intact. Missing
+ * parent directories are created.
+ * @returns a Promise that resolves once the file is durable.
+ * @throws TypeError for a bad path or options; the Promise rejects with an error naming `path`
+ *   (not the temp file) when the file cannot be written.
+ */
 export async function saveCheckpoint(path: string, model: Model, options: SaveOptions = {}): Promise<void> {
   if (typeof path !== 'string' || path === '') throw new TypeError('path must be a non-empty string');
   await writeFileAtomic(path, encodeCheckpoint(model, options));
