@@ -17,8 +17,11 @@ import { Vocabulary } from './vocab.js';
  * Where and when fit saves checkpoints (see FitOptions.checkpoint).
  *
  * Files in `dir`: `ckpt-<step, 8 digits>.safetensors` (the model's optimizer step), `best.safetensors`
- * with keepBest, and `history.jsonl`. Resume by loading the newest (CheckpointManager, or
- * loadCheckpoint on `latestCheckpoint`) and calling fit again with the same option.
+ * with keepBest, and `history.jsonl` (an entry at every save and epoch end; see HistoryEntry).
+ * Resume by loading the newest (new CheckpointManager({ directory: dir }).restore()) and calling fit
+ * again with the same option: numbering continues from the model's step, history entries past it
+ * are dropped, and fit rejects (RangeError) a directory holding checkpoints past the model's step
+ * rather than mixing two runs. fit's own epochs and LR schedule count from 0 in each call.
  */
 export interface FitCheckpointOptions {
   /** The directory (created when missing). */

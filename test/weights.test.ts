@@ -14,6 +14,7 @@ import {
   decodeCheckpoint,
   decodeSafetensors,
   encodeCheckpoint,
+  loadCheckpoint,
   loadWeights,
   saveCheckpoint,
   saveWeights,
@@ -63,6 +64,17 @@ describe('saveCheckpoint paths and errors', () => {
     expect(rename.message).not.toMatch(/\.tmp-/);
     model.dispose();
   });
+});
+
+it("loading errors name the caller's path", async () => {
+  const missing = join(dir, 'missing', 'model.safetensors');
+  await expect(loadCheckpoint(missing)).rejects.toThrow(missing);
+  const model = Model.create(config);
+  await expect(loadWeights(model, missing)).rejects.toThrow(missing);
+  model.dispose();
+  const corrupt = join(dir, 'corrupt.safetensors');
+  writeFileSync(corrupt, 'not a checkpoint');
+  await expect(loadCheckpoint(corrupt)).rejects.toThrow(new RegExp(`^${corrupt.replace(/[.]/g, '\\.')} is not a valid safetensors file`));
 });
 
 describe('decodeCheckpoint inputs', () => {
