@@ -70,6 +70,25 @@ describe('fit checkpoint option', () => {
     model.dispose();
   });
 
+  it('a resumed run keeps the best model unless its validation loss beats the recorded best', async () => {
+    const dir = freshDir();
+    const model = regressor();
+    await fit(model, batches, { ...base, epochs: 2, validationData: validation, checkpoint: { dir, keepBest: true } });
+    const history = await readHistory(dir);
+    const bestStep = history.reduce((a, b) => (b.valLoss! < a.valLoss! ? b : a)).step;
+    model.dispose();
+    const restored = (await new CheckpointManager({ directory: dir }).restore())!;
+    // Learning rate 0: the model does not change, so its validation loss only ties the last epoch's.
+    await fit(restored.model, batches, { ...base, epochs: 1, learningRate: 0, validationData: validation, checkpoint: { dir, keepBest: true } });
+    const after = await readHistory(dir);
+    expect(after.length).toBe(3);
+    expect(after[2].valLoss).toBe(history[1].valLoss);
+    const best = await loadCheckpoint(join(dir, BEST_CHECKPOINT));
+    expect(best.step).toBe(bestStep);
+    best.model.dispose();
+    restored.model.dispose();
+  });
+
   it('a run resumed from its checkpoint continues exactly where it left off', async () => {
     const straight = regressor();
     const straightDir = freshDir();
