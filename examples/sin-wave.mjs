@@ -9,7 +9,7 @@
 // The test range starts where training ends, as in the book.
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Model, cosineDecay, exampleBatches, fit, predictData, slidingWindows } from '../dist/index.js';
+import { Model, cosineDecay, exampleBatches, fit, lineChartSvg, predictData, slidingWindows } from '../dist/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -51,17 +51,14 @@ console.log(`test MSE ${mse.toExponential(3)} over ${testCount} points; plot wri
 console.log(`result: ${JSON.stringify({ testMse: mse, epochs, trainCount, seconds, plot: values.out })}`);
 
 function svgPlot(truth, pred) {
-  const w = 800, h = 300, pad = 20;
-  const x = (i) => (pad + (i * (w - 2 * pad)) / (truth.length - 1)).toFixed(1);
-  const y = (v) => (h / 2 - v * (h / 2 - pad)).toFixed(1);
-  const path = (vs) => Array.from(vs, (v, i) => `${i ? 'L' : 'M'}${x(i)},${y(v)}`).join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">
-<rect width="100%" height="100%" fill="white"/>
-<path d="${path(truth)}" fill="none" stroke="#1f77b4" stroke-width="3"/>
-<path d="${path(pred.subarray(0, truth.length))}" fill="none" stroke="#d62728" stroke-width="1.5" stroke-dasharray="6 3"/>
-<text x="${pad}" y="${pad}" font-family="sans-serif" font-size="13">sin(x): true (blue) vs predicted (red, dashed), test MSE ${mse.toExponential(2)}</text>
-</svg>
-`;
+  const x = Array.from(truth, (_, i) => (trainCount + steps + steps + i) * interval);
+  return lineChartSvg(
+    [
+      { name: 'true sin(x)', x, y: truth, width: 3 },
+      { name: 'predicted', x, y: pred.subarray(0, truth.length), width: 1.5, dashed: true },
+    ],
+    { width: 800, height: 360, title: `sin(x) on the test range: test MSE ${mse.toExponential(2)}`, xLabel: 'x (rad)', yLabel: 'sin(x)' },
+  );
 }
 
 // A reader never sees half a plot: write a temp file, flush it to disk, rename over the target.

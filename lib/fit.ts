@@ -1,6 +1,7 @@
 // The training loop over a data source: epochs, callbacks, validation, stateful truncated BPTT,
 // learning-rate schedules, early stopping, cancellation and progress. Every step is the model's
 // async trainStep, so the main thread stays free between and during batches.
+import { checkFitCheckpoint, FitCheckpointer, type FitCheckpointOptions } from './fit-checkpoint.js';
 import type { Batch, EvaluateOptions, Model, StepResult, TrainStepOptions } from './model.js';
 import { ProgressBar, type ProgressSink } from './progress.js';
 import { toSchedule, type LearningRateSchedule } from './schedules.js';
@@ -104,6 +105,8 @@ export interface FitOptions<B = Batch> extends Omit<TrainStepOptions, 'learningR
   onBatchEnd?: (log: BatchLog) => unknown;
   /** Return false to stop training after this epoch. */
   onEpochEnd?: (log: EpochLog) => unknown;
+  /** Save checkpoints and history.jsonl to a directory (Model only; see FitCheckpointOptions). */
+  checkpoint?: FitCheckpointOptions;
 }
 
 /** What {@link fit} resolves with: the epochs' logs and why it stopped. */
@@ -117,7 +120,7 @@ export interface FitResult {
 
 const FIT_KEYS = [
   'epochs', 'learningRate', 'beta1', 'beta2', 'epsilon', 'weightDecay', 'decoupledWeightDecay', 'clipNorm',
-  'stateful', 'validationData', 'earlyStopping', 'signal', 'progress', 'seed', 'onBatchEnd', 'onEpochEnd',
+  'stateful', 'validationData', 'earlyStopping', 'signal', 'progress', 'seed', 'onBatchEnd', 'onEpochEnd', 'checkpoint',
 ] as const;
 
 /**
@@ -154,6 +157,7 @@ export async function fit<B = Batch>(model: Trainable<B>, data: BatchSource<B>, 
   let bestEpoch: number | undefined;
   let bestParams: Map<string, Float64Array> | undefined;
   let stopped: FitResult['stopped'] = 'completed';
+  const saver = o.checkpoint && (await FitCheckpointer.start(model, o.checkpoint));
 
   for (let epoch = 0; epoch < o.epochs && stopped === 'completed'; epoch++) {
     throwIfAborted(o.signal);
@@ -176,6 +180,7 @@ export async function fit<B = Batch>(model: Trainable<B>, data: BatchSource<B>, 
       step++;
       globalStep++;
       totals.add(r);
+      await saver?.afterStep(r, epoch, learningRate);
       bar?.update({ epoch, epochs: o.epochs, step, stepsPerEpoch, loss: r.loss, secondsPerBatch: (performance.now() - started) / 1000 / step });
       const log: BatchLog = { epoch, step, globalStep, loss: r.loss, accuracy: r.accuracy, gradNorm: r.gradNorm, learningRate };
       if ((await o.onBatchEnd?.(log)) === false) {
@@ -194,6 +199,7 @@ export async function fit<B = Batch>(model: Trainable<B>, data: BatchSource<B>, 
       log.valAccuracy = v.accuracy;
     }
     log.seconds = (performance.now() - started) / 1000;
+    await saver?.afterEpoch(epoch, learningRate, log.valLoss);
     history.push(log);
     bar?.endEpoch(epochSummary(log, o.epochs));
     if ((await o.onEpochEnd?.(log)) === false && stopped === 'completed') stopped = 'callback';
@@ -358,6 +364,7 @@ function checkFitOptions<B>(options: FitOptions<B>): FitOptions<B> {
   if (p !== undefined && typeof p !== 'boolean' && (p === null || typeof p !== 'object' || typeof p.write !== 'function')) {
     throw new TypeError('options.progress must be a boolean or an object with a write(text) method');
   }
+  if (options.checkpoint !== undefined) checkFitCheckpoint(options.checkpoint, options.validationData !== undefined);
   if (options.earlyStopping !== undefined) {
     const e = checkObject(options.earlyStopping, 'options.earlyStopping');
     checkKeys(e, ['patience', 'minDelta', 'monitor', 'restoreBest'], 'options.earlyStopping');

@@ -32,6 +32,7 @@ export { CheckpointManager } from './checkpoint/manager.js';
 export type { CheckpointEntry, CheckpointManagerOptions } from './checkpoint/manager.js';
 export { loadStateDict } from './checkpoint/state-dict.js';
 export type { StateDictOptions } from './checkpoint/state-dict.js';
+export { WEIGHTS_FORMAT, encodeWeights, loadWeights, saveWeights } from './checkpoint/weights.js';
 export { CheckpointFormatError, decodeSafetensors, encodeSafetensors } from './checkpoint/safetensors.js';
 export type { SafetensorsFile, Tensor, TensorDtype } from './checkpoint/safetensors.js';
 export { sampleTexts, streamText, StopMatcher } from './sampling.js';
@@ -52,6 +53,14 @@ export type {
   PredictDataOptions,
   Predictions,
 } from './fit.js';
+export { BEST_CHECKPOINT } from './fit-checkpoint.js';
+export type { FitCheckpointOptions } from './fit-checkpoint.js';
+export { HISTORY_FILE, parseHistory, readHistory } from './history.js';
+export type { HistoryEntry } from './history.js';
+export { lineChartSvg } from './plot/svg.js';
+export type { ChartSeries, LineChartOptions } from './plot/svg.js';
+export { plotHistory } from './plot/history.js';
+export type { PlotHistoryOptions } from './plot/history.js';
 export { constantLR, cosineDecay, exponentialDecay } from './schedules.js';
 export type { CosineDecayOptions, ExponentialDecayOptions, LearningRateSchedule } from './schedules.js';
 export { ProgressBar, formatDuration } from './progress.js';

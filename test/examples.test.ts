@@ -31,7 +31,7 @@ describe('examples --quick', { timeout: 180_000 }, () => {
     expect(result.testMse as number).toBeLessThan(1e-3);
     const svg = readFileSync(out, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
-    expect(svg.match(/<path d="M/g)?.length).toBe(2);
+    expect([...svg.matchAll(/<polyline data-series="([^"]+)"/g)].map((m) => m[1])).toEqual(['true sin(x)', 'predicted']);
   });
 
   it.skipIf(!fashionInstalled)(

@@ -2,29 +2,13 @@
 // a checkpoint's weights loaded into torch.nn.LSTM/GRU/RNN + Embedding/Linear give fusedrnn's
 // logits within 1e-5, and a PyTorch state dict saved as safetensors loads into fusedrnn with the
 // same logits. Skipped, with the reason printed, where no interpreter imports torch.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Model, type ModelConfig, loadStateDict, saveCheckpoint } from '../lib/index.js';
-import { randInts, repoRoot, rng } from './helpers/numeric.js';
-
-const script = join(repoRoot, 'test', 'interop', 'torch_interop.py');
-
-/** The first interpreter that imports torch: $FUSEDRNN_PYTHON, Debian's /usr/bin/python3, then PATH. */
-function findTorchPython(): { python?: string; reason: string } {
-  const tried: string[] = [];
-  for (const python of [process.env.FUSEDRNN_PYTHON, '/usr/bin/python3', 'python3'].filter(Boolean) as string[]) {
-    try {
-      execFileSync(python, ['-c', 'import torch'], { stdio: 'ignore', timeout: 60_000 });
-      return { python, reason: '' };
-    } catch {
-      tried.push(python);
-    }
-  }
-  return { reason: `no Python that imports torch (tried ${tried.join(', ')}; apt-get install python3-torch)` };
-}
+import { randInts, rng } from './helpers/numeric.js';
+import { findTorchPython, runTorchJobs } from './helpers/torch.js';
 
 const { python, reason } = findTorchPython();
 if (!python) console.warn(`[interop.test] SKIPPED: ${reason}`);
@@ -59,7 +43,7 @@ type Job = { mode: 'logits'; path: string; config: ModelConfig; tokens: number[]
 function runTorch(jobs: Job[]): (number[] | null)[] {
   const jobsPath = join(dir, `jobs-${jobs[0].mode}.json`);
   writeFileSync(jobsPath, JSON.stringify(jobs));
-  return JSON.parse(execFileSync(python!, [script, jobsPath], { encoding: 'utf8', timeout: 300_000 }));
+  return runTorchJobs(python!, jobsPath);
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

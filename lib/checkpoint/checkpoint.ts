@@ -11,7 +11,7 @@ import type { ModelConfig, ParamInfo } from '../model.js';
 import { checkKeys, checkObject } from '../validate.js';
 import { Vocabulary } from '../vocab.js';
 import { writeFileAtomic } from './atomic.js';
-import { CheckpointFormatError, decodeSafetensors, encodeSafetensors, safetensorsHeader } from './safetensors.js';
+import { CheckpointFormatError, asBytes, decodeSafetensors, encodeSafetensors, safetensorsHeader } from './safetensors.js';
 import type { Tensor, TensorDtype } from './safetensors.js';
 
 /** The `__metadata__.format` value that marks a safetensors file as a fusedrnn checkpoint. */
@@ -105,9 +105,11 @@ export function encodeCheckpoint(model: Model, options: SaveOptions = {}): Buffe
 }
 
 /**
- * Writes the checkpoint atomically: a crash mid-save leaves the previous file intact.
- * @returns a promise that resolves once the file is written and synced.
- * @throws TypeError for a bad argument; the file system's error (the previous file is then intact).
+ * Writes the checkpoint atomically: a crash mid-save leaves the previous file intact. Missing
+ * parent directories are created.
+ * @returns a Promise that resolves once the file is durable.
+ * @throws TypeError for a bad path or options; the Promise rejects with an error naming `path`
+ *   (not the temp file) when the file cannot be written.
  */
 export async function saveCheckpoint(path: string, model: Model, options: SaveOptions = {}): Promise<void> {
   if (typeof path !== 'string' || path === '') throw new TypeError('path must be a non-empty string');
@@ -142,12 +144,14 @@ export async function loadCheckpoint(path: string, placement: Placement = {}): P
 }
 
 /**
- * Rebuilds the model from checkpoint bytes; every inconsistency is a CheckpointFormatError.
- * @returns the rebuilt model and what was saved with it, as {@link loadCheckpoint}.
- * @throws CheckpointFormatError naming `where` and what is wrong; RangeError when the model exceeds the memory
- *   budget.
+ * Rebuilds the model from checkpoint bytes (an ArrayBuffer, a Uint8Array at any offset, or a Buffer).
+ * @returns the model (on the CPU unless `placement` says otherwise) and what was saved with it.
+ * @throws TypeError when `input` is none of those types.
+ * @throws CheckpointFormatError naming `where` for every inconsistency in the file.
+ * @throws RangeError when the model exceeds the memory budget.
  */
-export function decodeCheckpoint(bytes: Uint8Array, where = 'checkpoint', placement: Placement = {}): Checkpoint {
+export function decodeCheckpoint(input: ArrayBuffer | Uint8Array, where = 'checkpoint', placement: Placement = {}): Checkpoint {
+  const bytes = asBytes(input, 'bytes');
   const file = decodeSafetensors(bytes, where);
   const fail = (why: string): never => {
     throw new CheckpointFormatError(`${where}: ${why}`);

@@ -67,15 +67,25 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, Tensor>, metadata
   return out;
 }
 
+/** File bytes as a Uint8Array view (no copy): a Buffer, any Uint8Array view, or an ArrayBuffer. */
+export function asBytes(value: unknown, name: string): Uint8Array {
+  if (value instanceof Uint8Array) return value;  // Buffer is a Uint8Array
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  throw new TypeError(`${name} must be an ArrayBuffer, a Uint8Array or a Buffer`);
+}
+
 /**
- * Also returns the parsed header and where the data starts, for checksums over both.
+ * Parses a safetensors container (F32/F64 tensors only). Also returns the parsed header and where
+ * the data starts, for checksums over both.
  * @returns the tensors by name, the metadata, the parsed header and the offset of the data.
- * @throws CheckpointFormatError naming `where` when the bytes are not a valid F32/F64 safetensors file.
+ * @throws TypeError when `bytes` is not an ArrayBuffer, Uint8Array or Buffer.
+ * @throws CheckpointFormatError when the bytes are not a valid container.
  */
 export function decodeSafetensors(
-  file: Uint8Array,
+  bytes: ArrayBuffer | Uint8Array,
   where = 'file',
 ): SafetensorsFile & { header: Record<string, unknown>; dataOffset: number } {
+  const file = asBytes(bytes, 'bytes');
   const fail = (why: string): never => {
     throw new CheckpointFormatError(`${where} is not a valid safetensors file: ${why}`);
   };

@@ -3,7 +3,9 @@
 // or 1 (bad input such as a corrupt checkpoint); stack traces only with FUSEDRNN_DEBUG=1.
 import { CheckpointFormatError } from '../checkpoint/safetensors.js';
 import { UsageError } from './args.js';
+import { exportCommand } from './export.js';
 import { infoCommand, packageVersion } from './info.js';
+import { plotCommand } from './plot.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
 import { Interrupted } from './train-loop.js';
@@ -12,6 +14,8 @@ const COMMANDS: Record<string, (argv: string[], out: NodeJS.WritableStream) => P
   train: trainCommand,
   sample: sampleCommand,
   info: infoCommand,
+  export: exportCommand,
+  plot: plotCommand,
 };
 
 const HELP = `usage: fusedrnn <command> [options]
@@ -20,6 +24,8 @@ commands:
   train [corpus.txt]          train a character LSTM, checkpoints to --dir
   sample <checkpoint|dir>     stream text sampled from a checkpoint
   info                        version, backend, device, build flags
+  export <checkpoint> <out>   the weights only, under PyTorch names
+  plot <dir>                  the loss curves of a run as an SVG
 
 fusedrnn <command> --help shows a command's options.
 `;

@@ -62,7 +62,8 @@ export async function sampleCommand(argv: string[], out: NodeJS.WritableStream):
   }
 }
 
-async function resolveCheckpoint(path: string): Promise<string> {
+/** A checkpoint file, or the newest checkpoint of a directory; a UsageError when neither. */
+export async function resolveCheckpoint(path: string): Promise<string> {
   let isDirectory: boolean;
   try {
     isDirectory = (await stat(path)).isDirectory();

@@ -3,6 +3,7 @@
 // than fit(), because a resumed run starts mid-epoch at the checkpoint's data cursor.
 import type { CheckpointManager } from '../checkpoint/manager.js';
 import { evaluateData } from '../fit.js';
+import { HistoryRecorder } from '../history.js';
 import { ProgressBar, type ProgressSink } from '../progress.js';
 import type { Model, TrainStepOptions } from '../model.js';
 import { streamBatches } from '../text.js';
@@ -19,7 +20,7 @@ export interface TrainingRun {
   steps: number;
   epochs: number;
   maxSteps?: number;
-  stepOptions: TrainStepOptions;
+  stepOptions: TrainStepOptions & { learningRate: number };
   logEvery: number;
   manager: CheckpointManager;
   /** Where to start: the next epoch and batch, and the steps already taken. */
@@ -75,9 +76,17 @@ async function trainUntilDone(run: TrainingRun, interrupted: () => keyof typeof 
   let lossCount = 0;
   const bar = (out as ProgressSink).isTTY ? new ProgressBar(out as ProgressSink) : undefined;
   const say = (line: string) => (bar ? bar.endEpoch(line) : out.write(`${line}\n`));
+  // history.jsonl gets an entry per checkpoint; a resumed run drops those past its step.
+  const history = await HistoryRecorder.start(manager.directory, step);
+  const record = async (valLoss?: number) => {
+    const entry = history.take({ step, epoch: batch === 0 ? epoch : epoch + 1, learningRate: run.stepOptions.learningRate, valLoss });
+    if (entry !== undefined) await history.write(entry);
+  };
   const save = async () => {
     const path = await manager.save(model, step, { vocabulary: run.vocab, dataCursor: { epoch, batch, step } });
-    say(`checkpoint ${path}${validationNote(await validate(run))}`);
+    const valLoss = await validate(run);
+    await record(valLoss);
+    say(`checkpoint ${path}${validationNote(valLoss)}`);
   };
   while (step < total) {
     if (batch === 0) model.resetState();
@@ -90,6 +99,7 @@ async function trainUntilDone(run: TrainingRun, interrupted: () => keyof typeof 
     }
     lossSum += result.loss;
     lossCount += 1;
+    history.addStep(result.loss, result.weightSum);
     const secondsPerBatch = (Date.now() - started) / 1000 / (step - run.cursor.step);
     bar?.update({
       epoch: batch === 0 ? epoch - 1 : epoch,
@@ -109,6 +119,7 @@ async function trainUntilDone(run: TrainingRun, interrupted: () => keyof typeof 
     const signal = interrupted();
     if (signal !== undefined && step < total) {
       const path = await manager.save(model, step, { vocabulary: run.vocab, dataCursor: { epoch, batch, step } });
+      await record();
       say(`interrupted at step ${step}; saved ${path}`);
       throw new Interrupted(SIGNAL_EXIT[signal]);
     }

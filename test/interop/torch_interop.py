@@ -7,6 +7,13 @@
   {"mode": "export", "path", "config", "seed"}
       Builds the same torch model with PyTorch's own initialisation and saves its state dict as
       safetensors (F32).
+  {"mode": "strict-load", "path", "config", "tokens"}
+      Builds stock modules (nn.Embedding, one multi-layer nn.LSTM/GRU/RNN, nn.Linear per dense
+      layer), loads each from the file's tensors under its prefix with load_state_dict(strict=True)
+      (every tensor must be claimed), returns the float64 logits, flattened.
+  {"mode": "strict-save", "path", "config", "seed", "tokens"}
+      The same stock modules with PyTorch's initialisation: saves their state dicts under the
+      prefixes as F64 safetensors and returns their logits.
 """
 import json
 import struct
@@ -35,11 +42,14 @@ def read_safetensors(path):
     return out
 
 
-def write_safetensors(path, tensors):
+def write_safetensors(path, tensors, dtype="F32"):
     header, chunks, offset = {}, [], 0
     for name, t in tensors.items():
-        raw = t.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        if dtype == "F32":
+            raw = t.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes()
+        else:
+            raw = t.detach().to(torch.float64).contiguous().numpy().astype("<f8").tobytes()
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
         chunks.append(raw)
         offset += len(raw)
     text = json.dumps(header).encode()
@@ -104,6 +114,64 @@ class Net(nn.Module):
         return x
 
 
+class StockNet(nn.Module):
+    """Only stock modules: the layers must share cell, units and direction (one multi-layer module)."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        inp = cfg["input"]
+        self.vocab = inp["vocabSize"]
+        self.prefixed = {}
+        width = self.vocab
+        if inp["type"] == "embedding":
+            self.prefixed["embedding."] = nn.Embedding(self.vocab, inp["dim"])
+            width = inp["dim"]
+        first = cfg["layers"][0]
+        kind = first.get("cell", "lstm")
+        bi = first.get("bidirectional", False)
+        common = dict(num_layers=len(cfg["layers"]), batch_first=True, bidirectional=bi)
+        if kind == "lstm":
+            rnn = nn.LSTM(width, first["units"], **common)
+        elif kind == "gru":
+            rnn = nn.GRU(width, first["units"], **common)
+        else:
+            rnn = nn.RNN(width, first["units"], nonlinearity=first.get("activation", "tanh"), **common)
+        self.prefixed["rnn."] = rnn
+        width = first["units"] * (2 if bi else 1)
+        self.activations = []
+        single = len(cfg["dense"]) == 1
+        for k, d in enumerate(cfg["dense"]):
+            self.prefixed["dense." if single else "dense%d." % k] = nn.Linear(width, d["units"])
+            self.activations.append(d.get("activation", "linear"))
+            width = d["units"]
+        self.mods = nn.ModuleList(self.prefixed.values())
+        self.double()
+
+    def load_prefixed(self, tensors):
+        claimed = set()
+        for prefix, module in self.prefixed.items():
+            part = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+            module.load_state_dict(part, strict=True)
+            claimed.update(prefix + k for k in part)
+        unclaimed = set(tensors) - claimed
+        if unclaimed:
+            raise SystemExit("tensors no module claimed: %s" % sorted(unclaimed))
+
+    def prefixed_state(self):
+        return {prefix + k: v for prefix, module in self.prefixed.items() for k, v in module.state_dict().items()}
+
+    def forward(self, tokens):
+        mods = dict(self.prefixed)
+        emb = mods.pop("embedding.", None)
+        x = emb(tokens) if emb is not None else nn.functional.one_hot(tokens, self.vocab).double()
+        x, _ = mods.pop("rnn.")(x)
+        for lin, act in zip(mods.values(), self.activations):
+            x = lin(x)
+            if act == "tanh":
+                x = torch.tanh(x)
+        return x
+
+
 def run(job):
     cfg = job["config"]
     if job["mode"] == "logits":
@@ -117,6 +185,17 @@ def run(job):
         torch.manual_seed(job["seed"])
         write_safetensors(job["path"], Net(cfg).named_tensors())
         return None
+    if job["mode"] == "strict-load":
+        net = StockNet(cfg)
+        net.load_prefixed(read_safetensors(job["path"]))
+        with torch.no_grad():
+            return net(torch.tensor(job["tokens"], dtype=torch.long)).reshape(-1).tolist()
+    if job["mode"] == "strict-save":
+        torch.manual_seed(job["seed"])
+        net = StockNet(cfg)
+        write_safetensors(job["path"], net.prefixed_state(), "F64")
+        with torch.no_grad():
+            return net(torch.tensor(job["tokens"], dtype=torch.long)).reshape(-1).tolist()
     raise SystemExit("unknown mode " + job["mode"])
 
 
