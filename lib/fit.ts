@@ -4,6 +4,7 @@
 import type { Batch, EvaluateOptions, Model, StepResult, TrainStepOptions } from './model.js';
 import { ProgressBar, type ProgressSink } from './progress.js';
 import { toSchedule, type LearningRateSchedule } from './schedules.js';
+import { splitValidation } from './validation-split.js';
 import { checkBoolean, checkInt, checkKeys, checkNumber, checkObject, checkOneOf } from './validate.js';
 
 /** What a factory source gets each epoch: shuffle with `seed` to make the run repeatable. */
@@ -36,6 +37,7 @@ export interface Trainable<B = Batch> {
 }
 
 export interface BatchLog {
+  /** 0-based, as EpochLog.epoch (progress output shows it 1-based: 'epoch 1/3'). */
   epoch: number;
   /** 1-based batch number within the epoch. */
   step: number;
@@ -48,6 +50,10 @@ export interface BatchLog {
 }
 
 export interface EpochLog {
+  /**
+   * 0-based (Keras's convention for callbacks; history[i].epoch === i). Progress output shows it
+   * 1-based ('epoch 1/3' is epoch 0).
+   */
   epoch: number;
   /** Mean training loss over the epoch's rows (weighted as the batches weight them). */
   loss: number;
@@ -80,6 +86,12 @@ export interface FitOptions<B = Batch> extends Omit<TrainStepOptions, 'learningR
    */
   stateful?: boolean;
   validationData?: BatchSource<B>;
+  /**
+   * Hold out this fraction (0 < f < 1) of `data` for validation: the LAST batches, as Keras holds
+   * out the last samples (not shuffled; the first floor(n * (1 - f)) batches train). `data` must be
+   * an array of batches, and validationData must not be given (TypeError otherwise).
+   */
+  validationSplit?: number;
   earlyStopping?: EarlyStoppingOptions;
   signal?: AbortSignal;
   /** true: a bar on a TTY stdout, plain lines otherwise (default); false: silent; or a sink of your own. */
@@ -102,13 +114,24 @@ export interface FitResult {
 
 const FIT_KEYS = [
   'epochs', 'learningRate', 'beta1', 'beta2', 'epsilon', 'weightDecay', 'decoupledWeightDecay', 'clipNorm',
-  'stateful', 'validationData', 'earlyStopping', 'signal', 'progress', 'seed', 'onBatchEnd', 'onEpochEnd',
+  'stateful', 'validationData', 'validationSplit', 'earlyStopping', 'signal', 'progress', 'seed', 'onBatchEnd', 'onEpochEnd',
 ] as const;
 
-/** Trains `model` on `data` for options.epochs passes. Rejects with signal.reason when aborted. */
-export async function fit<B = Batch>(model: Trainable<B>, data: BatchSource<B>, options: FitOptions<B>): Promise<FitResult> {
-  const o = checkFitOptions(options);
-  checkSource(data, 'data');
+/**
+ * Trains `model` on `data` for options.epochs passes; resolves with the epochs' history and why
+ * it stopped. Rejects with a TypeError/RangeError for bad options (before any step), with
+ * signal.reason when aborted (checked between steps: the steps completed stay applied), or with a
+ * step's error, saying where it stopped.
+ */
+export async function fit<B = Batch>(model: Trainable<B>, source: BatchSource<B>, options: FitOptions<B>): Promise<FitResult> {
+  let o = checkFitOptions(options);
+  checkSource(source, 'data');
+  let data = source;
+  if (o.validationSplit !== undefined) {
+    const split = splitValidation<B>(source, o.validationSplit, o.validationData !== undefined);
+    data = split.train;
+    o = { ...o, validationData: split.validation };
+  }
   if (o.validationData !== undefined) checkSource(o.validationData, 'options.validationData');
   const schedule = toSchedule(o.learningRate ?? 1e-3, 'options.learningRate');
   const stepOptions: TrainStepOptions = {
@@ -224,7 +247,9 @@ export async function evaluateData<B = Batch>(model: Trainable<B>, data: BatchSo
   let batches = 0;
   for await (const batch of batchesOf(data, { epoch, seed: epochSeed(options.seed ?? 0, epoch) }, 'data')) {
     throwIfAborted(options.signal);
-    totals.add(await model.evaluate(batch, { carryState: stateful, useState: stateful && batches > 0 }));
+    const evaluateOptions: EvaluateOptions = { carryState: stateful, useState: stateful && batches > 0 };
+    if (options.signal !== undefined) evaluateOptions.signal = options.signal;
+    totals.add(await model.evaluate(batch, evaluateOptions));
     batches++;
   }
   if (batches === 0) throw new RangeError('data gave no batches');
@@ -234,11 +259,14 @@ export async function evaluateData<B = Batch>(model: Trainable<B>, data: BatchSo
 export interface PredictDataOptions {
   /** 'all': every output row the model gives (default); 'last': each sequence's last valid step only. */
   steps?: 'all' | 'last';
+  /** As Model.predict: 'logits' (default) or 'probabilities' (softmax per row; softmax models only). */
+  output?: 'logits' | 'probabilities';
+  /** Checked before each batch; aborted, the call rejects with signal.reason (nothing changes). */
   signal?: AbortSignal;
 }
 
 export interface Predictions {
-  /** [rows * width], the rows of all batches in order (logits for softmax models). */
+  /** [rows * width], the rows of all batches in order (a Float64Array for either dtype). */
   values: Float64Array;
   rows: number;
   width: number;
@@ -247,8 +275,9 @@ export interface Predictions {
 /** The model's outputs over a whole source; every batch starts from a zero state. */
 export async function predictData(model: Model, data: BatchSource, options: PredictDataOptions = {}): Promise<Predictions> {
   checkObject(options, 'options');
-  checkKeys(options, ['steps', 'signal'], 'predict options');
+  checkKeys(options, ['steps', 'output', 'signal'], 'predict options');
   const which = checkOneOf(options.steps ?? 'all', 'options.steps', ['all', 'last'] as const);
+  const output = checkOneOf(options.output ?? 'logits', 'options.output', ['logits', 'probabilities'] as const);
   if (options.signal !== undefined) checkSignal(options.signal);
   checkSource(data, 'data');
   const width = model.outputSize;
@@ -256,7 +285,7 @@ export async function predictData(model: Model, data: BatchSource, options: Pred
   const parts: Float64Array[] = [];
   for await (const batch of batchesOf(data, { epoch: 0, seed: epochSeed(0, 0) }, 'data')) {
     throwIfAborted(options.signal);
-    const out = await model.predict(batch);
+    const out = await model.predict(batch, options.signal === undefined ? { output } : { output, signal: options.signal });
     if (which === 'last' && perStep) {
       const T = batch.steps;
       const last = new Float64Array(batch.batchSize * width);

@@ -1,5 +1,6 @@
 // Training progress on a terminal: one redrawn bar on a TTY (epoch, step, loss, sec/batch, ETA),
-// plain lines elsewhere (CI logs, pipes), so logs stay readable and terminals stay calm.
+// plain lines elsewhere (CI logs, pipes), so logs stay readable and terminals stay calm. The ETA
+// is for the whole run (every remaining epoch), in the bar and the plain lines alike.
 export interface ProgressSink {
   write(text: string): unknown;
   isTTY?: boolean;
@@ -7,6 +8,7 @@ export interface ProgressSink {
 }
 
 export interface ProgressUpdate {
+  /** 0-based, as EpochLog.epoch; shown 1-based ('epoch 1/3'). */
   epoch: number;
   epochs: number;
   step: number;
@@ -14,21 +16,29 @@ export interface ProgressUpdate {
   stepsPerEpoch?: number;
   loss: number;
   secondsPerBatch: number;
+  /**
+   * Steps in the whole run and steps done so far, when the caller knows them (a run capped at a
+   * step count); otherwise the ETA counts the remaining epochs at stepsPerEpoch each.
+   */
+  totalSteps?: number;
+  globalStep?: number;
 }
 
 export class ProgressBar {
   private lastDraw = 0;
   private lastLine = 0;
 
-  /** lineEvery: batches between plain lines when the sink is not a TTY. */
+  /** lineEvery: batches between plain lines when the sink is not a TTY; now: the clock (ms) that throttles redraws. */
   constructor(
     private readonly sink: ProgressSink = process.stdout,
     private readonly lineEvery = 50,
+    private readonly now: () => number = Date.now,
   ) {}
 
+  /** Redraws the bar (at most 10 times a second, and at each epoch's last step) or writes a plain line every lineEvery steps. */
   update(u: ProgressUpdate): void {
     if (this.sink.isTTY) {
-      const now = Date.now();
+      const now = this.now();
       if (now - this.lastDraw < 100 && u.step !== u.stepsPerEpoch) return; // at most 10 redraws a second
       this.lastDraw = now;
       this.sink.write(`\r${this.barLine(u)}\x1b[K`);
@@ -53,13 +63,23 @@ export class ProgressBar {
   }
 }
 
+/** One status line: 'epoch 1/3 step 5/40 loss 2.3026 0.120 s/batch ETA 14s' (the ETA when the run's length is known). */
 export function formatStatus(u: ProgressUpdate): string {
   const of = u.stepsPerEpoch ? `/${u.stepsPerEpoch}` : '';
   let s = `epoch ${u.epoch + 1}/${u.epochs} step ${u.step}${of} loss ${u.loss.toFixed(4)} ${u.secondsPerBatch.toFixed(3)} s/batch`;
-  if (u.stepsPerEpoch) s += ` ETA ${formatDuration(Math.max(0, u.stepsPerEpoch - u.step) * u.secondsPerBatch)}`;
+  const left = remainingSteps(u);
+  if (left !== undefined) s += ` ETA ${formatDuration(left * u.secondsPerBatch)}`;
   return s;
 }
 
+/** Steps left in the whole run, or undefined when its length is not known yet. */
+export function remainingSteps(u: ProgressUpdate): number | undefined {
+  if (u.totalSteps !== undefined && u.globalStep !== undefined) return Math.max(0, u.totalSteps - u.globalStep);
+  if (!u.stepsPerEpoch) return undefined;
+  return Math.max(0, u.stepsPerEpoch - u.step) + Math.max(0, u.epochs - u.epoch - 1) * u.stepsPerEpoch;
+}
+
+/** Seconds as '42s', '3m05s' or '2h07m'. */
 export function formatDuration(seconds: number): string {
   const s = Math.round(seconds);
   if (s < 60) return `${s}s`;

@@ -1,14 +1,17 @@
 // Character-model helpers: the textbook model's config, batches over an encoded text, sampling.
-import type { Model, ModelConfig, SampleOptions } from './model.js';
-import { checkInt, checkKeys, checkNumber, checkObject } from './validate.js';
+import type { CellType, Model, ModelConfig, SampleOptions } from './model.js';
+import { checkInt, checkKeys, checkNumber, checkObject, checkOneOf } from './validate.js';
 import type { Vocabulary } from './vocab.js';
+import { AbortError } from './abort.js';
 
 export interface CharModelOptions {
   vocabSize: number;
   /** Hidden units per layer (default 128; the textbook uses 512). */
   units?: number;
-  /** Stacked LSTM layers (default 2). */
+  /** Stacked recurrent layers (default 2). */
   layers?: number;
+  /** The recurrent cell of every layer (default 'lstm', the textbook's). */
+  cell?: CellType;
   /** Drop probability on each layer's output while training (textbook keep_prob 0.5 = 0.5). Default 0. */
   dropout?: number;
   /** Embed tokens in this many dimensions; default: one-hot input, as the textbook. */
@@ -17,10 +20,14 @@ export interface CharModelOptions {
   dtype?: 'float32' | 'float64';
 }
 
-/** The textbook char-LSTM: tokens -> L stacked LSTM layers (dropout) -> dense to vocab on every step. */
+/**
+ * The textbook char-LSTM: tokens -> L stacked LSTM (or options.cell) layers (dropout) -> dense to
+ * vocab on every step. Returns the config for Model.create; throws TypeError/RangeError for a bad option.
+ */
 export function charModelConfig(options: CharModelOptions): ModelConfig {
   checkObject(options, 'options');
-  checkKeys(options, ['vocabSize', 'units', 'layers', 'dropout', 'embeddingDim', 'seed', 'dtype'], 'char model options');
+  checkKeys(options, ['vocabSize', 'units', 'layers', 'cell', 'dropout', 'embeddingDim', 'seed', 'dtype'], 'char model options');
+  const cell = checkOneOf(options.cell ?? 'lstm', 'options.cell', ['lstm', 'gru', 'rnn'] as const);
   const vocabSize = checkInt(options.vocabSize, 'options.vocabSize', 2);
   const units = checkInt(options.units ?? 128, 'options.units', 1);
   const layers = checkInt(options.layers ?? 2, 'options.layers', 1, 64);
@@ -30,7 +37,7 @@ export function charModelConfig(options: CharModelOptions): ModelConfig {
       options.embeddingDim === undefined
         ? { type: 'oneHot', vocabSize }
         : { type: 'embedding', vocabSize, dim: checkInt(options.embeddingDim, 'options.embeddingDim', 1) },
-    layers: Array.from({ length: layers }, () => ({ cell: 'lstm' as const, units, dropoutOutput: dropout })),
+    layers: Array.from({ length: layers }, () => ({ cell, units, dropoutOutput: dropout })),
     dense: [{ units: vocabSize }],
     seed: options.seed ?? 0,
     dtype: options.dtype ?? 'float32',
@@ -41,7 +48,11 @@ export function charModelConfig(options: CharModelOptions): ModelConfig {
 export { streamBatches } from './data/text-batches.js';
 export type { TokenBatch } from './data/text-batches.js';
 
-/** Primes the model with `prime` and returns `length` sampled characters. */
+/**
+ * Primes the model with `prime` and resolves with `length` sampled characters. Rejects with
+ * TypeError/RangeError for bad options, or (options.signal) an AbortError whose `partial` is the
+ * text drawn before the abort.
+ */
 export async function sampleText(
   model: Model,
   vocab: Vocabulary,
@@ -50,6 +61,10 @@ export async function sampleText(
   checkObject(options, 'options');
   const { prime, length, ...sample } = options;
   if (typeof prime !== 'string' || prime.length === 0) throw new TypeError('options.prime must be a non-empty string');
-  const ids = await model.generate(vocab.encode(prime), checkInt(length, 'options.length', 0), sample);
-  return vocab.decode(ids);
+  try {
+    return vocab.decode(await model.generate(vocab.encode(prime), checkInt(length, 'options.length', 0), sample));
+  } catch (error) {
+    if (error instanceof AbortError) throw new AbortError(error.message, vocab.decode(error.partial as Int32Array), error.cause);
+    throw error;
+  }
 }
