@@ -43,7 +43,10 @@ const SPECS: FlagSpecs = {
   resume: { kind: 'boolean', help: 'continue from the latest checkpoint in --dir' },
   'log-every': { kind: 'int', default: 10, min: 1, help: 'print a progress line every N steps' },
   'sample-length': { kind: 'int', default: 300, min: 0, help: 'characters to sample at the end' },
-  prime: { kind: 'string', default: 'The ', help: 'text to prime the final sample with (every character must be in the vocabulary, as for sample)' },
+  prime: {
+    kind: 'string',
+    help: "text to prime the final sample with; every character must be in the vocabulary, as for sample (default: the corpus's first character)",
+  },
   'top-k': { kind: 'int', default: 4, min: 0, help: 'final sample: keep the k most likely characters' },
 };
 
@@ -95,14 +98,15 @@ export async function trainCommand(argv: string[], out: NodeJS.WritableStream): 
       ...placement,
     });
   }
-  // The closing sample's prime follows sample's rule; a bad one is refused before training.
-  if ((f['sample-length'] as number) > 0) checkPrimeFlag(vocab, f.prime as string);
   let ids: Int32Array;
   try {
     ids = vocab.encode(text);
   } catch (error) {
     throw new UsageError(`the corpus does not fit the checkpoint's vocabulary: ${(error as Error).message}`);
   }
+  // The closing sample's prime follows sample's rule; a bad one is refused before training.
+  const prime = (f.prime as string | undefined) ?? vocab.decode(ids.subarray(0, 1));
+  if ((f['sample-length'] as number) > 0) checkPrimeFlag(vocab, prime);
   const valLength = Math.floor(ids.length * (f['val-split'] as number));
   out.write(
     `corpus: ${ids.length} characters (${valLength} for validation), vocabulary ${vocab.size}, ` +
@@ -127,7 +131,6 @@ export async function trainCommand(argv: string[], out: NodeJS.WritableStream): 
     });
     if ((f['sample-length'] as number) > 0) {
       out.write('--- sample ---\n');
-      const prime = f.prime as string;
       out.write(prime);
       const options = { prime, length: f['sample-length'] as number, topK: f['top-k'] as number, seed: f.seed as number };
       for await (const piece of streamText(model, vocab, options)) out.write(piece);
