@@ -357,13 +357,11 @@ export class Model {
   predict(batch: Omit<Batch, 'targets'> & { targets?: Batch['targets'] }, options: PredictOptions = {}): Promise<Float64Array> {
     return settle(() => {
       const nb = this.checkBatch(batch as Batch, false);
-      checkObject(options, 'options');
-      const { output, ...stateOptions } = options;
-      const probabilities = checkOneOf(output ?? 'logits', 'options.output', ['logits', 'probabilities'] as const) === 'probabilities';
+      const { useState, keepState, signal } = checkEvaluateOptions(options, 'predict options', ['output']);
+      const probabilities = checkOneOf(options.output ?? 'logits', 'options.output', ['logits', 'probabilities'] as const) === 'probabilities';
       if (probabilities && (this.config.loss ?? 'softmaxCrossEntropy') !== 'softmaxCrossEntropy') {
         throw new TypeError("options.output 'probabilities' needs a softmax model (loss 'softmaxCrossEntropy')");
       }
-      const { useState, keepState, signal } = checkEvaluateOptions(stateOptions, 'predict options');
       const run = this.enqueue((m) => m.predict(nb, useState, keepState), signal);
       return probabilities ? run.then((logits) => softmaxRows(logits, this.outputSize)) : run;
     });
@@ -744,9 +742,13 @@ function toStepResult(r: NativeStepResult): StepResult {
   return out;
 }
 
-function checkEvaluateOptions(options: EvaluateOptions, where = 'evaluate options'): { useState: boolean; keepState: boolean; signal?: AbortSignal } {
+function checkEvaluateOptions(
+  options: EvaluateOptions,
+  where = 'evaluate options',
+  moreKeys: readonly string[] = [],
+): { useState: boolean; keepState: boolean; signal?: AbortSignal } {
   checkObject(options, 'options');
-  checkKeys(options, ['useState', 'carryState', 'signal'], where);
+  checkKeys(options, ['useState', 'carryState', 'signal', ...moreKeys], where);
   const carry = checkBoolean(options.carryState ?? false, 'options.carryState');
   const useState = checkBoolean(options.useState ?? carry, 'options.useState');
   return { useState, keepState: carry, signal: checkSignal(options.signal) };

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   AbortError,
   Model,
+  Seq2Seq,
   Vocabulary,
   beamSearch,
   exampleBatches,
@@ -281,5 +282,22 @@ describe('AbortSignal on every long call', () => {
     expect(m.getState()).toEqual(state);
     s.dispose();
     m.dispose();
+  });
+
+  it('a Seq2Seq step or translation aborted before it starts changes neither model', async () => {
+    const config = { sourceVocabSize: 5, targetVocabSize: 6, go: 1, eos: 2, embeddingDim: 3, layers: [{ units: 3 }], seed: 5 };
+    const a = Seq2Seq.create(config);
+    const b = Seq2Seq.create(config);
+    const batch = { source: Int32Array.from([1, 3, 4, 0, 2, 3]), sourceSteps: 3, target: Int32Array.from([3, 4, 2, 5, 3, 2]), targetSteps: 3, batchSize: 2 };
+    const params = (s: Seq2Seq) => s.params().map((p) => Array.from(s.getParam(p.name)));
+    const before = params(a);
+    await expect(a.trainStep(batch, { signal: aborted() })).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(a.translate(Int32Array.from([1, 3]), { signal: aborted() })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(params(a)).toEqual(before);
+    expect(await a.trainStep(batch, { learningRate: 0.05 })).toEqual(await b.trainStep(batch, { learningRate: 0.05 }));
+    expect(params(a)).toEqual(params(b));
+    expect(await a.translate(Int32Array.from([1, 3]))).toEqual(await b.translate(Int32Array.from([1, 3])));
+    a.dispose();
+    b.dispose();
   });
 });

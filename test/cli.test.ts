@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evaluateData, loadCheckpoint, sampleText, streamBatches } from '../lib/index.js';
+import { evaluateData, loadCheckpoint, nativeStatus, sampleText, streamBatches } from '../lib/index.js';
 import { repoRoot } from './helpers/numeric.js';
 
 const cli = join(repoRoot, 'dist', 'cli', 'main.js');
@@ -129,6 +129,19 @@ describe('fusedrnn CLI', () => {
       expect(model.config.layers.map((l) => l.cell)).toEqual([cell]);
       expect(model.params().some((p) => p.name === 'rnn.weight_hh_l0')).toBe(true);
       model.dispose();
+    }
+  });
+
+  it('--backend cuda without a usable GPU is one line naming the flag (and trains where there is one)', async () => {
+    const r = await run('train', corpus, ...tiny.slice(0, -2), '--dir', join(dir, 'cuda'), '--backend', 'cuda', '--steps', '1', '--sample-length', '0');
+    if (nativeStatus({ backend: 'auto' }).variant === 'cuda') {
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/parameters, cuda\/float32/);
+    } else {
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^fusedrnn: --backend cuda: .*cannot be used/);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
   });
 

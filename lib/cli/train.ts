@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { CheckpointManager } from '../checkpoint/manager.js';
 import { builtinCorpus } from '../corpus.js';
 import type { Placement } from '../checkpoint/checkpoint.js';
+import { CheckpointFormatError } from '../checkpoint/safetensors.js';
 import { Model, type CellType } from '../model.js';
 import { streamText } from '../sampling.js';
 import { charModelConfig } from '../text.js';
@@ -74,7 +75,7 @@ export async function trainCommand(argv: string[], out: NodeJS.WritableStream): 
   const placement: Placement = { backend: f.backend as Placement['backend'] };
   if (f.device !== undefined) placement.device = f.device as number;
   if (f.precision !== undefined) placement.precision = f.precision as Placement['precision'];
-  const restored = f.resume ? await manager.restore(placement) : undefined;
+  const restored = f.resume ? await onBackend(placement, () => manager.restore(placement)) : undefined;
   if (f.resume && restored === undefined) throw new UsageError(`--resume: no checkpoint in ${f.dir}`);
   if (restored !== undefined) {
     if (restored.vocabulary === undefined) throw new UsageError('--resume: the checkpoint has no vocabulary');
@@ -84,7 +85,7 @@ export async function trainCommand(argv: string[], out: NodeJS.WritableStream): 
     out.write(`resumed from ${(await manager.latest())!.path} at step ${cursor.step}\n`);
   } else {
     vocab = Vocabulary.fromText(text);
-    model = Model.create({
+    model = await onBackend(placement, async () => Model.create({
       ...charModelConfig({
         vocabSize: vocab.size,
         cell: f.cell as CellType,
@@ -96,7 +97,7 @@ export async function trainCommand(argv: string[], out: NodeJS.WritableStream): 
         dtype: f.dtype as 'float32' | 'float64',
       }),
       ...placement,
-    });
+    }));
   }
   let ids: Int32Array;
   try {
@@ -138,6 +139,17 @@ export async function trainCommand(argv: string[], out: NodeJS.WritableStream): 
     }
   } finally {
     model.dispose();
+  }
+}
+
+// A backend that cannot be used (no driver, no device) is the user's flag to fix: one line naming it.
+async function onBackend<T>(placement: Placement, build: () => Promise<T>): Promise<T> {
+  try {
+    return await build();
+  } catch (error) {
+    const notPlacement = error instanceof TypeError || error instanceof RangeError || error instanceof UsageError || error instanceof CheckpointFormatError;
+    if (placement.backend === 'cpu' || notPlacement || (error as NodeJS.ErrnoException).code !== undefined) throw error;
+    throw new UsageError(`--backend ${placement.backend}: ${(error as Error).message.replace(/^fusedrnn: /, '')}`);
   }
 }
 
