@@ -123,12 +123,11 @@ const FIT_KEYS = [
  * signal.reason when aborted (checked between steps: the steps completed stay applied), or with a
  * step's error, saying where it stopped.
  */
-export async function fit<B = Batch>(model: Trainable<B>, source: BatchSource<B>, options: FitOptions<B>): Promise<FitResult> {
+export async function fit<B = Batch>(model: Trainable<B>, data: BatchSource<B>, options: FitOptions<B>): Promise<FitResult> {
   let o = checkFitOptions(options);
-  checkSource(source, 'data');
-  let data = source;
+  checkSource(data, 'data');
   if (o.validationSplit !== undefined) {
-    const split = splitValidation<B>(source, o.validationSplit, o.validationData !== undefined);
+    const split = splitValidation<B>(data, o.validationSplit, o.validationData !== undefined);
     data = split.train;
     o = { ...o, validationData: split.validation };
   }
