@@ -3,6 +3,7 @@
 // state, one row per live beam, gathered by parent after every step; each step is one predict()
 // on the live beams (so it runs on whatever backend the model is on). The model's own carried
 // state is put back afterwards.
+import { checkSignal } from './abort.js';
 import type { Model } from './model.js';
 import { checkFloatArray, checkIds, checkInt, checkInt32Array, checkKeys, checkNumber, checkObject } from './validate.js';
 
@@ -30,6 +31,11 @@ export interface BeamSearchOptions {
   condition?: Float32Array | Float64Array;
   /** Attention models: the one sequence's memory [steps * memorySize] every hypothesis attends over. */
   memory?: { values: Float32Array | Float64Array; steps: number };
+  /**
+   * Checked before each decoding step (and while it waits in the model's queue): aborted, the
+   * search rejects with signal.reason and the model's carried state is put back.
+   */
+  signal?: AbortSignal;
 }
 
 /** One decoded sequence from {@link beamSearch}, with its log-probability and ranking score. */
@@ -50,10 +56,12 @@ interface Beam {
 }
 
 /**
- * Decodes one prime sequence; returns the best `results` hypotheses, best first.
- * @returns the hypotheses, best first (each with its tokens, log-probability, score and whether it finished).
- * @throws TypeError or RangeError naming the argument when one is missing, of the wrong type or out of range;
- *   the model's carried state is put back in any case.
+ * Decodes one prime sequence.
+ * @returns a promise of the best `results` hypotheses, best first (each with its tokens, log-probability,
+ *   score and whether it finished).
+ * @throws TypeError or RangeError (as a rejection) naming the argument when one is missing, of the wrong
+ *   type or out of range; options.signal's reason when aborted. The model's carried state is put back in
+ *   any case.
  */
 export async function beamSearch(model: Model, prime: Int32Array, options: BeamSearchOptions): Promise<Hypothesis[]> {
   const opts = checkBeamArgs(model, prime, options);
@@ -74,7 +82,7 @@ export async function beamSearch(model: Model, prime: Int32Array, options: BeamS
     let logits = lastRows(
       await model.predict(
         { inputs: prime, batchSize: 1, steps: prime.length, ...(opts.condition ? { condition: opts.condition } : {}), ...memoryFor(1) },
-        { useState: opts.initialState !== undefined, carryState: true },
+        { useState: opts.initialState !== undefined, carryState: true, ...opts.abortable },
       ),
       model.config.output === 'last' ? 1 : prime.length,
       V,
@@ -106,7 +114,7 @@ export async function beamSearch(model: Model, prime: Int32Array, options: BeamS
       if (live.length === 0 || step + 1 === opts.maxLength) break;
       gatherState(model, next.map((n) => n.parent));
       const inputs = Int32Array.from(live, (b) => b.tokens[b.tokens.length - 1]);
-      logits = await model.predict({ inputs, batchSize: live.length, steps: 1, ...memoryFor(live.length) }, { carryState: true });
+      logits = await model.predict({ inputs, batchSize: live.length, steps: 1, ...memoryFor(live.length) }, { carryState: true, ...opts.abortable });
     }
     const all = [...done, ...live.map((b) => hypothesis(b, false))];
     all.sort((a, b) => b.score - a.score);
@@ -150,7 +158,8 @@ function logSoftmax(logits: Float64Array): Float64Array {
 
 function checkBeamArgs(model: Model, prime: Int32Array, options: BeamSearchOptions) {
   checkObject(options, 'options');
-  checkKeys(options, ['maxLength', 'beamWidth', 'eos', 'lengthPenalty', 'results', 'initialState', 'condition', 'memory'], 'beam search options');
+  checkKeys(options, ['maxLength', 'beamWidth', 'eos', 'lengthPenalty', 'results', 'initialState', 'condition', 'memory', 'signal'], 'beam search options');
+  const signal = checkSignal(options.signal);
   const vocab = model.vocabSize;
   if (vocab === undefined || (model.config.loss ?? 'softmaxCrossEntropy') !== 'softmaxCrossEntropy') {
     throw new TypeError('beamSearch needs a model with token inputs and a softmax output');
@@ -181,5 +190,5 @@ function checkBeamArgs(model: Model, prime: Int32Array, options: BeamSearchOptio
     const steps = checkInt(options.memory.steps, 'options.memory.steps', 1, 1 << 24);
     memory = { values: checkFloatArray(options.memory.values, 'options.memory.values'), steps }; // sizes: the model checks
   }
-  return { maxLength, beamWidth, eos, lengthPenalty, results, initialState, condition, memory };
+  return { maxLength, beamWidth, eos, lengthPenalty, results, initialState, condition, memory, abortable: signal ? { signal } : {} };
 }

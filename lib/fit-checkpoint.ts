@@ -59,7 +59,7 @@ export function checkFitCheckpoint(value: unknown, hasValidation: boolean): FitC
   }
   if (o.keep !== undefined) checkInt(o.keep, `${where}.keep`, 0);
   if (o.keepBest !== undefined && checkBoolean(o.keepBest, `${where}.keepBest`) && !hasValidation) {
-    throw new TypeError(`${where}.keepBest compares validation losses: it needs options.validationData`);
+    throw new TypeError(`${where}.keepBest compares validation losses: it needs options.validationData or options.validationSplit`);
   }
   if (o.vocabulary !== undefined && !(o.vocabulary instanceof Vocabulary)) throw new TypeError(`${where}.vocabulary must be a Vocabulary`);
   return o;

@@ -5,6 +5,7 @@ import { checkFitCheckpoint, FitCheckpointer, type FitCheckpointOptions } from '
 import type { Batch, EvaluateOptions, Model, StepResult, TrainStepOptions } from './model.js';
 import { ProgressBar, type ProgressSink } from './progress.js';
 import { toSchedule, type LearningRateSchedule } from './schedules.js';
+import { splitValidation } from './validation-split.js';
 import { checkBoolean, checkInt, checkKeys, checkNumber, checkObject, checkOneOf } from './validate.js';
 
 /** What a factory source gets each epoch: shuffle with `seed` to make the run repeatable. */
@@ -45,6 +46,7 @@ export interface Trainable<B = Batch> {
 
 /** What `onBatchEnd` receives after every training step of {@link fit}. */
 export interface BatchLog {
+  /** 0-based, as EpochLog.epoch (progress output shows it 1-based: 'epoch 1/3'). */
   epoch: number;
   /** 1-based batch number within the epoch. */
   step: number;
@@ -58,6 +60,10 @@ export interface BatchLog {
 
 /** What `onEpochEnd` receives after every epoch of {@link fit}, and one entry of {@link FitResult.history}. */
 export interface EpochLog {
+  /**
+   * 0-based (Keras's convention for callbacks; history[i].epoch === i). Progress output shows it
+   * 1-based ('epoch 1/3' is epoch 0).
+   */
   epoch: number;
   /** Mean training loss over the epoch's rows (weighted as the batches weight them). */
   loss: number;
@@ -95,6 +101,12 @@ export interface FitOptions<B = Batch> extends Omit<TrainStepOptions, 'learningR
    */
   stateful?: boolean;
   validationData?: BatchSource<B>;
+  /**
+   * Hold out this fraction (0 < f < 1) of `data` for validation: the LAST batches, as Keras holds
+   * out the last samples (not shuffled; the first floor(n * (1 - f)) batches train). `data` must be
+   * an array of batches, and validationData must not be given (TypeError otherwise).
+   */
+  validationSplit?: number;
   earlyStopping?: EarlyStoppingOptions;
   signal?: AbortSignal;
   /** true: a bar on a TTY stdout, plain lines otherwise (default); false: silent; or a sink of your own. */
@@ -120,18 +132,25 @@ export interface FitResult {
 
 const FIT_KEYS = [
   'epochs', 'learningRate', 'beta1', 'beta2', 'epsilon', 'weightDecay', 'decoupledWeightDecay', 'clipNorm',
-  'stateful', 'validationData', 'earlyStopping', 'signal', 'progress', 'seed', 'onBatchEnd', 'onEpochEnd', 'checkpoint',
+  'stateful', 'validationData', 'validationSplit', 'earlyStopping', 'signal', 'progress', 'seed', 'onBatchEnd', 'onEpochEnd',
+  'checkpoint',
 ] as const;
 
 /**
- * Trains `model` on `data` for options.epochs passes. Rejects with signal.reason when aborted.
+ * Trains `model` on `data` for options.epochs passes.
  * @returns a promise of the epochs' logs, why training stopped and (with early stopping) the best epoch.
- * @throws TypeError or RangeError (as a rejection) for a bad option or source before any step; a step that fails
-   rejects with an error of the same kind naming the epoch, batch and global step (the steps before it stay applied).
+ * @throws TypeError or RangeError (as a rejection) for a bad option or source before any step; signal.reason when
+ *   aborted (checked between steps: the steps completed stay applied); a step that fails rejects with an error of
+ *   the same kind naming the epoch, batch and global step (the steps before it stay applied).
  */
 export async function fit<B = Batch>(model: Trainable<B>, data: BatchSource<B>, options: FitOptions<B>): Promise<FitResult> {
-  const o = checkFitOptions(options);
+  let o = checkFitOptions(options);
   checkSource(data, 'data');
+  if (o.validationSplit !== undefined) {
+    const split = splitValidation<B>(data, o.validationSplit, o.validationData !== undefined);
+    data = split.train;
+    o = { ...o, validationData: split.validation };
+  }
   if (o.validationData !== undefined) checkSource(o.validationData, 'options.validationData');
   const schedule = toSchedule(o.learningRate ?? 1e-3, 'options.learningRate');
   const stepOptions: TrainStepOptions = {
@@ -257,7 +276,9 @@ export async function evaluateData<B = Batch>(model: Trainable<B>, data: BatchSo
   let batches = 0;
   for await (const batch of batchesOf(data, { epoch, seed: epochSeed(options.seed ?? 0, epoch) }, 'data')) {
     throwIfAborted(options.signal);
-    totals.add(await model.evaluate(batch, { carryState: stateful, useState: stateful && batches > 0 }));
+    const evaluateOptions: EvaluateOptions = { carryState: stateful, useState: stateful && batches > 0 };
+    if (options.signal !== undefined) evaluateOptions.signal = options.signal;
+    totals.add(await model.evaluate(batch, evaluateOptions));
     batches++;
   }
   if (batches === 0) throw new RangeError('data gave no batches');
@@ -268,12 +289,15 @@ export async function evaluateData<B = Batch>(model: Trainable<B>, data: BatchSo
 export interface PredictDataOptions {
   /** 'all': every output row the model gives (default); 'last': each sequence's last valid step only. */
   steps?: 'all' | 'last';
+  /** As Model.predict: 'logits' (default) or 'probabilities' (softmax per row; softmax models only). */
+  output?: 'logits' | 'probabilities';
+  /** Checked before each batch; aborted, the call rejects with signal.reason (nothing changes). */
   signal?: AbortSignal;
 }
 
 /** What {@link predictData} resolves with: every output row, `rows × width`, in batch order. */
 export interface Predictions {
-  /** [rows * width], the rows of all batches in order (logits for softmax models). */
+  /** [rows * width], the rows of all batches in order (a Float64Array for either dtype). */
   values: Float64Array;
   rows: number;
   width: number;
@@ -287,8 +311,9 @@ export interface Predictions {
  */
 export async function predictData(model: Model, data: BatchSource, options: PredictDataOptions = {}): Promise<Predictions> {
   checkObject(options, 'options');
-  checkKeys(options, ['steps', 'signal'], 'predict options');
+  checkKeys(options, ['steps', 'output', 'signal'], 'predict options');
   const which = checkOneOf(options.steps ?? 'all', 'options.steps', ['all', 'last'] as const);
+  const output = checkOneOf(options.output ?? 'logits', 'options.output', ['logits', 'probabilities'] as const);
   if (options.signal !== undefined) checkSignal(options.signal);
   checkSource(data, 'data');
   const width = model.outputSize;
@@ -296,7 +321,7 @@ export async function predictData(model: Model, data: BatchSource, options: Pred
   const parts: Float64Array[] = [];
   for await (const batch of batchesOf(data, { epoch: 0, seed: epochSeed(0, 0) }, 'data')) {
     throwIfAborted(options.signal);
-    const out = await model.predict(batch);
+    const out = await model.predict(batch, options.signal === undefined ? { output } : { output, signal: options.signal });
     if (which === 'last' && perStep) {
       const T = batch.steps;
       const last = new Float64Array(batch.batchSize * width);
@@ -364,7 +389,7 @@ function checkFitOptions<B>(options: FitOptions<B>): FitOptions<B> {
   if (p !== undefined && typeof p !== 'boolean' && (p === null || typeof p !== 'object' || typeof p.write !== 'function')) {
     throw new TypeError('options.progress must be a boolean or an object with a write(text) method');
   }
-  if (options.checkpoint !== undefined) checkFitCheckpoint(options.checkpoint, options.validationData !== undefined);
+  if (options.checkpoint !== undefined) checkFitCheckpoint(options.checkpoint, options.validationData !== undefined || options.validationSplit !== undefined);
   if (options.earlyStopping !== undefined) {
     const e = checkObject(options.earlyStopping, 'options.earlyStopping');
     checkKeys(e, ['patience', 'minDelta', 'monitor', 'restoreBest'], 'options.earlyStopping');

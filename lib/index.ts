@@ -11,11 +11,13 @@ export type {
   ModelConfig,
   ModelInfo,
   ParamInfo,
+  PredictOptions,
   RecurrentLayerConfig,
   SampleOptions,
   StepResult,
   TrainStepOptions,
 } from './model.js';
+export { AbortError } from './abort.js';
 export { Vocabulary, normalizeNewlines } from './vocab.js';
 export type { VocabularyOptions } from './vocab.js';
 export { charModelConfig, sampleText, streamBatches } from './text.js';

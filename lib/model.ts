@@ -11,7 +11,10 @@ import type {
   NativeTrainingState,
   NativeTrainOptions,
 } from '../typings/model.js';
+import { inspect } from 'node:util';
+import { AbortError, checkSignal } from './abort.js';
 import { loadNative, nativeStatus } from './native.js';
+import { describeModel, formatSummary } from './summary.js';
 import { checkActivationSize, checkModelSize, memoryBudget } from './memory-budget.js';
 import type { BuildInfo, NativeAddon } from '../typings/native.js';
 import {
@@ -137,8 +140,14 @@ export interface Batch {
   memoryLengths?: Int32Array;
 }
 
-/** Adam, clipping and state options of a training step (documented field by field in typings/model.d.ts). */
-export type TrainStepOptions = NativeTrainOptions;
+/**
+ * Adam, clipping and state options of a training step (documented field by field in
+ * typings/model.d.ts), and `signal`: an AbortSignal checked before the step is dispatched and again
+ * when its turn in the model's queue comes. Aborted there, the step rejects with `signal.reason` (an
+ * AbortError DOMException unless abort() was given one) and the model is unchanged. A step already
+ * running natively is not interrupted: it completes and is applied (it is atomic).
+ */
+export type TrainStepOptions = NativeTrainOptions & { signal?: AbortSignal };
 
 /** What `trainStep`, `evaluate` and the other per-batch calls resolve with. */
 export interface StepResult {
@@ -179,6 +188,14 @@ export interface SampleOptions {
    * range).
    */
   precision?: 'fp32' | 'bf16';
+  /**
+   * Cancels the generation. Model.generate draws in chunks of 64 tokens when a signal is given
+   * (the same draws as one call) and checks it before each chunk: aborted, it rejects with an
+   * AbortError whose `partial` holds the tokens drawn so far (row-major, rows x drawn; cause:
+   * signal.reason). generateChunk checks it before dispatch and while queued and rejects with
+   * signal.reason. Either way the model's parameters and carried state are untouched.
+   */
+  signal?: AbortSignal;
 }
 
 /** Carried between generateChunk() calls: h per layer, c per LSTM layer ([B,H] each), draws so far. */
@@ -191,7 +208,25 @@ export interface EvaluateOptions {
   useState?: boolean;
   /** Start from the carried state and keep this batch's final state, as trainStep's carryState. */
   carryState?: boolean;
+  /**
+   * Checked before dispatch and while the call waits its turn in the model's queue: aborted, the
+   * call rejects with `signal.reason` and changes nothing (not even the carried state). A call
+   * already running natively completes.
+   */
+  signal?: AbortSignal;
 }
+
+/** The options of {@link Model.predict}: evaluate's state options and signal, and which outputs to give. */
+export interface PredictOptions extends EvaluateOptions {
+  /**
+   * 'logits' (default): the last dense layer's outputs as they are. 'probabilities': softmax
+   * over each row's outputSize values (softmax models only; computed in float64, max-shifted).
+   */
+  output?: 'logits' | 'probabilities';
+}
+
+// Tokens drawn per native call when generate() has a signal to check between calls.
+const ABORTABLE_CHUNK = 64;
 
 /** A parameter's PyTorch-style name (`rnn.weight_ih_l0`, `dense.weight`, ...), its shape and whether training updates it. */
 export interface ParamInfo {
@@ -216,8 +251,9 @@ const TRAIN_KEYS = [
   'nonFinite',
   'stateGrad',
   'memoryGrad',
+  'signal',
 ] as const;
-const SAMPLE_KEYS = ['temperature', 'topK', 'topP', 'greedy', 'seed', 'condition', 'precision'] as const;
+const SAMPLE_KEYS = ['temperature', 'topK', 'topP', 'greedy', 'seed', 'condition', 'precision', 'signal'] as const;
 const MAX_SIZE = 1 << 24;
 
 /**
@@ -302,15 +338,16 @@ export class Model {
   /**
    * One training step (forward, backward, clip, Adam) off the main thread.
    * @returns a promise of the step's loss, gradient norm, accuracy, weight sum and whether it was skipped.
-   * @throws TypeError or RangeError (as a rejection) naming the batch field or option that is invalid; Error naming the
-   *   step when its gradient or its Adam update is not finite under `nonFinite: 'error'` (the step is not applied);
-   *   Error when disposed.
+   * @throws TypeError or RangeError (as a rejection) naming the batch field or option that is invalid (the model
+   *   unchanged); options.signal's reason when aborted before the step started (see TrainStepOptions.signal);
+   *   Error naming the step when its gradient or its Adam update is not finite under `nonFinite: 'error'` (the
+   *   step is not applied); Error when disposed.
    */
   trainStep(batch: Batch, options: TrainStepOptions = {}): Promise<StepResult> {
     return settle(() => {
       const nb = this.checkBatch(batch);
       const opts = checkTrainOptions(options, this.dtype);
-      return this.enqueue((m) => m.trainStep(nb, opts), nb).then(toStepResult);
+      return this.enqueue((m) => m.trainStep(nb, opts), { signal: options.signal, batch: nb }).then(toStepResult);
     });
   }
 
@@ -320,6 +357,7 @@ export class Model {
    * @throws as {@link Model.trainStep}, synchronously.
    */
   trainStepSync(batch: Batch, options: TrainStepOptions = {}): StepResult {
+    if (options?.signal !== undefined) throw new TypeError('options.signal applies to the async trainStep only');
     const nb = this.checkBatch(batch);
     return toStepResult(this.nativeNow(nb).trainStepSync(nb, checkTrainOptions(options, this.dtype)));
   }
@@ -328,13 +366,14 @@ export class Model {
    * Loss (and accuracy) without training or dropout. useState: start from the carried state;
    * carryState: start from it and keep this batch's final state (stateful evaluation of a stream).
    * @returns a promise of the loss, accuracy and weight sum over the batch's weighted rows.
-   * @throws TypeError or RangeError (as a rejection) naming the batch field or option that is invalid; Error when the model is disposed.
+   * @throws TypeError or RangeError (as a rejection) naming the batch field or option that is invalid; options.signal's
+   *   reason when aborted before it ran (nothing changed); Error when the model is disposed.
    */
   evaluate(batch: Batch, options: EvaluateOptions = {}): Promise<StepResult> {
     return settle(() => {
       const nb = this.checkBatch(batch);
-      const { useState, keepState } = checkEvaluateOptions(options);
-      return this.enqueue((m) => m.evaluate(nb, useState, keepState), nb).then(toStepResult);
+      const { useState, keepState, signal } = checkEvaluateOptions(options);
+      return this.enqueue((m) => m.evaluate(nb, useState, keepState), { signal, batch: nb }).then(toStepResult);
     });
   }
 
@@ -345,21 +384,32 @@ export class Model {
    */
   evaluateSync(batch: Batch, options: EvaluateOptions = {}): StepResult {
     const nb = this.checkBatch(batch);
-    const { useState, keepState } = checkEvaluateOptions(options);
+    const { useState, keepState, signal } = checkEvaluateOptions(options);
+    if (signal !== undefined) throw new TypeError('options.signal applies to the async evaluate only');
     return toStepResult(this.nativeNow(nb).evaluateSync(nb, useState, keepState));
   }
 
   /**
-   * The model outputs [rows * outputSize] (logits for softmax models). Targets are not needed.
-   * State options as evaluate(): carryState continues from and keeps the carried state.
-   * @returns a promise of the outputs, `[rows * outputSize]`: logits for a softmax model, values for an MSE one.
-   * @throws TypeError or RangeError (as a rejection) naming the batch field or option that is invalid; Error when the model is disposed.
+   * The model outputs, row-major (rows = batchSize * steps for output 'sequence', batchSize for
+   * 'last'). Targets are not needed. options.output 'logits' (default) gives the last dense layer's
+   * outputs; 'probabilities' their softmax per row. State options as evaluate(): carryState
+   * continues from and keeps the carried state.
+   * @returns a promise of the outputs, `[rows * outputSize]`, as a Float64Array for either dtype (a float32
+   *   model's values widened exactly).
+   * @throws TypeError or RangeError (as a rejection) naming the batch field or option that is invalid (a TypeError
+   *   for output 'probabilities' on a model without softmax); options.signal's reason when aborted before it ran;
+   *   Error when the model is disposed.
    */
-  predict(batch: Omit<Batch, 'targets'> & { targets?: Batch['targets'] }, options: EvaluateOptions = {}): Promise<Float64Array> {
+  predict(batch: Omit<Batch, 'targets'> & { targets?: Batch['targets'] }, options: PredictOptions = {}): Promise<Float64Array> {
     return settle(() => {
       const nb = this.checkBatch(batch as Batch, false);
-      const { useState, keepState } = checkEvaluateOptions(options);
-      return this.enqueue((m) => m.predict(nb, useState, keepState), nb);
+      const { useState, keepState, signal } = checkEvaluateOptions(options, 'predict options', ['output']);
+      const probabilities = checkOneOf(options.output ?? 'logits', 'options.output', ['logits', 'probabilities'] as const) === 'probabilities';
+      if (probabilities && (this.config.loss ?? 'softmaxCrossEntropy') !== 'softmaxCrossEntropy') {
+        throw new TypeError("options.output 'probabilities' needs a softmax model (loss 'softmaxCrossEntropy')");
+      }
+      const run = this.enqueue((m) => m.predict(nb, useState, keepState), { signal, batch: nb });
+      return probabilities ? run.then((logits) => softmaxRows(logits, this.outputSize)) : run;
     });
   }
 
@@ -381,7 +431,7 @@ export class Model {
       checkObject(options, 'options');
       checkKeys(options, ['training'], 'encode options');
       const training = checkBoolean(options.training ?? false, 'options.training');
-      return this.enqueue((m) => m.encode(nb, training), nb).then(({ blocks, outputs }) => ({
+      return this.enqueue((m) => m.encode(nb, training), { batch: nb }).then(({ blocks, outputs }) => ({
         batchSize: nb.batchSize,
         blocks,
         outputs,
@@ -408,16 +458,17 @@ export class Model {
       if (outputGrad !== undefined) checkFloatArray(outputGrad, 'outputGrad');
       const o = checkTrainOptions(options, this.dtype);
       if (o.carryState) throw new TypeError('options.carryState does not apply to trainFromStateGrad');
-      return this.enqueue((m) => m.trainFromStateGrad(stateGrad, o, outputGrad)).then(toStepResult);
+      return this.enqueue((m) => m.trainFromStateGrad(stateGrad, o, outputGrad), { signal: options.signal }).then(toStepResult);
     });
   }
 
   /**
    * Feeds each prime sequence from a zero state, then draws `length` tokens per sequence.
-   * `prime` is one sequence, or several of equal length. Returns the drawn tokens, row-major.
+   * `prime` is one sequence, or several of equal length.
    * @returns a promise of the drawn token ids, `[rows * length]`, row-major (the prime not included).
    * @throws TypeError or RangeError (as a rejection) for an empty or ragged prime, a token outside the vocabulary, or a
-   *   bad option; Error when disposed.
+   *   bad option; with options.signal, an AbortError whose `partial` holds the tokens drawn before the abort (see
+   *   SampleOptions.signal); Error when disposed.
    */
   generate(prime: Int32Array | Int32Array[], length: number, options: SampleOptions = {}): Promise<Int32Array> {
     return settle(() => this.generateChecked(prime, length, options));
@@ -429,7 +480,44 @@ export class Model {
     const sample = checkSampleOptions(options);
     const condition = this.checkCondition(options.condition, rows, 'options.condition');
     if (condition !== undefined) sample.condition = condition;
+    const signal = checkSignal(options.signal);
+    if (signal !== undefined) return this.generateAbortable(prime, rows, length, { ...sample, signal });
     return this.enqueue((m) => m.generate(flat, rows, length, sample));
+  }
+
+  // generate() as chained chunks (the same draws), checking the signal before each one.
+  private async generateAbortable(prime: Int32Array | Int32Array[], rows: number, length: number, options: SampleOptions): Promise<Int32Array> {
+    const drawn: Int32Array[] = [];
+    let done = 0;
+    let feed = Array.isArray(prime) ? prime : [prime];
+    let state: GenerationState | null = null;
+    const tokens = (n: number) => {
+      const out = new Int32Array(rows * n);
+      for (let r = 0; r < rows; r++) {
+        let at = r * n;
+        for (const chunk of drawn) {
+          const w = chunk.length / rows;
+          out.set(chunk.subarray(r * w, (r + 1) * w), at);
+          at += w;
+        }
+      }
+      return out;
+    };
+    while (done < length) {
+      const n = Math.min(ABORTABLE_CHUNK, length - done);
+      let result: { tokens: Int32Array; state: GenerationState };
+      try {
+        result = await this.generateChunk(feed, n, options, state);
+      } catch (error) {
+        if (!options.signal!.aborted) throw error;
+        throw new AbortError(`generation aborted after ${done} of ${length} tokens per row`, tokens(done), options.signal!.reason);
+      }
+      drawn.push(result.tokens);
+      state = result.state;
+      done += n;
+      feed = Array.from({ length: rows }, (_, r) => result.tokens.subarray(r * n + n - 1, (r + 1) * n));
+    }
+    return tokens(length);
   }
 
   private checkPrime(prime: Int32Array | Int32Array[]): { flat: Int32Array; rows: number } {
@@ -471,7 +559,7 @@ export class Model {
         const condition = this.checkCondition(options.condition, rows, 'options.condition');
         if (condition !== undefined) sample.condition = condition;
       }
-      return this.enqueue((m) => m.generateChunk(flat, rows, length, sample, state));
+      return this.enqueue((m) => m.generateChunk(flat, rows, length, sample, state), { signal: checkSignal(options.signal) });
     });
   }
 
@@ -588,6 +676,20 @@ export class Model {
     return out;
   }
 
+  /**
+   * A Keras-style table: each layer's output shape and parameter count (the sizes of the tensors
+   * params() lists, so the total equals info().parameterCount), then the backend, dtype,
+   * precision and native memory. Throws when the model has been disposed.
+   */
+  summary(): string {
+    return formatSummary(this.config, this.params(), this.info());
+  }
+
+  /** console.log / util.inspect: the architecture and where it runs, not the native internals. */
+  [inspect.custom](): string {
+    return describeModel(this.config, this.native === undefined ? undefined : this.info());
+  }
+
   /** Free native memory now. Later calls throw. */
   dispose(): void {
     this.native?.dispose();
@@ -607,9 +709,15 @@ export class Model {
     return this.native;
   }
 
-  // Serialises async calls: each starts when the previous one settled.
-  private enqueue<T>(work: (m: NativeModel) => Promise<T>, batch?: NativeBatch): Promise<T> {
-    const run = this.queue.then(() => work(this.nativeNow(batch)));
+  // Serialises async calls: each starts when the previous one settled. An aborted signal stops a
+  // call before it is queued and when its turn comes; once dispatched, the native work completes.
+  // `batch`, when given, is checked against the memory budget when its turn comes.
+  private enqueue<T>(work: (m: NativeModel) => Promise<T>, { signal, batch }: { signal?: AbortSignal; batch?: NativeBatch } = {}): Promise<T> {
+    checkSignal(signal)?.throwIfAborted();
+    const run = this.queue.then(() => {
+      signal?.throwIfAborted();
+      return work(this.nativeNow(batch));
+    });
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -730,12 +838,29 @@ function toStepResult(r: NativeStepResult): StepResult {
   return out;
 }
 
-function checkEvaluateOptions(options: EvaluateOptions): { useState: boolean; keepState: boolean } {
+function checkEvaluateOptions(
+  options: EvaluateOptions,
+  where = 'evaluate options',
+  moreKeys: readonly string[] = [],
+): { useState: boolean; keepState: boolean; signal?: AbortSignal } {
   checkObject(options, 'options');
-  checkKeys(options, ['useState', 'carryState'], 'evaluate options');
+  checkKeys(options, ['useState', 'carryState', 'signal', ...moreKeys], where);
   const carry = checkBoolean(options.carryState ?? false, 'options.carryState');
   const useState = checkBoolean(options.useState ?? carry, 'options.useState');
-  return { useState, keepState: carry };
+  return { useState, keepState: carry, signal: checkSignal(options.signal) };
+}
+
+// Softmax of each row of `width` logits, shifted by the row's max so no exp overflows.
+function softmaxRows(logits: Float64Array, width: number): Float64Array {
+  const out = new Float64Array(logits.length);
+  for (let start = 0; start < logits.length; start += width) {
+    let max = -Infinity;
+    for (let i = start; i < start + width; i++) max = Math.max(max, logits[i]);
+    let sum = 0;
+    for (let i = start; i < start + width; i++) sum += out[i] = Math.exp(logits[i] - max);
+    for (let i = start; i < start + width; i++) out[i] /= sum;
+  }
+  return out;
 }
 
 // The smallest normal number of each dtype: a smaller epsilon is 0 or subnormal in the model's

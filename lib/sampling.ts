@@ -2,8 +2,10 @@
 // greedy, a seed, stop strings, several samples at once, and streaming. The native side runs one
 // recurrent step per character and carries the state between chunks, so a stream draws exactly
 // what one long generate() call with the same seed draws.
+import { AbortError } from './abort.js';
 import type { Model, SampleOptions } from './model.js';
 import { checkInt, checkKeys, checkObject } from './validate.js';
+import { checkSignal } from './abort.js';
 import type { Vocabulary } from './vocab.js';
 
 /** Options of {@link sampleTexts} and {@link streamText}: the prime, the length, stop strings and how each character is drawn. */
@@ -16,18 +18,25 @@ export interface TextSampleOptions extends SampleOptions {
   stop?: string[];
   /** Characters drawn per native call while streaming (default 32). */
   chunkSize?: number;
+  /**
+   * Checked before each chunk (and while a chunk waits in the model's queue). streamText then ends
+   * its iteration after the pieces already yielded; sampleTexts rejects with an AbortError whose
+   * `partial` is the text drawn so far per sample (cause: signal.reason). The model is untouched.
+   */
+  signal?: AbortSignal;
 }
 
-const OPTION_KEYS = ['prime', 'length', 'stop', 'chunkSize', 'temperature', 'topK', 'topP', 'greedy', 'seed', 'condition', 'precision'] as const;
+const OPTION_KEYS = ['prime', 'length', 'stop', 'chunkSize', 'temperature', 'topK', 'topP', 'greedy', 'seed', 'condition', 'precision', 'signal'] as const;
 
 /**
  * Streams one sample as it is drawn: an AsyncIterable of text pieces.
  * @returns an async iterable of text pieces; together they are the sample, cut before the first stop string.
+ *   An aborted options.signal ends the iteration after the pieces already yielded.
  * @throws (on the first iteration) TypeError or RangeError naming the option that is invalid, or the prime's
  *   first unknown character.
  */
 export async function* streamText(model: Model, vocab: Vocabulary, options: TextSampleOptions): AsyncGenerator<string> {
-  for await (const pieces of streamRows(model, vocab, options, 1)) {
+  for await (const pieces of streamRows(model, vocab, options, 1, { aborted: false })) {
     if (pieces[0]) yield pieces[0];
   }
 }
@@ -36,7 +45,7 @@ export async function* streamText(model: Model, vocab: Vocabulary, options: Text
  * `count` independent samples from the same prime, drawn as one batch.
  * @returns a promise of `count` strings of up to `length` characters each (cut at a stop string).
  * @throws TypeError or RangeError (as a rejection) naming the option that is invalid, or the prime's first
- *   unknown character.
+ *   unknown character; an AbortError carrying the partial texts when options.signal aborts it.
  */
 export async function sampleTexts(
   model: Model,
@@ -47,14 +56,18 @@ export async function sampleTexts(
   const { count, ...rest } = options;
   const rows = checkInt(count ?? 1, 'options.count', 1, 1 << 16);
   const out = new Array<string>(rows).fill('');
-  for await (const pieces of streamRows(model, vocab, rest, rows)) pieces.forEach((p, i) => (out[i] += p));
+  const status = { aborted: false };
+  for await (const pieces of streamRows(model, vocab, rest, rows, status)) pieces.forEach((p, i) => (out[i] += p));
+  if (status.aborted) throw new AbortError('sampling aborted', out, options.signal!.reason);
   return out;
 }
 
-async function* streamRows(model: Model, vocab: Vocabulary, options: TextSampleOptions, rows: number): AsyncGenerator<string[]> {
+// Draws chunk by chunk; an aborted signal stops it between chunks and sets status.aborted.
+async function* streamRows(model: Model, vocab: Vocabulary, options: TextSampleOptions, rows: number, status: { aborted: boolean }): AsyncGenerator<string[]> {
   checkObject(options, 'options');
   checkKeys(options, OPTION_KEYS, 'sample options');
   const { prime, length, stop, chunkSize, ...sample } = options;
+  const signal = checkSignal(sample.signal);
   checkInt(length, 'options.length', 0, 1 << 24);
   const chunk = checkInt(chunkSize ?? 32, 'options.chunkSize', 1, 1 << 20);
   const stops = checkStops(stop);
@@ -66,7 +79,15 @@ async function* streamRows(model: Model, vocab: Vocabulary, options: TextSampleO
   let state = null;
   for (let drawn = 0; drawn < length && !matchers.every((m) => m.done); ) {
     const n = Math.min(chunk, length - drawn);
-    const result = await model.generateChunk(feed, n, seeded, state);
+    let result;
+    try {
+      if (signal?.aborted) throw signal.reason;
+      result = await model.generateChunk(feed, n, seeded, state);
+    } catch (error) {
+      if (!signal?.aborted) throw error;
+      status.aborted = true;
+      return;
+    }
     state = result.state;
     drawn += n;
     const last = drawn >= length;
@@ -79,7 +100,12 @@ async function* streamRows(model: Model, vocab: Vocabulary, options: TextSampleO
   }
 }
 
-function encodePrime(vocab: Vocabulary, prime: string): Int32Array {
+/**
+ * @internal The prime's ids under the vocabulary's unknown-character policy. Throws TypeError for
+ * an empty prime, RangeError for a character the vocabulary lacks (policy 'error') or when the
+ * policy 'skip' drops every character.
+ */
+export function encodePrime(vocab: Vocabulary, prime: string): Int32Array {
   if (typeof prime !== 'string' || prime.length === 0) throw new TypeError('options.prime must be a non-empty string');
   let ids: Int32Array;
   try {

@@ -3,6 +3,7 @@
 // trained with steps past each target's end weighted 0; the decoder's gradient with respect to
 // its starting state trains the encoder (trainStep stateGrad -> trainFromStateGrad), so the pair
 // trains end to end on either backend. Decoding is beamSearch from the encoded state.
+import { checkSignal } from './abort.js';
 import { beamSearch, type Hypothesis } from './decode.js';
 import { Model, type ModelConfig, type RecurrentLayerConfig, type StepResult, type TrainStepOptions } from './model.js';
 import { checkInt, checkInt32Array, checkIds, checkKeys, checkObject } from './validate.js';
@@ -53,6 +54,8 @@ export interface TranslateOptions {
   beamWidth?: number;
   lengthPenalty?: number;
   results?: number;
+  /** As beamSearch's: checked before each decoding step; aborted, rejects with signal.reason. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -115,9 +118,14 @@ export class Seq2Seq {
     return new Seq2Seq(config, encoder, decoder);
   }
 
-  /** One step of both models on a batch: the decoder's loss and accuracy (per target token). */
+  /**
+   * One step of both models on a batch: resolves with the decoder's loss and accuracy (per target
+   * token). options.signal is checked until the decoder's update is dispatched: aborted by then,
+   * the step rejects with signal.reason and neither model changes; after it, both updates complete.
+   */
   async trainStep(batch: Seq2SeqBatch, options: TrainStepOptions = {}): Promise<StepResult> {
     const { source, decoderBatch } = this.split(batch);
+    checkSignal(options.signal)?.throwIfAborted();
     const encoded = await this.encoder.encode(source, { training: true });
     this.decoder.setState(encoded);
     const attend = this.config.attention !== undefined;
@@ -125,7 +133,8 @@ export class Seq2Seq {
       { ...decoderBatch, ...this.memory(encoded, batch) },
       { ...options, carryState: true, stateGrad: true, memoryGrad: attend },
     );
-    const { carryState: _c, stateGrad: _s, memoryGrad: _m, ...encoderOptions } = options;
+    // The decoder has updated: the encoder's half must follow, so it gets no signal.
+    const { carryState: _c, stateGrad: _s, memoryGrad: _m, signal: _a, ...encoderOptions } = options;
     await this.encoder.trainFromStateGrad(step.stateGrad!, encoderOptions, attend ? step.memoryGrad : undefined);
     const { stateGrad: _g, memoryGrad: _n, ...result } = step;
     return result;
@@ -142,10 +151,11 @@ export class Seq2Seq {
   /** Decodes one source sequence (no padding) with beam search until eos; best first. */
   async translate(source: Int32Array, options: TranslateOptions = {}): Promise<Hypothesis[]> {
     checkObject(options, 'options');
-    checkKeys(options, ['maxLength', 'beamWidth', 'lengthPenalty', 'results'], 'translate options');
+    checkKeys(options, ['maxLength', 'beamWidth', 'lengthPenalty', 'results', 'signal'], 'translate options');
     checkInt32Array(source, 'source');
     if (source.length === 0) throw new RangeError('source must hold at least one token');
     checkIds(source, 'source', this.config.sourceVocabSize);
+    checkSignal(options.signal)?.throwIfAborted();
     const initialState = await this.encoder.encode({ inputs: source, batchSize: 1, steps: source.length });
     // beamSearch checks the options (under the same names).
     return beamSearch(this.decoder, Int32Array.from([this.config.go]), {
@@ -154,6 +164,7 @@ export class Seq2Seq {
       beamWidth: options.beamWidth,
       lengthPenalty: options.lengthPenalty,
       results: options.results,
+      ...(options.signal ? { signal: options.signal } : {}),
       eos: this.config.eos,
       initialState,
     });

@@ -1,6 +1,7 @@
 // Autoregressive generation of real-valued series (the textbooks' "creative RNN"): the model's
 // prediction for the next step is fed back as its next input, one recurrent step at a time with
 // the state carried natively (never re-running a window).
+import { AbortError, checkSignal } from './abort.js';
 import type { Model } from './model.js';
 import { checkFloatArray, checkInt, checkKeys, checkObject } from './validate.js';
 
@@ -10,6 +11,12 @@ export interface SeriesOptions {
   length: number;
   /** Sequences in `prime` (default 1); prime holds batchSize x primeSteps x features values. */
   batchSize?: number;
+  /**
+   * Checked before each step (and while it waits in the model's queue): streamSeries then ends
+   * its iteration; generateSeries rejects with an AbortError whose `partial` holds the steps made
+   * so far ([batchSize, steps so far, features]; cause: signal.reason). The carried state is put back.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -22,17 +29,28 @@ export interface SeriesOptions {
  *   wrong type or out of range (the model must take and give float features of one size).
  */
 export async function* streamSeries(model: Model, prime: Float32Array | Float64Array, options: SeriesOptions): AsyncGenerator<Float64Array> {
-  const { batchSize, primeSteps, length } = checkSeriesArgs(model, prime, options);
+  const { batchSize, primeSteps, length, signal } = checkSeriesArgs(model, prime, options);
   const features = model.outputSize;
   const saved = model.getState();
+  // Aborted: stop quietly (the consumer asked for it); any other error propagates.
+  const step = async (batch: Parameters<Model['predict']>[0], state: { useState?: boolean; carryState: boolean }) => {
+    try {
+      return await model.predict(batch, signal ? { ...state, signal } : state);
+    } catch (error) {
+      if (signal?.aborted) return undefined;
+      throw error;
+    }
+  };
   try {
-    let out = await model.predict({ inputs: prime, batchSize, steps: primeSteps }, { useState: false, carryState: true });
+    let out = await step({ inputs: prime, batchSize, steps: primeSteps }, { useState: false, carryState: true });
+    if (out === undefined) return;
     // A per-step head gives every prime step's prediction: the next input is the last one's.
     let next = model.config.output === 'last' ? out : lastSteps(out, batchSize, primeSteps, features);
     for (let s = 0; s < length; s++) {
       yield Float64Array.from(next);
       if (s + 1 === length) break;
-      out = await model.predict({ inputs: Float64Array.from(next), batchSize, steps: 1 }, { carryState: true });
+      out = await step({ inputs: Float64Array.from(next), batchSize, steps: 1 }, { carryState: true });
+      if (out === undefined) return;
       next = out;
     }
   } finally {
@@ -44,17 +62,19 @@ export async function* streamSeries(model: Model, prime: Float32Array | Float64A
 /**
  * streamSeries collected: [batchSize, length, features], row-major.
  * @returns a promise of the generated values, `[batchSize * length * features]`.
- * @throws TypeError or RangeError (as a rejection), as {@link streamSeries}.
+ * @throws TypeError or RangeError (as a rejection), as {@link streamSeries}; an AbortError when
+ *   options.signal aborts it (see SeriesOptions.signal).
  */
 export async function generateSeries(model: Model, prime: Float32Array | Float64Array, options: SeriesOptions): Promise<Float64Array> {
   const { batchSize, length } = checkSeriesArgs(model, prime, options);
   const features = model.outputSize;
-  const out = new Float64Array(batchSize * length * features);
-  let s = 0;
-  for await (const step of streamSeries(model, prime, options)) {
-    for (let b = 0; b < batchSize; b++) out.set(step.subarray(b * features, (b + 1) * features), (b * length + s) * features);
-    s++;
-  }
+  const steps: Float64Array[] = [];
+  for await (const step of streamSeries(model, prime, options)) steps.push(step);
+  const out = new Float64Array(batchSize * steps.length * features);
+  steps.forEach((step, s) => {
+    for (let b = 0; b < batchSize; b++) out.set(step.subarray(b * features, (b + 1) * features), (b * steps.length + s) * features);
+  });
+  if (steps.length < length) throw new AbortError(`series generation aborted after ${steps.length} of ${length} steps`, out, options.signal?.reason);
   return out;
 }
 
@@ -66,7 +86,8 @@ function lastSteps(out: Float64Array, batchSize: number, steps: number, features
 
 function checkSeriesArgs(model: Model, prime: Float32Array | Float64Array, options: SeriesOptions) {
   checkObject(options, 'options');
-  checkKeys(options, ['length', 'batchSize'], 'series options');
+  checkKeys(options, ['length', 'batchSize', 'signal'], 'series options');
+  const signal = checkSignal(options.signal);
   const input = model.config.input;
   if (input.type !== 'features' || input.size !== model.outputSize) {
     throw new TypeError('series generation needs a model whose float inputs and outputs have the same size');
@@ -78,5 +99,5 @@ function checkSeriesArgs(model: Model, prime: Float32Array | Float64Array, optio
   if (prime.length === 0 || prime.length % perStep !== 0) {
     throw new RangeError(`prime must hold batchSize x steps x ${input.size} values (a multiple of ${perStep}, at least one step), got ${prime.length}`);
   }
-  return { batchSize, primeSteps: prime.length / perStep, length };
+  return { batchSize, primeSteps: prime.length / perStep, length, signal };
 }

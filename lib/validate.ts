@@ -84,7 +84,8 @@ function describe(value: unknown): string {
   return String(value);
 }
 
-function closest(key: string, candidates: readonly string[]): string | undefined {
+/** The candidate within edit distance 2 of `key` (case-insensitive), for 'did you mean' hints; undefined if none. */
+export function closest(key: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;
   for (const c of candidates) {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCheckpoint, sampleText } from '../lib/index.js';
+import { evaluateData, loadCheckpoint, nativeStatus, sampleText, streamBatches } from '../lib/index.js';
 import { repoRoot } from './helpers/numeric.js';
 
 const cli = join(repoRoot, 'dist', 'cli', 'main.js');
@@ -37,7 +37,8 @@ describe('fusedrnn CLI', () => {
     const first = await run('train', corpus, ...tiny, '--steps', '6', '--every', '3', '--sample-length', '25', '--seed', '2', '--prime', 'It ');
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/step 6\/6 .* loss \d+\.\d{4}/);
+    expect(first.stdout).toMatch(/step 6\/6 .* loss \d+\.\d{4}  \d+\.\d s  ETA 0s\n/);
+    expect(first.stdout).toMatch(/^step 2\/6  epoch 1  loss \d+\.\d{4}  \d+\.\d s  ETA \d+s$/m);
     expect(first.stdout).toMatch(/validation loss \d/);
     expect(first.stdout).toMatch(/--- sample ---\nIt .{25}\n$/s);
     expect(readdirSync(checkpoints).filter((n) => n.endsWith('.safetensors')).sort()).toEqual(['ckpt-00000003.safetensors', 'ckpt-00000006.safetensors']);
@@ -93,12 +94,17 @@ describe('fusedrnn CLI', () => {
       [['bogus'], /unknown command 'bogus'/],
       [['train', '--units', 'many'], /--units must be an integer/],
       [['train', '--nope'], /unknown option --nope/],
+      [['train', '--unts', '3'], /unknown option --unts for 'train' \(did you mean --units\?/],
+      [['sample', checkpoints, '--temprature', '2'], /did you mean --temperature\?/],
+      [['train', '--cell', 'gur'], /--cell must be one of lstm, gru, rnn, got "gur" \(did you mean gru\?\)/],
+      [['train', '--precision', 'bf16'], /--precision must be one of tf32, fp32/],
+      [['train', corpus, '--prime', 'Ω', '--dir', join(dir, 'never')], /--prime has a character the vocabulary lacks: "Ω"/],
       [['train', join(dir, 'missing.txt')], /cannot read corpus .*ENOENT/],
       [['train', oneChar], /corpus .*one\.txt has 1 character: training needs at least 2/],
       [['train', corpus, '--resume', '--dir', join(dir, 'empty')], /no checkpoint in/],
       [['sample'], /exactly one checkpoint/],
       [['sample', truncated], /not a valid safetensors file/],
-      [['sample', checkpoints, '--prime', 'Ω'], /vocabulary lacks: "Ω"/],
+      [['sample', checkpoints, '--prime', 'Ω'], /--prime has a character the vocabulary lacks: "Ω"/],
       [['sample', checkpoints, '--top-p', '2'], /--top-p must be a number in/],
     ];
     for (const [args, message] of cases) {
@@ -109,6 +115,63 @@ describe('fusedrnn CLI', () => {
       expect(r.stderr, args.join(' ')).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
+    // The bad prime was refused before any training: nothing was written.
+    expect(existsSync(join(dir, 'never'))).toBe(false);
+  });
+
+  it('trains GRU and vanilla RNN cells with the placement and precision flags', async () => {
+    for (const cell of ['gru', 'rnn'] as const) {
+      const target = join(dir, `cell-${cell}`);
+      const r = await run('train', corpus, ...tiny.slice(0, -2), '--dir', target, '--cell', cell, '--backend', 'cpu', '--precision', 'fp32', '--steps', '2', '--sample-length', '5');
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const { model } = await loadCheckpoint(join(target, 'ckpt-00000002.safetensors'));
+      expect(model.config.layers.map((l) => l.cell)).toEqual([cell]);
+      expect(model.params().some((p) => p.name === 'rnn.weight_hh_l0')).toBe(true);
+      model.dispose();
+    }
+  });
+
+  it('--backend cuda without a usable GPU is one line naming the flag (and trains where there is one)', async () => {
+    const r = await run('train', corpus, ...tiny.slice(0, -2), '--dir', join(dir, 'cuda'), '--backend', 'cuda', '--steps', '1', '--sample-length', '0');
+    if (nativeStatus({ backend: 'auto' }).variant === 'cuda') {
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/parameters, cuda\/float32/);
+    } else {
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^fusedrnn: --backend cuda: .*cannot be used/);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
+  it('measures validation statefully over the held-out text by default, from zero states with --val-stateless', async () => {
+    const text = 'It was the best of times, it was the worst of times, it was the age of wisdom.\n'.repeat(20);
+    const expected = async (path: string, stateful: boolean) => {
+      const { model, vocabulary } = await loadCheckpoint(path);
+      const ids = vocabulary!.encode(text);
+      const held = ids.subarray(ids.length - Math.floor(ids.length * 0.1));
+      const rows = Math.min(3, Math.floor((held.length - 1) / 11));
+      const r = await evaluateData(model, [...streamBatches(held, rows, 11)], { stateful });
+      model.dispose();
+      return r.loss.toFixed(4);
+    };
+    const losses: Record<string, string> = {};
+    for (const mode of ['stateful', 'stateless'] as const) {
+      const target = join(dir, `val-${mode}`);
+      const r = await run('train', corpus, ...tiny.slice(0, -2), '--dir', target, '--steps', '3', '--sample-length', '0', ...(mode === 'stateless' ? ['--val-stateless'] : []));
+      expect(r.code).toBe(0);
+      const printed = /validation loss (\d+\.\d{4})/.exec(r.stdout);
+      expect(printed, r.stdout).not.toBeNull();
+      expect(printed![1]).toBe(await expected(join(target, 'ckpt-00000003.safetensors'), mode === 'stateful'));
+      losses[mode] = printed![1];
+    }
+    // Same weights (same seed and steps), different measure.
+    expect(losses.stateful).not.toBe(losses.stateless);
+    const help = (await run('train', '--help')).stdout;
+    expect(help).toMatch(/Validation loss is measured statefully .* unless --val-stateless/);
+    expect(help).toMatch(/--cell <lstm\|gru\|rnn> .*\(default "lstm"\)/);
+    expect(help).toMatch(/--dropout <number> +drop probability on each layer's output while training, 1 - keep_prob \(default 0\.5\)/);
   });
 });
 

@@ -70,6 +70,21 @@ describe('fit checkpoint option', () => {
     model.dispose();
   });
 
+  it('keepBest also takes its validation losses from validationSplit', async () => {
+    const dir = freshDir();
+    const model = regressor();
+    const result = await fit(model, batches, { ...base, epochs: 2, validationSplit: 0.34, checkpoint: { dir, keepBest: true } });
+    const history = await readHistory(dir);
+    const valLosses = result.history.map((e) => e.valLoss);
+    expect(valLosses.every((v) => typeof v === 'number' && Number.isFinite(v))).toBe(true);
+    expect(history.map((e) => e.valLoss)).toEqual(valLosses);
+    const bestEntry = history.reduce((a, b) => (b.valLoss! < a.valLoss! ? b : a));
+    const best = await loadCheckpoint(join(dir, BEST_CHECKPOINT));
+    expect(best.step).toBe(bestEntry.step);
+    best.model.dispose();
+    model.dispose();
+  });
+
   it('a resumed run keeps the best model unless its validation loss beats the recorded best', async () => {
     const dir = freshDir();
     const model = regressor();
@@ -137,7 +152,7 @@ describe('fit checkpoint option', () => {
       [{ dir, every: 1.5 }, /options\.checkpoint\.every must be an integer/, TypeError],
       [{ dir, keep: -1 }, /options\.checkpoint\.keep must be in \[0,/, RangeError],
       [{ dir, keepBest: 'yes' }, /options\.checkpoint\.keepBest must be a boolean/, TypeError],
-      [{ dir, keepBest: true }, /keepBest compares validation losses: it needs options\.validationData/, TypeError],
+      [{ dir, keepBest: true }, /keepBest compares validation losses: it needs options\.validationData or options\.validationSplit/, TypeError],
       [{ dir, vocabulary: {} }, /options\.checkpoint\.vocabulary must be a Vocabulary/, TypeError],
       [{ dir, kep: 2 }, /did you mean 'keep'/, TypeError],
     ];

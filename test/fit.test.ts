@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   Model,
   ProgressBar,
+  formatDuration,
   constantLR,
   cosineDecay,
   evaluateData,
@@ -16,6 +17,7 @@ import {
   type Batch,
   type BatchLog,
 } from '../lib/index.js';
+import { formatStatus, remainingSteps } from '../lib/progress.js';
 
 function sinWindows(count: number, steps: number) {
   const series = Float64Array.from({ length: count + steps }, (_, i) => Math.sin(i * 0.3) + 0.3 * Math.sin(i * 0.71 + 1));
@@ -62,7 +64,8 @@ describe('progress output', () => {
     const tty = new Sink(true);
     const bar = new ProgressBar(tty, 2);
     bar.update({ epoch: 0, epochs: 3, step: 5, stepsPerEpoch: 10, loss: 1.23456, secondsPerBatch: 2 });
-    expect(tty.text).toMatch(/^\r\[=+ +\] epoch 1\/3 step 5\/10 loss 1\.2346 2\.000 s\/batch ETA 10s/);
+    // The ETA is for the whole run: 5 steps left in this epoch and 2 more epochs of 10, at 2 s each.
+    expect(tty.text).toMatch(/^\r\[=+ +\] epoch 1\/3 step 5\/10 loss 1\.2346 2\.000 s\/batch ETA 50s/);
     const plain = new Sink(false);
     const lines = new ProgressBar(plain, 2);
     for (let step = 1; step <= 5; step++) lines.update({ epoch: 1, epochs: 2, step, loss: 0.5, secondsPerBatch: 0.1 });
@@ -73,6 +76,40 @@ describe('progress output', () => {
       'epoch 2/2 step 4 loss 0.5000 0.100 s/batch',
       'epoch 2/2: done',
     ]);
+  });
+
+  it('estimates the whole run in plain lines too, from a known total when given one', () => {
+    const plain = new Sink(false);
+    const lines = new ProgressBar(plain, 3);
+    for (let step = 1; step <= 3; step++) lines.update({ epoch: 0, epochs: 4, step, stepsPerEpoch: 6, loss: 1, secondsPerBatch: 10 });
+    // 3 left in epoch 1 + 3 epochs of 6 = 21 steps of 10 s.
+    expect(plain.text).toBe('epoch 1/4 step 3/6 loss 1.0000 10.000 s/batch ETA 3m30s\n');
+    expect(formatStatus({ epoch: 1, epochs: 2, step: 2, stepsPerEpoch: 6, loss: 1, secondsPerBatch: 1, totalSteps: 9, globalStep: 8 })).toMatch(/ETA 1s$/);
+    expect(remainingSteps({ epoch: 2, epochs: 3, step: 6, stepsPerEpoch: 6, loss: 1, secondsPerBatch: 1 })).toBe(0);
+    expect(remainingSteps({ epoch: 0, epochs: 3, step: 6, loss: 1, secondsPerBatch: 1 })).toBeUndefined();
+    expect(formatDuration(7 * 3600 + 125)).toBe('7h02m');
+  });
+
+  it('redraws a terminal bar at most every 100 ms of its injected clock, and always at an epoch end', () => {
+    let now = 1_000;
+    const tty = new Sink(true);
+    const bar = new ProgressBar(tty, 50, () => now);
+    const update = (step: number) => bar.update({ epoch: 0, epochs: 1, step, stepsPerEpoch: 4, loss: 1, secondsPerBatch: 1 });
+    update(1);
+    now += 99;
+    update(2);
+    expect(tty.text.match(/\r/g)).toHaveLength(1);
+    now += 1;
+    update(3);
+    update(4);
+    expect(tty.text.match(/step \d/g)).toEqual(['step 1', 'step 3', 'step 4']);
+  });
+
+  it("shows EpochLog.epoch (0-based) as 'epoch n/N' counted from 1, in the lines and the epoch summary", async () => {
+    const sink = new Sink(false);
+    const result = await fit(regressor(), [...exampleBatches(windows, 8)], { epochs: 2, progress: sink });
+    expect(result.history.map((h) => h.epoch)).toEqual([0, 1]);
+    expect(sink.text.match(/^epoch \d\/2:/gm)).toEqual(['epoch 1/2:', 'epoch 2/2:']);
   });
 });
 

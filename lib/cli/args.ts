@@ -1,5 +1,6 @@
 // A small flag parser for the CLI: `--name value`, `--name=value`, boolean `--name`, repeatable
 // lists. Every mistake is a UsageError with one line that says what was expected.
+import { closest } from '../validate.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -13,6 +14,8 @@ export interface FlagSpec {
   default?: number | string | boolean;
   min?: number;
   max?: number;
+  /** kind 'string' only: the accepted values (listed in --help, checked with a 'did you mean'). */
+  choices?: readonly string[];
 }
 
 export type FlagSpecs = Record<string, FlagSpec>;
@@ -35,7 +38,11 @@ export function parseArgs(argv: readonly string[], specs: FlagSpecs, command: st
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
     const spec = specs[name];
-    if (spec === undefined) throw new UsageError(`unknown option --${name} for '${command}' (see fusedrnn ${command} --help)`);
+    if (spec === undefined) {
+      const near = closest(name, [...Object.keys(specs), 'help']);
+      const hint = near === undefined ? '' : `did you mean --${near}? `;
+      throw new UsageError(`unknown option --${name} for '${command}' (${hint}see fusedrnn ${command} --help)`);
+    }
     if (spec.kind === 'boolean') {
       if (eq >= 0) throw new UsageError(`--${name} takes no value`);
       flags[name] = true;
@@ -51,7 +58,13 @@ export function parseArgs(argv: readonly string[], specs: FlagSpecs, command: st
 }
 
 function convert(name: string, spec: FlagSpec, value: string, previous: FlagValues[string]): FlagValues[string] {
-  if (spec.kind === 'string') return value;
+  if (spec.kind === 'string') {
+    if (spec.choices !== undefined && !spec.choices.includes(value)) {
+      const near = closest(value, spec.choices);
+      throw new UsageError(`--${name} must be one of ${spec.choices.join(', ')}, got ${JSON.stringify(value)}${near ? ` (did you mean ${near}?)` : ''}`);
+    }
+    return value;
+  }
   if (spec.kind === 'list') return [...((previous as string[]) ?? []), value];
   const x = value.trim() === '' ? NaN : Number(value);
   const lo = spec.min ?? -Infinity;
@@ -66,7 +79,8 @@ function convert(name: string, spec: FlagSpec, value: string, previous: FlagValu
 
 export function helpText(usage: string, summary: string, specs: FlagSpecs): string {
   const rows = Object.entries(specs).map(([name, s]) => {
-    const left = `  --${name}${s.kind === 'boolean' ? '' : ` <${s.kind === 'list' ? 'text, repeatable' : s.kind}>`}`;
+    const kind = s.choices?.join('|') ?? (s.kind === 'list' ? 'text, repeatable' : s.kind);
+    const left = `  --${name}${s.kind === 'boolean' ? '' : ` <${kind}>`}`;
     const def = s.default === undefined ? '' : ` (default ${JSON.stringify(s.default)})`;
     return `${left.padEnd(34)} ${s.help}${def}`;
   });

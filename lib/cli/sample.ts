@@ -6,6 +6,7 @@ import { CheckpointManager } from '../checkpoint/manager.js';
 import { sampleTexts, streamText } from '../sampling.js';
 import { UsageError, helpText, parseArgs } from './args.js';
 import type { FlagSpecs } from './args.js';
+import { checkPrimeFlag } from './prime.js';
 
 const SPECS: FlagSpecs = {
   prime: { kind: 'string', default: 'The ', help: 'text fed first (printed unless --no-prime)' },
@@ -44,10 +45,7 @@ export async function sampleCommand(argv: string[], out: NodeJS.WritableStream):
       ...(f.bf16 === true ? { precision: 'bf16' as const } : {}),
     };
     // Checked before anything is printed, so a bad prime leaves stdout empty.
-    if (vocabulary.unknown === 'error' && ![...(f.prime as string)].every((c) => vocabulary.has(c))) {
-      const bad = [...(f.prime as string)].find((c) => !vocabulary.has(c));
-      throw new UsageError(`--prime has a character the checkpoint's vocabulary lacks: ${JSON.stringify(bad)}`);
-    }
+    checkPrimeFlag(vocabulary, f.prime as string);
     const prefix = f['no-prime'] ? '' : (f.prime as string);
     if (f.count === 1) {
       out.write(prefix);

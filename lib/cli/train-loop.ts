@@ -4,7 +4,7 @@
 import type { CheckpointManager } from '../checkpoint/manager.js';
 import { evaluateData } from '../fit.js';
 import { HistoryRecorder } from '../history.js';
-import { ProgressBar, type ProgressSink } from '../progress.js';
+import { ProgressBar, formatDuration, type ProgressSink } from '../progress.js';
 import type { Model, TrainStepOptions } from '../model.js';
 import { streamBatches } from '../text.js';
 import type { TokenBatch } from '../text.js';
@@ -16,6 +16,8 @@ export interface TrainingRun {
   vocab: Vocabulary;
   train: Int32Array;
   validation?: Int32Array;
+  /** Measure validation from a zero state in every window instead of carrying it across them. */
+  validationStateless?: boolean;
   batchSize: number;
   steps: number;
   epochs: number;
@@ -101,17 +103,22 @@ async function trainUntilDone(run: TrainingRun, interrupted: () => keyof typeof 
     lossCount += 1;
     history.addStep(result.loss, result.weightSum);
     const secondsPerBatch = (Date.now() - started) / 1000 / (step - run.cursor.step);
+    // The epoch this step belonged to (the cursor has already moved past an epoch's last batch).
+    const stepEpoch = batch === 0 ? epoch - 1 : epoch;
     bar?.update({
-      epoch: batch === 0 ? epoch - 1 : epoch,
+      epoch: stepEpoch,
       epochs: Math.ceil(total / batches.length),
       step: batch === 0 ? batches.length : batch,
       stepsPerEpoch: batches.length,
       loss: result.loss,
       secondsPerBatch,
+      totalSteps: total,
+      globalStep: step,
     });
     if (!bar && (step % run.logEvery === 0 || step === total)) {
       const seconds = (Date.now() - started) / 1000;
-      out.write(`step ${step}/${total}  epoch ${epoch + 1}  loss ${(lossSum / lossCount).toFixed(4)}  ${seconds.toFixed(1)} s\n`);
+      const eta = formatDuration((total - step) * secondsPerBatch);
+      out.write(`step ${step}/${total}  epoch ${stepEpoch + 1}  loss ${(lossSum / lossCount).toFixed(4)}  ${seconds.toFixed(1)} s  ETA ${eta}\n`);
       lossSum = 0;
       lossCount = 0;
     }
@@ -127,13 +134,21 @@ async function trainUntilDone(run: TrainingRun, interrupted: () => keyof typeof 
   await save();
 }
 
+// Validation loss over the held-out text: by default stateful, as the model is trained and
+// sampled (each row a contiguous stream, the state carried from window to window); stateless
+// restarts every window from a zero state. The training state is put back afterwards.
 async function validate(run: TrainingRun): Promise<number | undefined> {
   if (run.validation === undefined) return undefined;
   const rows = Math.min(run.batchSize, Math.floor((run.validation.length - 1) / run.steps));
   if (rows < 1) return undefined;
-  // Not stateful: validation must not disturb the carried training state.
-  const r = await evaluateData(run.model, [...streamBatches(run.validation, rows, run.steps)]);
-  return r.weightSum > 0 ? r.loss : undefined;
+  const saved = run.model.getState();
+  try {
+    const r = await evaluateData(run.model, [...streamBatches(run.validation, rows, run.steps)], { stateful: run.validationStateless !== true });
+    return r.weightSum > 0 ? r.loss : undefined;
+  } finally {
+    if (saved.blocks.length > 0) run.model.setState(saved);
+    else run.model.resetState();
+  }
 }
 
 function validationNote(loss: number | undefined): string {
