@@ -8,6 +8,7 @@
 export class AbortError<P = unknown> extends Error {
   override name = 'AbortError';
 
+  /** `message` says what stopped and where; `cause` is the signal's reason. */
   constructor(
     message: string,
     /** What the call produced before it stopped. */
@@ -18,7 +19,11 @@ export class AbortError<P = unknown> extends Error {
   }
 }
 
-/** options.signal, checked: undefined or an AbortSignal. Throws TypeError naming `where` otherwise. */
+/**
+ * options.signal, checked.
+ * @returns the signal, or undefined when none was given.
+ * @throws TypeError naming `where` when it is neither undefined nor an AbortSignal.
+ */
 export function checkSignal(signal: unknown, where = 'options.signal'): AbortSignal | undefined {
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`${where} must be an AbortSignal`);
   return signal;
