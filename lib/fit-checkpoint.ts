@@ -32,7 +32,7 @@ export interface FitCheckpointOptions {
   keep?: number;
   /**
    * Also keep `best.safetensors`: the model at the epoch end with the lowest validation loss so far
-   * (never pruned). Needs options.validationData. Default false.
+   * (never pruned). Needs options.validationData or options.validationSplit. Default false.
    */
   keepBest?: boolean;
   /** Stored in every checkpoint, so a text model can be sampled from it. */
