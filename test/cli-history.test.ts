@@ -1,28 +1,17 @@
 // `fusedrnn train` records history.jsonl (one entry per checkpoint), `--resume` drops the entries
 // past the resumed step, `fusedrnn plot` draws the history, `fusedrnn export` reports bad input.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readHistory } from '../lib/index.js';
-import { repoRoot } from './helpers/numeric.js';
+import { runCli } from './helpers/cli.js';
 import { readChart } from './helpers/svg-chart.js';
 
-const cli = join(repoRoot, 'dist', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'fusedrnn-cli-history-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { cwd: dir });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const run = (...args: string[]) => runCli(dir, ...args);
 
 describe('fusedrnn train history and plot', () => {
   const corpus = join(dir, 'corpus.txt');

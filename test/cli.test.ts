@@ -1,29 +1,19 @@
 // The fusedrnn command end to end (the compiled dist/cli/main.js, as npm's bin runs it): train a
 // tiny model into a temp dir, resume it, sample from it; user mistakes give one line and exit != 0.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluateData, loadCheckpoint, nativeStatus, sampleText, streamBatches } from '../lib/index.js';
-import { repoRoot } from './helpers/numeric.js';
+import { cliPath as cli, runCli } from './helpers/cli.js';
 
-const cli = join(repoRoot, 'dist', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'fusedrnn-cli-'));
 const corpus = join(dir, 'corpus.txt');
 const checkpoints = join(dir, 'ckpt');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { cwd: dir });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const run = (...args: string[]) => runCli(dir, ...args);
 
 const tiny = ['--units', '17', '--layers', '1', '--batch-size', '3', '--seq-len', '11', '--log-every', '2', '--dir', checkpoints];
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Model, type ModelConfig, loadStateDict, saveCheckpoint } from '../lib/index.js';
-import { randInts, rng } from './helpers/numeric.js';
+import { maxAbsDiff, randInts, rng } from './helpers/numeric.js';
 import { findTorchPython, runTorchJobs } from './helpers/torch.js';
 
 const { python, reason } = findTorchPython();
@@ -44,13 +44,6 @@ function runTorch(jobs: Job[]): (number[] | null)[] {
   const jobsPath = join(dir, `jobs-${jobs[0].mode}.json`);
   writeFileSync(jobsPath, JSON.stringify(jobs));
   return runTorchJobs(python!, jobsPath);
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 describe.skipIf(!python)('PyTorch interop', () => {

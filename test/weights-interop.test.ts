@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Model, type ModelConfig, loadWeights, saveWeights } from '../lib/index.js';
-import { randInts, rng } from './helpers/numeric.js';
+import { maxAbsDiff, randInts, rng } from './helpers/numeric.js';
 import { findTorchPython, runTorchJobs } from './helpers/torch.js';
 
 const { python, reason } = findTorchPython();
@@ -34,13 +34,6 @@ const configs: Record<string, ModelConfig> = {
     layers: [{ cell: 'rnn', units: 5, activation: 'relu' }],
     dense: [{ units: V }],
   },
-};
-
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 };
 
 describe.skipIf(!python)('weights files and stock PyTorch modules', () => {
