@@ -96,6 +96,16 @@ std::string run_probe_kernel() {
 }  // namespace
 
 const char* CompiledArchitectures() { return FRNN_CUDA_ARCHS; }
+
+std::size_t DeviceMemory(int device) {
+  int previous = 0;
+  const bool restore = cudaGetDevice(&previous) == cudaSuccess;
+  std::size_t free = 0, total = 0;
+  if (cudaSetDevice(device) != cudaSuccess || cudaMemGetInfo(&free, &total) != cudaSuccess) total = 0;
+  if (restore) cudaSetDevice(previous);
+  cudaGetLastError();
+  return total;
+}
 int CompiledRuntimeVersion() { return CUDART_VERSION; }
 
 ProbeResult Probe() {

@@ -36,6 +36,10 @@ struct ProbeResult {
 // current device.
 ProbeResult Probe();
 
+// cudaMemGetInfo's total bytes of `device` (the memory budget of a model there); 0 when it cannot be
+// read. Restores the calling thread's current device; never throws.
+std::size_t DeviceMemory(int device);
+
 // The architectures this build carries, as CMake wrote them, e.g. "75-real,80-real,90-real,90-virtual".
 const char* CompiledArchitectures();
 

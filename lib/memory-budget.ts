@@ -11,17 +11,19 @@ const overBudget = (budget: number) => `over the memory budget of ${sized(budget
 
 /**
  * The memory budget in bytes: FUSEDRNN_MEMORY_BUDGET (bytes) when set, else on the CPU the
- * smallest of physical memory, the cgroup's limit and RLIMIT_AS; none on a GPU (its allocations
- * fail with CUDA's own error, test/gpu-faults.test.ts).
+ * smallest of physical memory, the cgroup's limit and RLIMIT_AS, and on a GPU the device's total
+ * memory (cudaMemGetInfo). Like physical memory, that total ignores what others use: it catches
+ * sizes that cannot fit at all; an allocation that fails for lack of free memory is CUDA's own
+ * error (test/gpu-faults.test.ts).
  */
-export function memoryBudget(addon: NativeAddon, backend: 'cpu' | 'cuda'): number {
+export function memoryBudget(addon: NativeAddon, backend: 'cpu' | 'cuda', device = 0): number {
   const set = process.env.FUSEDRNN_MEMORY_BUDGET;
   if (set !== undefined && set !== '') {
     const bytes = Number(set);
     if (!(bytes > 0)) throw new RangeError(`FUSEDRNN_MEMORY_BUDGET must be a number of bytes > 0, got ${JSON.stringify(set)}`);
     return bytes;
   }
-  if (backend === 'cuda') return Infinity;
+  if (backend === 'cuda') return addon.memoryLimits(device).deviceMemory;
   const l = addon.memoryLimits();
   return Math.min(l.physical, l.cgroup, l.addressSpace);
 }

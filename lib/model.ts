@@ -275,8 +275,8 @@ export class Model {
   private constructor(config: ModelConfig, native: NativeModel, addon: NativeAddon, fallbackReason?: string) {
     this.config = config;
     this.native = native;
-    const backend = native.info().backend === 'cuda' ? 'cuda' : 'cpu';
-    this.budget = () => memoryBudget(addon, backend);
+    const where = native.info();
+    this.budget = () => memoryBudget(addon, where.backend === 'cuda' ? 'cuda' : 'cpu', where.device ?? 0);
     this.buildInfo = addon.buildInfo();
     this.cpuKernels = addon.cpuIsa;
     this.fallbackReason = fallbackReason;
@@ -912,7 +912,7 @@ function prepareCreate(config: ModelConfig) {
   const choice = chooseBackend(config);
   const addon = loadNative({ backend: choice.backend });
   const bytesPerValue = (config.dtype ?? 'float32') === 'float64' ? 8 : 4;
-  checkModelSize(addon.Model.planParams(nativeConfig), bytesPerValue, memoryBudget(addon, choice.backend));
+  checkModelSize(addon.Model.planParams(nativeConfig), bytesPerValue, memoryBudget(addon, choice.backend, config.device ?? 0));
   const options = { device: config.device ?? 0, precision: config.precision ?? 'tf32' } as const;
   return { nativeConfig, choice, addon, options };
 }

@@ -20,7 +20,16 @@ describe.skipIf(gpuReason !== '')(`GPU faults${gpuReason ? ` [skipped: ${gpuReas
     const B = 4096;
     const T = 4096;
     const huge = { inputs: new Float32Array(B * T).fill(0.5), targets: new Float32Array(B * T).fill(0.1), batchSize: B, steps: T };
-    for (let i = 0; i < 2; i++) await expect(model.trainStep(huge)).rejects.toThrow(/memory|cudaErrorMemoryAllocation/i);
+    // Over the device's total memory the budget refuses the batch before any native work...
+    await expect(model.trainStep(huge)).rejects.toThrow(RangeError);
+    await expect(model.trainStep(huge)).rejects.toThrow(/batch\.batchSize × batch\.steps = 4096 × 4096: .*memory budget/);
+    // ...and with the budget lifted, CUDA's own allocation failure is a catchable error too.
+    process.env.FUSEDRNN_MEMORY_BUDGET = String(2 ** 60);
+    try {
+      for (let i = 0; i < 2; i++) await expect(model.trainStep(huge)).rejects.toThrow(/memory|cudaErrorMemoryAllocation/i);
+    } finally {
+      delete process.env.FUSEDRNN_MEMORY_BUDGET;
+    }
     const fits = { inputs: new Float32Array(8).fill(0.5), targets: new Float32Array(8).fill(0.1), batchSize: 2, steps: 4 };
     expect((await model.trainStep(fits)).loss).toBeGreaterThan(0);
     expect((await Model.create(small).trainStep(batch)).loss).toBeGreaterThan(0);

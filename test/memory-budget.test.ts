@@ -5,6 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Model, type Batch, type ModelConfig } from '../lib/index.js';
 import { loadNative } from '../lib/native.js';
+import { memoryBudget } from '../lib/memory-budget.js';
+import type { NativeAddon } from '../typings/native.js';
 
 afterEach(() => {
   delete process.env.FUSEDRNN_MEMORY_BUDGET;
@@ -23,6 +25,19 @@ describe('memory budget', () => {
     expect(Number.isFinite(l.physical)).toBe(true);
     expect(l.cgroup).toBeGreaterThan(0);
     expect(l.addressSpace).toBeGreaterThan(0);
+    // Without CUDA, or without a device asked about, there is no device limit.
+    expect(l.deviceMemory).toBe(Infinity);
+  });
+
+  it('a GPU model is budgeted by its own device: the total memory the addon reports for that ordinal', () => {
+    const asked: (number | undefined)[] = [];
+    const limits = { physical: 1, cgroup: 1, addressSpace: 1 };
+    const addon = { memoryLimits: (device?: number) => (asked.push(device), { ...limits, deviceMemory: 1000 + (device ?? -1) }) };
+    expect(memoryBudget(addon as unknown as NativeAddon, 'cuda', 3)).toBe(1003);
+    expect(memoryBudget(addon as unknown as NativeAddon, 'cpu')).toBe(1);
+    expect(asked).toEqual([3, undefined]);
+    process.env.FUSEDRNN_MEMORY_BUDGET = '12345';
+    expect(memoryBudget(addon as unknown as NativeAddon, 'cuda', 3)).toBe(12345);
   });
 
   it('a model over the budget is a RangeError naming the field and the bytes, and nothing is built', async () => {

@@ -91,8 +91,12 @@ export interface NativeAddon {
     persistentDecode: number;
     stepwiseDecode: number;
   };
-  /** The machine's memory limits in bytes (Infinity where there is none): lib/memory-budget.ts. */
-  memoryLimits(): { physical: number; cgroup: number; addressSpace: number };
+  /**
+   * The machine's memory limits in bytes (Infinity where there is none): lib/memory-budget.ts.
+   * deviceMemory: CUDA device `device`'s total memory (cudaMemGetInfo); Infinity without CUDA,
+   * without `device`, or when it cannot be read.
+   */
+  memoryLimits(device?: number): { physical: number; cgroup: number; addressSpace: number; deviceMemory: number };
   /** Test-only: make the n-th allocation from now through the project's allocation points fail (0 disarms). */
   testing: {
     /** Arms the failure: the n-th allocation from now fails (0 disarms). */

@@ -148,6 +148,15 @@ Napi::Value MemoryLimits(const Napi::CallbackInfo& info) {
   o.Set("cgroup", cgroup_limit());
   struct rlimit as {};
   o.Set("addressSpace", getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY ? static_cast<double>(as.rlim_cur) : inf);
+  double device_memory = inf;  // no CUDA in this build, or no device asked about
+#ifdef FRNN_HAVE_CUDA
+  if (info.Length() > 0 && info[0].IsNumber()) {
+    const int64_t device = info[0].As<Napi::Number>().Int64Value();
+    const std::size_t total = device >= 0 && device < 1024 ? frnn::cuda::DeviceMemory(static_cast<int>(device)) : 0;
+    if (total > 0) device_memory = static_cast<double>(total);
+  }
+#endif
+  o.Set("deviceMemory", device_memory);
   return o;
 }
 
