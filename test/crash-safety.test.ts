@@ -36,15 +36,21 @@ const child = `
 `;
 
 // Kills after delayMs, or (duringWrite) the moment a save's temp file appears, so some kills land
-// between the temp file's creation and its rename.
-function runUntilKilled(delayMs: number, duringWrite: boolean): Promise<{ saved: number; started: number }> {
+// between the temp file's creation and its rename. The delay counts from the moment the child has
+// started (and, with afterFirstSave, from its first completed save), never from the spawn: on a busy
+// machine importing the package and building the model can take longer than any fixed delay, and
+// whether a save completes must not depend on how busy the machine is.
+function runUntilKilled(delayMs: number, duringWrite: boolean, afterFirstSave: boolean): Promise<{ saved: number; started: number }> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ['--input-type=module', '-e', child, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    p.stdout.on('data', (d) => (out += d));
+    let timer: NodeJS.Timeout | undefined;
+    p.stdout.on('data', (d) => {
+      out += d;
+      if (!timer && (afterFirstSave ? out.includes('saved') : out.includes('start'))) timer = setTimeout(() => p.kill('SIGKILL'), delayMs);
+    });
     p.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => p.kill('SIGKILL'), delayMs);
     const watcher = duringWrite
       ? watch(dir, (_event, name) => {
           if (name?.includes('.tmp-') && out.includes('saved')) p.kill('SIGKILL');
@@ -68,7 +74,8 @@ describe.runIf(existsSync(dist))('checkpoint crash safety', () => {
     let lastSaved = 0;
     let tempFilesSeen = 0;
     for (let k = 0; k < KILLS; k++) {
-      const { saved, started } = await runUntilKilled(400 + Math.floor(random() * 1600), k % 2 === 1);
+      // The first child always completes a save, so the sweep below has a checkpoint to restore.
+      const { saved, started } = await runUntilKilled(400 + Math.floor(random() * 1600), k % 2 === 1, k === 0);
       if (started >= 0) expect(started).toBeGreaterThanOrEqual(lastSaved); // resumed from the newest complete save
       if (saved > 0) lastSaved = saved;
       const entries = await manager.list();
