@@ -102,10 +102,9 @@ ParamLayout plan_parameters(const NetworkConfig& cfg) {
       o.b_ih = add(layout, "rnn.bias_ih" + sfx, {G * H});
       o.b_hh = add(layout, "rnn.bias_hh" + sfx, {G * H});
       if (s.peephole) {
-        // Three named vectors, contiguous, so the op sees one [3H] block (p_i, p_f, p_o).
-        o.peephole = add(layout, "rnn.peephole_i" + sfx, {H});
-        add(layout, "rnn.peephole_f" + sfx, {H});
-        add(layout, "rnn.peephole_o" + sfx, {H});
+        // Named vectors, contiguous in slot order, so the op sees one [3H] block (gates.h).
+        o.peephole = layout.total;
+        for (const char* name : kPeepholeNames) add(layout, std::string("rnn.peephole_") + name + sfx, {H});
       }
     }
     layout.recurrent.push_back(dirs);
@@ -170,10 +169,10 @@ std::vector<double> initial_parameters(const NetworkConfig& cfg, const ParamLayo
         init::glorot_uniform(values.data() + o.w_ih, n_ih, in, static_cast<double>(G) * H, 1.0, cfg.seed, o.w_ih);
         for (int g = 0; g < G; ++g) orthogonal_blocks.emplace_back(o.w_hh + static_cast<size_t>(g) * H * H, H);
       }
-      if (s.peephole) uniform(o.peephole, 3 * static_cast<size_t>(H), 1.0 / std::sqrt(static_cast<double>(H)));
+      if (s.peephole) uniform(o.peephole, kPeepholeSlots * static_cast<size_t>(H), 1.0 / std::sqrt(static_cast<double>(H)));
       if (s.cell == Cell::LSTM) {
-        // TF1's forget_bias, in bias_ih's f slice (gates i,f,g,o) so PyTorch's layout holds it.
-        for (int j = 0; j < H; ++j) values[o.b_ih + H + j] += cfg.forget_bias;
+        // TF1's forget_bias, in bias_ih's f slice so PyTorch's layout holds it.
+        for (int j = 0; j < H; ++j) values[o.b_ih + at(LstmGate::F, H) + j] += cfg.forget_bias;
       }
     }
     in = H * D;

@@ -5,7 +5,7 @@
 // CPU backend, device memory for CUDA) unless a comment says "host".
 //
 // Shape vocabulary (row-major everywhere):
-//   B batch, T steps, I input features, H hidden units, G gates per cell (LSTM 4, GRU 3, RNN 1),
+//   B batch, T steps, I input features, H hidden units, G gates per cell (gates.h),
 //   V vocabulary / classes, E embedding width, N rows (usually B*T), O output features.
 // Sequences are batch-major: row (b, t) of a [B,T,X] tensor starts at (b*T + t)*X.
 //
@@ -22,16 +22,12 @@
 #include <new>
 #include <vector>
 
+#include "gates.h"
+
 namespace frnn {
 
 // A logit that softmax turns into exactly 0 (finite, so max-subtraction stays NaN-free).
 constexpr double kMaskedLogit = -1e30;
-
-enum class Cell : int32_t { LSTM = 0, GRU = 1, RNN_TANH = 2, RNN_RELU = 3 };
-
-inline int gate_count(Cell cell) {
-  return cell == Cell::LSTM ? 4 : cell == Cell::GRU ? 3 : 1;
-}
 
 // One recurrent layer in one direction.
 struct RnnShape {
@@ -47,9 +43,9 @@ struct RnnShape {
   bool reset_before = false;
 };
 
-// Parameters of one layer-direction, PyTorch layout and gate order (LSTM i,f,g,o; GRU r,z,n):
+// Parameters of one layer-direction, gate order and peephole layout as in gates.h:
 //   w_ih [G*H, I], w_hh [G*H, H], b_ih [G*H], b_hh [G*H],
-//   peephole [3*H] = (p_i, p_f, p_o), only when shape.peephole (else nullptr).
+//   peephole [3*H], only when shape.peephole (else nullptr).
 template <typename T>
 struct RnnParams {
   const T* w_ih = nullptr;

@@ -8,11 +8,7 @@
 
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define FRNN_HD __host__ __device__ __forceinline__
-#else
-#define FRNN_HD inline
-#endif
+#include "host_device.h"
 
 namespace frnn {
 

@@ -1,6 +1,6 @@
 // The recurrent layer's workspace layout, one for every backend so their saved activations line
 // up (N = B*T rows, row (b, t) at b*T + t; offsets in elements, -1 = absent for this cell):
-//   gates [N, G*H] post-activation gates (LSTM i,f,g,o; GRU r,z,n; RNN h'); rows past a
+//   gates [N, G*H] post-activation gates in gates.h's slots (RNN: h' itself); rows past a
 //                  sequence's end are 0
 //   hprev [N, H]   the h entering step t
 //   LSTM: cprev [N, H], cnew [N, H] (c entering and after step t)

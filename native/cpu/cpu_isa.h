@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "../gates.h"  // the gate slots isa_kernels.inc indexes
 #include "bf16.h"  // kBf16PanelWidth: the bf16 products' packed layout
 
 namespace frnn::cpu {

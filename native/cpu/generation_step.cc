@@ -109,8 +109,8 @@ bool generation_step(const RnnShape& s, const float* x, const float* h0, const f
     w.r.resize(static_cast<size_t>(G) * U);
     w.no_bias.assign(static_cast<size_t>(G) * U, 0.0f);  // the biases start the sums instead
     if (peep) {
-      w.peep.resize(3 * static_cast<size_t>(U));
-      for (int g = 0; g < 3; ++g) std::copy_n(peep + g * H + u0, U, w.peep.data() + g * U);
+      w.peep.resize(kPeepholeSlots * static_cast<size_t>(U));
+      for (int g = 0; g < kPeepholeSlots; ++g) std::copy_n(peep + g * H + u0, U, w.peep.data() + g * U);
     }
     for (int b = 0; b < B; ++b) {
       const float* xb = x + static_cast<long>(b) * I;

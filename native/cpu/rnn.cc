@@ -14,7 +14,7 @@
 // t = s (forward) or lengths[b]-1-s (reverse). Inactive rows keep their state (frozen).
 //
 // Workspace (N = B·T rows, row (b,t) at b*T + t; rows with t >= lengths[b] are zero):
-//   gates [N, G·H]  post-activation gates: LSTM i,f,g(=tanh),o; GRU r,z,n; RNN h' itself
+//   gates [N, G·H]  post-activation gates in gates.h's slots (RNN: h' itself)
 //   hprev [N, H]    the h entering step t (h0 or the previous step's h)
 //   LSTM:            cprev [N, H] (c entering step t), cnew [N, H] (c after step t)
 //   GRU reset-after: hn [N, H] = W_hn·h_prev + b_hn (the term the reset gate multiplies)
@@ -125,6 +125,10 @@ void rnn_forward(const RnnShape& s, const F* x, const int32_t* lengths, const F*
   const int GH = L.GH;
   const bool lstm = s.cell == Cell::LSTM, gru = s.cell == Cell::GRU;
   const bool peep = lstm && s.peephole && p.peephole;
+  // Gate blocks within a row and peephole slots (gates.h).
+  const int gI = at(LstmGate::I, H), gF = at(LstmGate::F, H), gG = at(LstmGate::G, H), gO = at(LstmGate::O, H);
+  const int gR = at(GruGate::R, H), gZ = at(GruGate::Z, H), gN = at(GruGate::N, H);
+  const int pI = at(Peephole::I, H), pF = at(Peephole::F, H), pO = at(Peephole::O, H);
   if constexpr (std::is_same_v<F, float>) {
     if (!ws && !lengths && generation_step(s, x, h0, c0, p, y, ldy, hN, cN)) return;
   }
@@ -161,9 +165,10 @@ void rnn_forward(const RnnShape& s, const F* x, const int32_t* lengths, const F*
   F* rh = scratch<F>(kResetH, gru && s.reset_before ? BH : 0, false);
   F* tc = scratch<F>(kTemp, H, false);
   const bool split_n = gru && s.reset_before;
-  // n needs W_hn·(r*h) when the reset comes first, so its block is a product of its own.
-  const RecurrentProduct<F> rec(true, H, split_n ? 2 * H : GH, p.w_hh, H, B, max_len, kPackedW0);
-  const RecurrentProduct<F> rec_n(true, H, split_n ? H : 0, p.w_hh + 2L * H * H, H, B,
+  // n needs W_hn·(r*h) when the reset comes first, so its block (the last) is a product of its
+  // own and the r, z blocks before it another.
+  const RecurrentProduct<F> rec(true, H, split_n ? gN : GH, p.w_hh, H, B, max_len, kPackedW0);
+  const RecurrentProduct<F> rec_n(true, H, split_n ? H : 0, p.w_hh + static_cast<long>(gN) * H, H, B,
                                   split_n ? max_len : 0, kPackedW1);
   for (int step = 0; step < max_len; ++step) {
     if (split_n) {
@@ -174,9 +179,9 @@ void rnn_forward(const RnnShape& s, const F* x, const int32_t* lengths, const F*
         if (step >= len) continue;
         const F* a = pre + (static_cast<long>(b) * T + time_of(s, len, step)) * GH;
         for (int k = 0; k < H; ++k)
-          rh[b * H + k] = sigmoid(a[k] + hp[b * GH + k] + p.b_hh[k]) * h[b * H + k];
+          rh[b * H + k] = sigmoid(a[gR + k] + hp[b * GH + gR + k] + p.b_hh[gR + k]) * h[b * H + k];
       }
-      rec_n.multiply(B, rh, H, hp + 2 * H, GH);
+      rec_n.multiply(B, rh, H, hp + gN, GH);
     } else {
       rec.multiply(B, h, H, hp, GH);
     }
@@ -198,35 +203,40 @@ void rnn_forward(const RnnShape& s, const F* x, const int32_t* lengths, const F*
           // The fp64 reference: gate pre-activations, then each activation over its whole block.
           for (int j = 0; j < GH; ++j) a[j] = a[j] + r_hh[j] + p.b_hh[j];
           if (peep)
-            for (int k = 0; k < H; ++k) a[k] += p.peephole[k] * cb[k], a[H + k] += p.peephole[H + k] * cb[k];
-          sigmoid_n(a, 2 * H);
-          tanh_n(a + 2 * H, H);
-          for (int k = 0; k < H; ++k) cb[k] = a[H + k] * cb[k] + a[k] * a[2 * H + k];
+            for (int k = 0; k < H; ++k) a[gI + k] += p.peephole[pI + k] * cb[k], a[gF + k] += p.peephole[pF + k] * cb[k];
+          sigmoid_n(a + gI, H);
+          sigmoid_n(a + gF, H);
+          tanh_n(a + gG, H);
+          for (int k = 0; k < H; ++k) cb[k] = a[gF + k] * cb[k] + a[gI + k] * a[gG + k];
           if (peep)
-            for (int k = 0; k < H; ++k) a[3 * H + k] += p.peephole[2 * H + k] * cb[k];
-          sigmoid_n(a + 3 * H, H);
+            for (int k = 0; k < H; ++k) a[gO + k] += p.peephole[pO + k] * cb[k];
+          sigmoid_n(a + gO, H);
           std::copy(cb, cb + H, tc);
           tanh_n(tc, H);
-          for (int k = 0; k < H; ++k) hb[k] = a[3 * H + k] * tc[k];
+          for (int k = 0; k < H; ++k) hb[k] = a[gO + k] * tc[k];
         }
         if (ws) std::copy(cb, cb + H, ws + L.cnew + row * H);
       } else if (gru) {
         F* hn_out = ws && !s.reset_before ? ws + L.hn + row * H : nullptr;
         if (s.reset_before || !fast_gru_step(H, a, r_hh, p.b_hh, hn_out, hb)) {
-          for (int j = 0; j < 2 * H; ++j) a[j] = a[j] + r_hh[j] + p.b_hh[j];
-          sigmoid_n(a, 2 * H);  // r, z
+          for (int k = 0; k < H; ++k) {
+            a[gR + k] = a[gR + k] + r_hh[gR + k] + p.b_hh[gR + k];
+            a[gZ + k] = a[gZ + k] + r_hh[gZ + k] + p.b_hh[gZ + k];
+          }
+          sigmoid_n(a + gR, H);
+          sigmoid_n(a + gZ, H);
           for (int k = 0; k < H; ++k) {
             if (s.reset_before) {
-              a[2 * H + k] = a[2 * H + k] + r_hh[2 * H + k] + p.b_hh[2 * H + k];
+              a[gN + k] = a[gN + k] + r_hh[gN + k] + p.b_hh[gN + k];
             } else {
-              const F hn = r_hh[2 * H + k] + p.b_hh[2 * H + k];
+              const F hn = r_hh[gN + k] + p.b_hh[gN + k];
               if (ws) ws[L.hn + row * H + k] = hn;
-              a[2 * H + k] = a[2 * H + k] + a[k] * hn;
+              a[gN + k] = a[gN + k] + a[gR + k] * hn;
             }
           }
-          tanh_n(a + 2 * H, H);  // n
+          tanh_n(a + gN, H);
           for (int k = 0; k < H; ++k) {
-            const F z = a[H + k], n = a[2 * H + k];
+            const F z = a[gZ + k], n = a[gN + k];
             hb[k] = (F(1) - z) * n + z * hb[k];
           }
         }
@@ -265,6 +275,10 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
   const bool lstm = s.cell == Cell::LSTM, gru = s.cell == Cell::GRU;
   const bool after = gru && !s.reset_before, before = gru && s.reset_before;
   const bool peep = lstm && s.peephole && p.peephole;
+  // Gate blocks within a row and peephole slots (gates.h).
+  const int gI = at(LstmGate::I, H), gF = at(LstmGate::F, H), gG = at(LstmGate::G, H), gO = at(LstmGate::O, H);
+  const int gR = at(GruGate::R, H), gZ = at(GruGate::Z, H), gN = at(GruGate::N, H);
+  const int pI = at(Peephole::I, H), pF = at(Peephole::F, H), pO = at(Peephole::O, H);
   const F* gates = ws + L.gates;
   const F* hprev = ws + L.hprev;
 
@@ -298,8 +312,8 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
   F* drh = scratch<F>(kGradRH, before ? BH : 0, false);
   F* tc = scratch<F>(kTemp, H, false);
   // dgates·W_hh with W_hh packed once; reset-before: the r/z rows and the n rows apart.
-  const RecurrentProduct<F> rec(false, before ? 2 * H : GH, H, p.w_hh, H, B, max_len, kPackedW0);
-  const RecurrentProduct<F> rec_n(false, before ? H : 0, H, p.w_hh + 2L * H * H, H, B,
+  const RecurrentProduct<F> rec(false, before ? gN : GH, H, p.w_hh, H, B, max_len, kPackedW0);
+  const RecurrentProduct<F> rec_n(false, before ? H : 0, H, p.w_hh + static_cast<long>(gN) * H, H, B,
                                   before ? max_len : 0, kPackedW1);
 
   for (int step = max_len - 1; step >= 0; --step) {
@@ -330,17 +344,17 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
           std::copy(cn, cn + H, tc);
           tanh_n(tc, H);
           for (int k = 0; k < H; ++k) {
-            const F i = gt[k], f = gt[H + k], gg = gt[2 * H + k], o = gt[3 * H + k];
+            const F i = gt[gI + k], f = gt[gF + k], gg = gt[gG + k], o = gt[gO + k];
             const F dao = dhb[k] * tc[k] * o * (F(1) - o);
             F dcn = dcb[k] + dhb[k] * o * (F(1) - tc[k] * tc[k]);
-            if (peep) dcn += dao * p.peephole[2 * H + k];
+            if (peep) dcn += dao * p.peephole[pO + k];
             const F dai = dcn * gg * i * (F(1) - i);
             const F daf = dcn * cp[k] * f * (F(1) - f);
             const F dag = dcn * i * (F(1) - gg * gg);
             F dcp = dcn * f;
-            if (peep) dcp += dai * p.peephole[k] + daf * p.peephole[H + k];
+            if (peep) dcp += dai * p.peephole[pI + k] + daf * p.peephole[pF + k];
             dcb[k] = dcp;
-            d[k] = dai, d[H + k] = daf, d[2 * H + k] = dag, d[3 * H + k] = dao;
+            d[gI + k] = dai, d[gF + k] = daf, d[gG + k] = dag, d[gO + k] = dao;
           }
         }
         if (dsh) std::copy(d, d + GH, dsh);
@@ -349,23 +363,23 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
           if (dsh) std::copy(dah_all + row * GH, dah_all + (row + 1) * GH, dsh);
         } else {
           for (int k = 0; k < H; ++k) {
-            const F z = gt[H + k], n = gt[2 * H + k];
-            d[H + k] = dhb[k] * (hp[k] - n) * z * (F(1) - z);
-            d[2 * H + k] = dhb[k] * (F(1) - z) * (F(1) - n * n);
+            const F z = gt[gZ + k], n = gt[gN + k];
+            d[gZ + k] = dhb[k] * (hp[k] - n) * z * (F(1) - z);
+            d[gN + k] = dhb[k] * (F(1) - z) * (F(1) - n * n);
           }
           if (after) {
             const F* hn = ws + L.hn + row * H;
             F* dh_row = dah_all + row * GH;
             for (int k = 0; k < H; ++k) {
-              const F r = gt[k];
-              d[k] = d[2 * H + k] * hn[k] * r * (F(1) - r);
-              dh_row[k] = d[k], dh_row[H + k] = d[H + k], dh_row[2 * H + k] = d[2 * H + k] * r;
+              const F r = gt[gR + k];
+              d[gR + k] = d[gN + k] * hn[k] * r * (F(1) - r);
+              dh_row[gR + k] = d[gR + k], dh_row[gZ + k] = d[gZ + k], dh_row[gN + k] = d[gN + k] * r;
             }
             if (dsh) std::copy(dh_row, dh_row + GH, dsh);
           } else {
             // r's gradient needs W_hnᵀ·da_n first (pass 2).
-            for (int k = 0; k < 2 * H; ++k) dsh[k] = 0;
-            for (int k = 0; k < H; ++k) dsh[2 * H + k] = d[2 * H + k];
+            for (int k = 0; k < gN; ++k) dsh[k] = 0;  // r, z
+            for (int k = 0; k < H; ++k) dsh[gN + k] = d[gN + k];
           }
         }
       } else {
@@ -380,7 +394,7 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
 
     if (before) {
       // d(r*h) = da_n·W_hn; then r's pre-activation gradient.
-      rec_n.multiply(B, step_dah + 2 * H, GH, drh, H);
+      rec_n.multiply(B, step_dah + gN, GH, drh, H);
       for (int b = 0; b < B; ++b) {
         const int len = len_of(s, lengths, b);
         if (step >= len) continue;
@@ -390,9 +404,9 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
         F* d = da_buf + row * GH;
         F* dsh = step_dah + static_cast<size_t>(b) * GH;
         for (int k = 0; k < H; ++k) {
-          const F r = gt[k];
-          d[k] = drh[b * H + k] * hp[k] * r * (F(1) - r);
-          dsh[k] = d[k], dsh[H + k] = d[H + k];
+          const F r = gt[gR + k];
+          d[gR + k] = drh[b * H + k] * hp[k] * r * (F(1) - r);
+          dsh[gR + k] = d[gR + k], dsh[gZ + k] = d[gZ + k];
         }
       }
       // r/z blocks' product; the n block reached h through r*h above.
@@ -414,8 +428,8 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
       if (gru) {
         const F* gt = gates + row * GH;
         for (int k = 0; k < H; ++k) {
-          F v = dp[k] + dhb[k] * gt[H + k];  // h' = ... + z*h
-          if (before) v += drh[b * H + k] * gt[k];
+          F v = dp[k] + dhb[k] * gt[gZ + k];  // h' = ... + z*h
+          if (before) v += drh[b * H + k] * gt[gR + k];
           dhb[k] = v;
         }
       } else {
@@ -434,12 +448,12 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
   if (g.w_hh) {
     if (before) {
       // n block multiplies r*h_prev, not h_prev.
-      gemm<F>(true, false, 2 * H, H, static_cast<int>(N), F(1), da_buf, GH, hprev, H, F(1), g.w_hh, H);
+      gemm<F>(true, false, gN, H, static_cast<int>(N), F(1), da_buf, GH, hprev, H, F(1), g.w_hh, H);
       F* rhm = scratch<F>(kGradPreH, static_cast<size_t>(N) * H, false);
       for (long r = 0; r < N; ++r)
-        for (int k = 0; k < H; ++k) rhm[r * H + k] = gates[r * GH + k] * hprev[r * H + k];
-      gemm<F>(true, false, H, H, static_cast<int>(N), F(1), da_buf + 2 * H, GH, rhm, H,
-              F(1), g.w_hh + 2L * H * H, H);
+        for (int k = 0; k < H; ++k) rhm[r * H + k] = gates[r * GH + gR + k] * hprev[r * H + k];
+      gemm<F>(true, false, H, H, static_cast<int>(N), F(1), da_buf + gN, GH, rhm, H,
+              F(1), g.w_hh + static_cast<long>(gN) * H, H);
     } else {
       gemm<F>(true, false, GH, H, static_cast<int>(N), F(1), dah_all, GH, hprev, H, F(1), g.w_hh, H);
     }
@@ -468,9 +482,9 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
     for (long r = 0; r < N; ++r) {
       const F* d = da_buf + r * GH;
       for (int k = 0; k < H; ++k) {
-        g.peephole[k] += d[k] * cp[r * H + k];
-        g.peephole[H + k] += d[H + k] * cp[r * H + k];
-        g.peephole[2 * H + k] += d[3 * H + k] * cn[r * H + k];
+        g.peephole[pI + k] += d[gI + k] * cp[r * H + k];
+        g.peephole[pF + k] += d[gF + k] * cp[r * H + k];
+        g.peephole[pO + k] += d[gO + k] * cn[r * H + k];
       }
     }
   }
