@@ -5,10 +5,10 @@ import { FitCheckpointer, type FitCheckpointOptions } from './fit-checkpoint.js'
 import type { Batch, EvaluateOptions, Model, StepResult, TrainStepOptions } from './model.js';
 import { ProgressBar, type ProgressSink } from './progress.js';
 import type { LearningRateSchedule } from './schedules.js';
-import { FIT_STEP_KEYS, readFitOptions, type FitStepKey } from './options/fit.js';
+import { EVALUATE_DATA_OPTIONS, FIT_STEP_KEYS, PREDICT_DATA_OPTIONS, readFitOptions, type FitStepKey } from './options/fit.js';
+import { readOptions } from './options/table.js';
 import { setting } from './options/model-config.js';
 import { splitValidation } from './validation-split.js';
-import { checkBoolean, checkInt, checkKeys, checkObject, checkOneOf } from './validate.js';
 
 /** What a factory source gets each epoch: shuffle with `seed` to make the run repeatable. */
 export interface EpochContext {
@@ -257,19 +257,15 @@ export interface EvaluateDataResult {
  *   abort signal's reason when aborted.
  */
 export async function evaluateData<B = Batch>(model: Trainable<B>, data: BatchSource<B>, options: EvaluateDataOptions = {}): Promise<EvaluateDataResult> {
-  checkObject(options, 'options');
-  checkKeys(options, ['stateful', 'signal', 'epoch', 'seed'], 'evaluate options');
-  const stateful = checkBoolean(options.stateful ?? false, 'options.stateful');
+  const { stateful, signal, epoch, seed } = readOptions(EVALUATE_DATA_OPTIONS, options, { name: 'evaluate options' }, undefined);
   checkSource(data, 'data');
-  const epoch = checkInt(options.epoch ?? 0, 'options.epoch', 0);
-  if (options.signal !== undefined) checkSignal(options.signal);
   if (stateful) model.resetState();
   const totals = new Totals();
   let batches = 0;
-  for await (const batch of batchesOf(data, { epoch, seed: epochSeed(options.seed ?? 0, epoch) }, 'data')) {
-    throwIfAborted(options.signal);
+  for await (const batch of batchesOf(data, { epoch, seed: epochSeed(seed, epoch) }, 'data')) {
+    throwIfAborted(signal);
     const evaluateOptions: EvaluateOptions = { carryState: stateful, useState: stateful && batches > 0 };
-    if (options.signal !== undefined) evaluateOptions.signal = options.signal;
+    if (signal !== undefined) evaluateOptions.signal = signal;
     totals.add(await model.evaluate(batch, evaluateOptions));
     batches++;
   }
@@ -302,18 +298,14 @@ export interface Predictions {
  *   when aborted.
  */
 export async function predictData(model: Model, data: BatchSource, options: PredictDataOptions = {}): Promise<Predictions> {
-  checkObject(options, 'options');
-  checkKeys(options, ['steps', 'output', 'signal'], 'predict options');
-  const which = checkOneOf(options.steps ?? 'all', 'options.steps', ['all', 'last'] as const);
-  const output = checkOneOf(options.output ?? 'logits', 'options.output', ['logits', 'probabilities'] as const);
-  if (options.signal !== undefined) checkSignal(options.signal);
+  const { steps: which, output, signal } = readOptions(PREDICT_DATA_OPTIONS, options, { name: 'predict options' }, undefined);
   checkSource(data, 'data');
   const width = model.outputSize;
   const perStep = setting(model.config, 'output') === 'sequence';
   const parts: Float64Array[] = [];
   for await (const batch of batchesOf(data, { epoch: 0, seed: epochSeed(0, 0) }, 'data')) {
-    throwIfAborted(options.signal);
-    const out = await model.predict(batch, options.signal === undefined ? { output } : { output, signal: options.signal });
+    throwIfAborted(signal);
+    const out = await model.predict(batch, signal === undefined ? { output } : { output, signal });
     if (which === 'last' && perStep) {
       const T = batch.steps;
       const last = new Float64Array(batch.batchSize * width);
@@ -365,10 +357,6 @@ function checkSource(source: unknown, where: string): void {
   if (source === null || typeof source !== 'object' || (!(Symbol.iterator in source) && !(Symbol.asyncIterator in source))) {
     throw new TypeError(`${where} must be an iterable or async iterable of batches, or a function of the epoch returning one`);
   }
-}
-
-function checkSignal(signal: unknown): void {
-  if (!(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
 }
 
 // The error a step threw, said where fit stopped, of the same kind (TypeError, RangeError, Error).

@@ -6,9 +6,11 @@ import { describe, expect, it } from 'vitest';
 import type {
   Batch,
   DenseLayerConfig,
+  EvaluateDataOptions,
   EvaluateOptions,
   FitOptions,
   ModelConfig,
+  PredictDataOptions,
   PredictOptions,
   RecurrentLayerConfig,
   SampleOptions,
@@ -17,7 +19,7 @@ import type {
 import type { NativeBackendOptions, NativeLayerConfig, NativeModelConfig, NativeSampleOptions, NativeTrainOptions } from '../typings/model.js';
 import { BATCH_KEYS } from '../lib/batch.js';
 import { ENCODE_OPTIONS, EVALUATE_OPTIONS, PREDICT_OPTIONS } from '../lib/options/evaluate.js';
-import { FIT_OPTIONS } from '../lib/options/fit.js';
+import { EVALUATE_DATA_OPTIONS, FIT_OPTIONS, PREDICT_DATA_OPTIONS } from '../lib/options/fit.js';
 import { ATTENTION_OPTIONS, DENSE_OPTIONS, LAYER_OPTIONS, MODEL_OPTIONS, toNativeConfig } from '../lib/options/model-config.js';
 import { SAMPLE_OPTIONS } from '../lib/options/sample.js';
 import { keysOf } from '../lib/options/table.js';
@@ -47,7 +49,9 @@ const tablesMatchTypes: [
   SameKeys<PredictOptions, typeof PREDICT_OPTIONS>,
   SameKeys<{ training?: boolean }, typeof ENCODE_OPTIONS>,
   SameKeys<FitOptions, typeof FIT_OPTIONS>,
-] = [true, true, true, true, true, true, true, true, true, true];
+  SameKeys<EvaluateDataOptions, typeof EVALUATE_DATA_OPTIONS>,
+  SameKeys<PredictDataOptions, typeof PREDICT_DATA_OPTIONS>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true];
 
 const sorted = (table: object) => keysOf(table).sort();
 
@@ -79,6 +83,8 @@ describe('option tables and their declarations', () => {
       'onEpochEnd', 'checkpoint',
     );
     expect(sorted(FIT_OPTIONS)).toEqual(fitKeys);
+    expect(sorted(EVALUATE_DATA_OPTIONS)).toEqual(exactKeys<EvaluateDataOptions>()('stateful', 'signal', 'epoch', 'seed'));
+    expect(sorted(PREDICT_DATA_OPTIONS)).toEqual(exactKeys<PredictDataOptions>()('steps', 'output', 'signal'));
     const batchKeys = exactKeys<Batch>()(
       'inputs', 'targets', 'batchSize', 'steps', 'lengths', 'weights', 'condition', 'memory', 'memorySteps', 'memoryLengths',
     );

@@ -7,6 +7,7 @@ import type { BatchLog, EpochLog } from '../fit.js';
 import type { ProgressSink } from '../progress.js';
 import { toSchedule } from '../schedules.js';
 import { checkBoolean, checkInt, checkNumber, checkOneOf } from '../validate.js';
+import { PREDICT_OPTIONS } from './evaluate.js';
 import { keysOf, readOptions, type OptionSpec } from './table.js';
 import { TRAIN_OPTIONS } from './train.js';
 
@@ -83,3 +84,18 @@ export function readFitOptions(options: unknown) {
   const hasValidation = typeof options === 'object' && (given.validationData !== undefined || given.validationSplit !== undefined);
   return readOptions(FIT_OPTIONS, options, { name: 'fit options' }, { hasValidation });
 }
+
+/** evaluateData's options: from a zero state, epoch 0 and fit's seed unless asked otherwise. */
+export const EVALUATE_DATA_OPTIONS = {
+  stateful: FIT_OPTIONS.stateful,
+  signal: FIT_OPTIONS.signal,
+  epoch: { default: 0, check: (v: unknown, w: string) => checkInt(v, w, 0) },
+  seed: FIT_OPTIONS.seed,
+} as const;
+
+/** predictData's options: every output row, in Model.predict's output form. */
+export const PREDICT_DATA_OPTIONS = {
+  steps: { default: 'all', check: (v: unknown, w: string) => checkOneOf(v, w, ['all', 'last'] as const) },
+  output: PREDICT_OPTIONS.output,
+  signal: FIT_OPTIONS.signal,
+} as const;
