@@ -5,6 +5,7 @@
 // state is put back afterwards.
 import { checkSignal } from './abort.js';
 import type { Model } from './model.js';
+import { setting } from './options/model-config.js';
 import { checkFloatArray, checkIds, checkInt, checkInt32Array, checkKeys, checkNumber, checkObject } from './validate.js';
 
 /** Options of {@link beamSearch}. */
@@ -161,7 +162,7 @@ function checkBeamArgs(model: Model, prime: Int32Array, options: BeamSearchOptio
   checkKeys(options, ['maxLength', 'beamWidth', 'eos', 'lengthPenalty', 'results', 'initialState', 'condition', 'memory', 'signal'], 'beam search options');
   const signal = checkSignal(options.signal);
   const vocab = model.vocabSize;
-  if (vocab === undefined || (model.config.loss ?? 'softmaxCrossEntropy') !== 'softmaxCrossEntropy') {
+  if (vocab === undefined || setting(model.config, 'loss') !== 'softmaxCrossEntropy') {
     throw new TypeError('beamSearch needs a model with token inputs and a softmax output');
   }
   if (model.config.layers.some((l) => l.bidirectional)) throw new TypeError('beamSearch needs a unidirectional model');

@@ -1,12 +1,14 @@
 // The training loop over a data source: epochs, callbacks, validation, stateful truncated BPTT,
 // learning-rate schedules, early stopping, cancellation and progress. Every step is the model's
 // async trainStep, so the main thread stays free between and during batches.
-import { checkFitCheckpoint, FitCheckpointer, type FitCheckpointOptions } from './fit-checkpoint.js';
+import { FitCheckpointer, type FitCheckpointOptions } from './fit-checkpoint.js';
 import type { Batch, EvaluateOptions, Model, StepResult, TrainStepOptions } from './model.js';
 import { ProgressBar, type ProgressSink } from './progress.js';
-import { toSchedule, type LearningRateSchedule } from './schedules.js';
+import type { LearningRateSchedule } from './schedules.js';
+import { EVALUATE_DATA_OPTIONS, FIT_STEP_KEYS, PREDICT_DATA_OPTIONS, readFitOptions, type FitStepKey } from './options/fit.js';
+import { readOptions } from './options/table.js';
+import { setting } from './options/model-config.js';
 import { splitValidation } from './validation-split.js';
-import { checkBoolean, checkInt, checkKeys, checkNumber, checkObject, checkOneOf } from './validate.js';
 
 /** What a factory source gets each epoch: shuffle with `seed` to make the run repeatable. */
 export interface EpochContext {
@@ -91,7 +93,7 @@ export interface EarlyStoppingOptions {
  * Options of {@link fit}: the epochs, the learning rate or schedule, Adam and clipping (as `trainStep`'s),
  * stateful training, validation, early stopping, abort, progress output and callbacks.
  */
-export interface FitOptions<B = Batch> extends Omit<TrainStepOptions, 'learningRate' | 'carryState' | 'stateGrad'> {
+export interface FitOptions<B = Batch> extends Pick<TrainStepOptions, FitStepKey> {
   epochs: number;
   /** A rate, or a schedule of the global step (constantLR, exponentialDecay, cosineDecay). Default 1e-3. */
   learningRate?: number | LearningRateSchedule;
@@ -130,12 +132,6 @@ export interface FitResult {
   bestEpoch?: number;
 }
 
-const FIT_KEYS = [
-  'epochs', 'learningRate', 'beta1', 'beta2', 'epsilon', 'weightDecay', 'decoupledWeightDecay', 'clipNorm',
-  'stateful', 'validationData', 'validationSplit', 'earlyStopping', 'signal', 'progress', 'seed', 'onBatchEnd', 'onEpochEnd',
-  'checkpoint',
-] as const;
-
 /**
  * Trains `model` on `data` for options.epochs passes.
  * @returns a promise of the epochs' logs, why training stopped and (with early stopping) the best epoch.
@@ -144,28 +140,24 @@ const FIT_KEYS = [
  *   the same kind naming the epoch, batch and global step (the steps before it stay applied).
  */
 export async function fit<B = Batch>(model: Trainable<B>, data: BatchSource<B>, options: FitOptions<B>): Promise<FitResult> {
-  let o = checkFitOptions(options);
+  const o = readFitOptions(options);
   checkSource(data, 'data');
+  let validationData = o.validationData as BatchSource<B> | undefined;
   if (o.validationSplit !== undefined) {
-    const split = splitValidation<B>(data, o.validationSplit, o.validationData !== undefined);
+    const split = splitValidation<B>(data, o.validationSplit, validationData !== undefined);
     data = split.train;
-    o = { ...o, validationData: split.validation };
+    validationData = split.validation;
   }
-  if (o.validationData !== undefined) checkSource(o.validationData, 'options.validationData');
-  const schedule = toSchedule(o.learningRate ?? 1e-3, 'options.learningRate');
-  const stepOptions: TrainStepOptions = {
-    beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, weightDecay: o.weightDecay,
-    decoupledWeightDecay: o.decoupledWeightDecay, clipNorm: o.clipNorm, carryState: o.stateful ?? false,
-  };
-  for (const key of Object.keys(stepOptions) as (keyof TrainStepOptions)[]) if (stepOptions[key] === undefined) delete stepOptions[key];
-  const bar = o.progress === false ? undefined : new ProgressBar(o.progress === true || o.progress === undefined ? process.stdout : o.progress);
+  if (validationData !== undefined) checkSource(validationData, 'options.validationData');
+  const schedule = o.learningRate;
+  const stepOptions: TrainStepOptions = { carryState: o.stateful };
+  for (const key of FIT_STEP_KEYS) if (o[key] !== undefined) Object.assign(stepOptions, { [key]: o[key] });
+  const bar = o.progress === false ? undefined : new ProgressBar(o.progress === true ? process.stdout : o.progress);
   const stopping = o.earlyStopping && {
-    patience: o.earlyStopping.patience,
-    minDelta: o.earlyStopping.minDelta ?? 0,
-    monitor: o.earlyStopping.monitor ?? (o.validationData !== undefined ? 'valLoss' : 'loss'),
-    restoreBest: o.earlyStopping.restoreBest ?? true,
+    ...o.earlyStopping,
+    monitor: o.earlyStopping.monitor ?? (validationData !== undefined ? 'valLoss' : 'loss'),
   };
-  if (stopping?.monitor === 'valLoss' && o.validationData === undefined) {
+  if (stopping?.monitor === 'valLoss' && validationData === undefined) {
     throw new TypeError("options.earlyStopping.monitor 'valLoss' needs options.validationData");
   }
 
@@ -185,7 +177,7 @@ export async function fit<B = Batch>(model: Trainable<B>, data: BatchSource<B>, 
     const totals = new Totals();
     let step = 0;
     let learningRate = schedule(globalStep);
-    for await (const batch of batchesOf(data, { epoch, seed: epochSeed(o.seed ?? 0, epoch) }, 'data')) {
+    for await (const batch of batchesOf(data, { epoch, seed: epochSeed(o.seed, epoch) }, 'data')) {
       throwIfAborted(o.signal);
       learningRate = schedule(globalStep);
       let r: StepResult;
@@ -212,8 +204,8 @@ export async function fit<B = Batch>(model: Trainable<B>, data: BatchSource<B>, 
     }
     stepsPerEpoch = step;
     const log: EpochLog = { epoch, ...totals.mean(), batches: step, seconds: 0, learningRate };
-    if (o.validationData !== undefined) {
-      const v = await evaluateData(model, o.validationData, { stateful: o.stateful, signal: o.signal, epoch, seed: o.seed });
+    if (validationData !== undefined) {
+      const v = await evaluateData(model, validationData, { stateful: o.stateful, signal: o.signal, epoch, seed: o.seed });
       log.valLoss = v.loss;
       log.valAccuracy = v.accuracy;
     }
@@ -265,19 +257,15 @@ export interface EvaluateDataResult {
  *   abort signal's reason when aborted.
  */
 export async function evaluateData<B = Batch>(model: Trainable<B>, data: BatchSource<B>, options: EvaluateDataOptions = {}): Promise<EvaluateDataResult> {
-  checkObject(options, 'options');
-  checkKeys(options, ['stateful', 'signal', 'epoch', 'seed'], 'evaluate options');
-  const stateful = checkBoolean(options.stateful ?? false, 'options.stateful');
+  const { stateful, signal, epoch, seed } = readOptions(EVALUATE_DATA_OPTIONS, options, { name: 'evaluate options' }, undefined);
   checkSource(data, 'data');
-  const epoch = checkInt(options.epoch ?? 0, 'options.epoch', 0);
-  if (options.signal !== undefined) checkSignal(options.signal);
   if (stateful) model.resetState();
   const totals = new Totals();
   let batches = 0;
-  for await (const batch of batchesOf(data, { epoch, seed: epochSeed(options.seed ?? 0, epoch) }, 'data')) {
-    throwIfAborted(options.signal);
+  for await (const batch of batchesOf(data, { epoch, seed: epochSeed(seed, epoch) }, 'data')) {
+    throwIfAborted(signal);
     const evaluateOptions: EvaluateOptions = { carryState: stateful, useState: stateful && batches > 0 };
-    if (options.signal !== undefined) evaluateOptions.signal = options.signal;
+    if (signal !== undefined) evaluateOptions.signal = signal;
     totals.add(await model.evaluate(batch, evaluateOptions));
     batches++;
   }
@@ -310,18 +298,14 @@ export interface Predictions {
  *   when aborted.
  */
 export async function predictData(model: Model, data: BatchSource, options: PredictDataOptions = {}): Promise<Predictions> {
-  checkObject(options, 'options');
-  checkKeys(options, ['steps', 'output', 'signal'], 'predict options');
-  const which = checkOneOf(options.steps ?? 'all', 'options.steps', ['all', 'last'] as const);
-  const output = checkOneOf(options.output ?? 'logits', 'options.output', ['logits', 'probabilities'] as const);
-  if (options.signal !== undefined) checkSignal(options.signal);
+  const { steps: which, output, signal } = readOptions(PREDICT_DATA_OPTIONS, options, { name: 'predict options' }, undefined);
   checkSource(data, 'data');
   const width = model.outputSize;
-  const perStep = (model.config.output ?? 'sequence') === 'sequence';
+  const perStep = setting(model.config, 'output') === 'sequence';
   const parts: Float64Array[] = [];
   for await (const batch of batchesOf(data, { epoch: 0, seed: epochSeed(0, 0) }, 'data')) {
-    throwIfAborted(options.signal);
-    const out = await model.predict(batch, options.signal === undefined ? { output } : { output, signal: options.signal });
+    throwIfAborted(signal);
+    const out = await model.predict(batch, signal === undefined ? { output } : { output, signal });
     if (which === 'last' && perStep) {
       const T = batch.steps;
       const last = new Float64Array(batch.batchSize * width);
@@ -373,36 +357,6 @@ function checkSource(source: unknown, where: string): void {
   if (source === null || typeof source !== 'object' || (!(Symbol.iterator in source) && !(Symbol.asyncIterator in source))) {
     throw new TypeError(`${where} must be an iterable or async iterable of batches, or a function of the epoch returning one`);
   }
-}
-
-function checkFitOptions<B>(options: FitOptions<B>): FitOptions<B> {
-  checkObject(options, 'options');
-  checkKeys(options, FIT_KEYS, 'fit options');
-  checkInt(options.epochs, 'options.epochs', 1);
-  if (options.stateful !== undefined) checkBoolean(options.stateful, 'options.stateful');
-  if (options.seed !== undefined) checkInt(options.seed, 'options.seed', 0);
-  if (options.signal !== undefined) checkSignal(options.signal);
-  for (const name of ['onBatchEnd', 'onEpochEnd'] as const) {
-    if (options[name] !== undefined && typeof options[name] !== 'function') throw new TypeError(`options.${name} must be a function`);
-  }
-  const p = options.progress;
-  if (p !== undefined && typeof p !== 'boolean' && (p === null || typeof p !== 'object' || typeof p.write !== 'function')) {
-    throw new TypeError('options.progress must be a boolean or an object with a write(text) method');
-  }
-  if (options.checkpoint !== undefined) checkFitCheckpoint(options.checkpoint, options.validationData !== undefined || options.validationSplit !== undefined);
-  if (options.earlyStopping !== undefined) {
-    const e = checkObject(options.earlyStopping, 'options.earlyStopping');
-    checkKeys(e, ['patience', 'minDelta', 'monitor', 'restoreBest'], 'options.earlyStopping');
-    checkInt(e.patience, 'options.earlyStopping.patience', 0);
-    if (e.minDelta !== undefined) checkNumber(e.minDelta, 'options.earlyStopping.minDelta', 0, Infinity, true);
-    if (e.monitor !== undefined) checkOneOf(e.monitor, 'options.earlyStopping.monitor', ['loss', 'valLoss'] as const);
-    if (e.restoreBest !== undefined) checkBoolean(e.restoreBest, 'options.earlyStopping.restoreBest');
-  }
-  return options;
-}
-
-function checkSignal(signal: unknown): void {
-  if (!(signal instanceof AbortSignal)) throw new TypeError('options.signal must be an AbortSignal');
 }
 
 // The error a step threw, said where fit stopped, of the same kind (TypeError, RangeError, Error).

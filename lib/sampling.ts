@@ -4,6 +4,8 @@
 // what one long generate() call with the same seed draws.
 import { AbortError } from './abort.js';
 import type { Model, SampleOptions } from './model.js';
+import { SAMPLE_OPTIONS } from './options/sample.js';
+import { keysOf } from './options/table.js';
 import { checkInt, checkKeys, checkObject } from './validate.js';
 import { checkSignal } from './abort.js';
 import type { Vocabulary } from './vocab.js';
@@ -26,7 +28,8 @@ export interface TextSampleOptions extends SampleOptions {
   signal?: AbortSignal;
 }
 
-const OPTION_KEYS = ['prime', 'length', 'stop', 'chunkSize', 'temperature', 'topK', 'topP', 'greedy', 'seed', 'condition', 'precision', 'signal'] as const;
+// The text options, then how each character is drawn (Model.generate's options).
+const OPTION_KEYS = ['prime', 'length', 'stop', 'chunkSize', ...keysOf(SAMPLE_OPTIONS)];
 
 /**
  * Streams one sample as it is drawn: an AsyncIterable of text pieces.
@@ -72,7 +75,7 @@ async function* streamRows(model: Model, vocab: Vocabulary, options: TextSampleO
   const chunk = checkInt(chunkSize ?? 32, 'options.chunkSize', 1, 1 << 20);
   const stops = checkStops(stop);
   // One seed for the whole stream: each chunk must continue the same sequence of draws.
-  const seeded: SampleOptions = { ...sample, seed: sample.seed ?? Math.floor(Math.random() * 2 ** 32) };
+  const seeded: SampleOptions = { ...sample, seed: sample.seed ?? SAMPLE_OPTIONS.seed.defaultFrom() };
   const primeIds = encodePrime(vocab, prime);
   const matchers = Array.from({ length: rows }, () => new StopMatcher(stops));
   let feed: Int32Array[] = Array.from({ length: rows }, () => primeIds);

@@ -1,4 +1,5 @@
 // Learning-rate schedules: functions of the global step (0-based, counted over all epochs).
+import { TRAIN_OPTIONS } from './options/train.js';
 import { checkInt, checkKeys, checkNumber, checkObject } from './validate.js';
 
 /** A learning rate as a function of the global step (0-based, counted over all epochs); {@link fit} takes one as `learningRate`. */
@@ -74,10 +75,11 @@ export function cosineDecay(options: CosineDecayOptions): LearningRateSchedule {
 
 /** A number is a constant schedule; a function is called per step and must return a valid rate. */
 export function toSchedule(rate: number | LearningRateSchedule, where: string): LearningRateSchedule {
+  const checkRate = TRAIN_OPTIONS.learningRate.check;
   if (typeof rate === 'number') {
-    checkNumber(rate, where, 0, 1e6);
+    checkRate(rate, where);
     return () => rate;
   }
   if (typeof rate !== 'function') throw new TypeError(`${where} must be a number or a function of the step`);
-  return (step) => checkNumber(rate(step), `${where}(${step})`, 0, 1e6);
+  return (step) => checkRate(rate(step), `${where}(${step})`);
 }

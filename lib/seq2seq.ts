@@ -6,6 +6,7 @@
 import { checkSignal } from './abort.js';
 import { beamSearch, type Hypothesis } from './decode.js';
 import { Model, type ModelConfig, type RecurrentLayerConfig, type StepResult, type TrainStepOptions } from './model.js';
+import { cellOf } from './options/model-config.js';
 import { checkInt, checkInt32Array, checkIds, checkKeys, checkObject } from './validate.js';
 
 /**
@@ -83,7 +84,7 @@ export class Seq2Seq {
     if (encoder.vocabSize !== config.sourceVocabSize || decoder.vocabSize !== config.targetVocabSize) {
       throw new RangeError('the encoder and decoder must take the config\'s source and target vocabularies');
     }
-    const units = (m: Model) => m.config.layers.map((l) => `${l.cell ?? 'lstm'}:${l.units}`).join(',');
+    const units = (m: Model) => m.config.layers.map((l) => `${cellOf(l)}:${l.units}`).join(',');
     if (units(encoder) !== units(decoder)) throw new RangeError('the encoder and decoder must have the same recurrent layers');
     return new Seq2Seq(config, encoder, decoder);
   }

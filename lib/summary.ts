@@ -1,6 +1,7 @@
 // Model.summary()'s table and the short description util.inspect shows: what a Keras user reads
 // from model.summary(), computed from the config and the model's real parameter tensors.
 import type { ModelConfig, ModelInfo, ParamInfo } from './model.js';
+import { activationOf, ATTENTION_OPTIONS, cellOf, setting } from './options/model-config.js';
 
 /** One row of the summary: a layer, its output shape and the parameters it owns. */
 export interface SummaryRow {
@@ -30,7 +31,7 @@ export function summaryRows(config: Readonly<ModelConfig>, params: readonly Para
     owned.delete(key);
     return n;
   };
-  const perStep = (config.output ?? 'sequence') === 'sequence';
+  const perStep = setting(config, 'output') === 'sequence';
   const rows: SummaryRow[] = [];
   const input = config.input;
   if (input.type === 'embedding') {
@@ -43,19 +44,19 @@ export function summaryRows(config: Readonly<ModelConfig>, params: readonly Para
   config.layers.forEach((l, k) => {
     const width = l.units * (l.bidirectional ? 2 : 1);
     const last = k === config.layers.length - 1 && !perStep;
-    const cell = `${l.bidirectional ? 'bidirectional ' : ''}${l.cell ?? 'lstm'}${l.peephole ? ' (peephole)' : ''}`;
+    const cell = `${l.bidirectional ? 'bidirectional ' : ''}${cellOf(l)}${l.peephole ? ' (peephole)' : ''}`;
     rows.push({ layer: `${cell} ${l.units}`, outputShape: last ? `(batch, ${width})` : `(batch, steps, ${width})`, params: take(`rnn:${k}`) });
     const condition = take(`condition:${k}`);
     if (condition > 0) rows.push({ layer: `  condition -> layer ${k} state`, outputShape: `(batch, ${width})`, params: condition });
   });
   if (config.attention !== undefined) {
     const width = config.layers[config.layers.length - 1].units * (config.layers[config.layers.length - 1].bidirectional ? 2 : 1);
-    rows.push({ layer: `attention (${config.attention.score ?? 'general'})`, outputShape: `(batch, steps, ${width})`, params: take('attention') });
+    rows.push({ layer: `attention (${config.attention.score ?? ATTENTION_OPTIONS.score.default})`, outputShape: `(batch, steps, ${width})`, params: take('attention') });
   }
   config.dense.forEach((d, k) => {
     const key = config.dense.length === 1 ? 'dense' : `dense${k}`;
     rows.push({
-      layer: `dense ${d.units}${(d.activation ?? 'linear') === 'linear' ? '' : ` (${d.activation})`}`,
+      layer: `dense ${d.units}${activationOf(d) === 'linear' ? '' : ` (${d.activation})`}`,
       outputShape: perStep ? `(batch, steps, ${d.units})` : `(batch, ${d.units})`,
       params: take(key),
     });
@@ -83,7 +84,7 @@ export function formatSummary(config: Readonly<ModelConfig>, params: readonly Pa
     rule,
     `Total params: ${total.toLocaleString('en-US')} (trainable ${trainable.toLocaleString('en-US')}, non-trainable ${(total - trainable).toLocaleString('en-US')})`,
     `Backend: ${info.backend}${info.device ? ` (device ${info.device.ordinal}: ${info.device.name})` : ''}, dtype ${info.dtype}, precision ${info.precision}`,
-    `Loss: ${config.loss ?? 'softmaxCrossEntropy'}, native memory: ${formatBytes(info.nativeBytes)}, step ${info.step}`,
+    `Loss: ${setting(config, 'loss')}, native memory: ${formatBytes(info.nativeBytes)}, step ${info.step}`,
     '',
   ].join('\n');
 }
@@ -99,8 +100,8 @@ function formatBytes(bytes: number): string {
 export function describeModel(config: Readonly<ModelConfig>, info: ModelInfo | undefined): string {
   const input = config.input;
   const from = input.type === 'features' ? `features ${input.size}` : `${input.type} ${input.vocabSize}${input.type === 'embedding' ? `x${input.dim}` : ''}`;
-  const layers = config.layers.map((l) => `${l.bidirectional ? 'bi-' : ''}${l.cell ?? 'lstm'} ${l.units}`).join(', ');
+  const layers = config.layers.map((l) => `${l.bidirectional ? 'bi-' : ''}${cellOf(l)} ${l.units}`).join(', ');
   const dense = config.dense.map((d) => d.units).join(', ');
   const where = info ? `${info.backend} ${info.dtype} ${info.precision}, ${info.parameterCount.toLocaleString('en-US')} params, step ${info.step}` : 'disposed';
-  return `Model { ${from} -> [${layers}] -> dense [${dense}], output '${config.output ?? 'sequence'}', ${where} }`;
+  return `Model { ${from} -> [${layers}] -> dense [${dense}], output '${setting(config, 'output')}', ${where} }`;
 }

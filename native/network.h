@@ -42,6 +42,8 @@ struct DenseSpec {
   Activation activation = Activation::Linear;
 };
 
+// The structs below hold no behaviour defaults (lib/options/ owns them and the binding sets
+// every field); their members are zero-initialised only.
 struct NetworkConfig {
   InputKind input = InputKind::Embedding;
   int vocab = 0;          // embedding / one-hot: token ids in [0, vocab)
@@ -57,7 +59,7 @@ struct NetworkConfig {
   int attention = 0;
   bool attention_dot = false;
   std::vector<RecurrentSpec> layers;
-  bool return_sequences = true;  // false: the head sees the last valid step only
+  bool return_sequences = false;  // false: the head sees the last valid step only
   std::vector<DenseSpec> dense;  // the last one produces the model output
   LossKind loss = LossKind::SoftmaxXent;
   // Sampled softmax while training (0: off): the softmax loss over the target and this many
@@ -65,7 +67,7 @@ struct NetworkConfig {
   // frequency (WordVocabulary's are). evaluate and predict use the full softmax.
   int sampled_softmax = 0;
   InitScheme init = InitScheme::Keras;
-  double forget_bias = 1.0;  // LSTM: stored in bias_ih's f slice, bias_hh's stays 0
+  double forget_bias = 0;  // LSTM: stored in bias_ih's f slice, bias_hh's stays 0
   uint64_t seed = 0;
 
   void validate() const;  // throws ArgumentError naming the offending field
@@ -94,7 +96,7 @@ struct TrainOptions {
   bool carry_state = false; // truncated BPTT: start from, and keep, the carried state
   // A step whose gradient norm is not finite is always skipped (weights, moments and carried
   // state untouched). false: report it in StepResult::skipped; true: throw an error naming it.
-  bool error_on_non_finite = true;
+  bool error_on_non_finite = false;
   // With carry_state: also return the loss's gradient with respect to the carried state the
   // step started from (StepResult::state_grad), e.g. for the encoder that produced it.
   bool state_grad = false;
@@ -126,10 +128,10 @@ struct ParamInfo {
 // Where a network runs. device and tf32 matter to the "cuda" backend only.
 struct BackendOptions {
   int device = 0;
-  bool tf32 = true;  // TF32 tensor cores for the large GEMMs (PyTorch's default); false = exact fp32
+  bool tf32 = false;  // TF32 tensor cores for the large GEMMs (as PyTorch); false = exact fp32
   // false: leave the parameters zero (a checkpoint is about to overwrite them all), skipping the
   // initializers (the orthogonal blocks cost seconds at H = 1024).
-  bool initialize = true;
+  bool initialize = false;
 };
 
 // What the backend reports in Model.info() (empty/zero fields for the CPU).
@@ -218,6 +220,6 @@ class Network {
 };
 
 std::unique_ptr<Network> make_network(const NetworkConfig& cfg, const std::string& backend,
-                                      const std::string& dtype, const BackendOptions& options = {});
+                                      const std::string& dtype, const BackendOptions& options);
 
 }  // namespace frnn

@@ -91,9 +91,9 @@ struct CaptureStats {
 };
 
 struct SampleConfig {
-  double temperature = 1.0;  // logits are divided by it; > 0
+  double temperature = 0;    // logits are divided by it; > 0 (callers always set it)
   int32_t top_k = 0;         // keep the k most likely (ties: lower index first); 0 = all
-  double top_p = 1.0;        // keep the smallest most-likely set whose mass reaches top_p; 1 = all
+  double top_p = 0;          // keep the smallest most-likely set whose mass reaches top_p; 1 = all
   bool greedy = false;       // argmax (lowest index on ties); no draw
   bool bf16 = false;         // the products take bf16-rounded weights and inputs (Ops::bf16_products)
 };

@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Model, type ModelConfig } from '../lib/index.js';
 import { packageRoot } from '../lib/native.js';
+import { nativeBackendOptions, nativeConfig, nativeTrainOptions } from './helpers/native-structs.js';
 import { randInts, rng } from './helpers/numeric.js';
 
 const V = 7;
@@ -28,15 +29,21 @@ describe('concurrency', () => {
     const code = `
       const { parentPort, workerData } = require('node:worker_threads');
       const addon = require(require.resolve('node-gyp-build', { paths: [workerData.root] }))(workerData.root);
-      const m = new addon.Model(workerData.native, 'cpu', 'float32');
+      const m = new addon.Model(workerData.native, 'cpu', 'float32', workerData.where);
       (async () => {
         const losses = [];
-        for (const b of workerData.batches) losses.push((await m.trainStep(b, { learningRate: 0.01, clipNorm: 5 })).loss);
+        for (const b of workerData.batches) losses.push((await m.trainStep(b, workerData.train)).loss);
         parentPort.postMessage(losses);
       })();
     `;
-    const native = { input: 'oneHot', vocab: V, layers: [{ cell: 'lstm', hidden: 12, dropoutOutput: 0.1 }], dense: [{ units: V }], seed: 4 };
-    const workers = [0, 1, 2].map(() => new Worker(code, { eval: true, workerData: { root: packageRoot, native, batches } }));
+    const workerData = {
+      root: packageRoot,
+      native: nativeConfig(config),
+      where: nativeBackendOptions,
+      train: nativeTrainOptions({ learningRate: 0.01, clipNorm: 5 }),
+      batches,
+    };
+    const workers = [0, 1, 2].map(() => new Worker(code, { eval: true, workerData }));
     const results = await Promise.all(
       workers.map((w) => new Promise<number[]>((resolve, reject) => (w.once('message', resolve), w.once('error', reject)))),
     );
@@ -62,13 +69,15 @@ describe('concurrency', () => {
 
   it('the raw binding rejects a second call while one is in flight', async () => {
     const model = Model.create({ ...config, layers: [{ cell: 'lstm', units: 256 }] });
-    const raw = (model as unknown as { native: { trainStep(b: unknown): Promise<unknown>; trainStepSync(b: unknown): unknown } }).native;
+    type Raw = { trainStep(b: unknown, o: unknown): Promise<unknown>; trainStepSync(b: unknown, o: unknown): unknown };
+    const raw = (model as unknown as { native: Raw }).native;
     const [b] = data(1, 3);
-    const first = raw.trainStep(b);
+    const options = nativeTrainOptions();
+    const first = raw.trainStep(b, options);
     // The raw binding throws synchronously (lib/ turns that into a rejection).
-    expect(() => raw.trainStep(b)).toThrow(/busy/);
-    expect(() => raw.trainStepSync(b)).toThrow(/busy/);
+    expect(() => raw.trainStep(b, options)).toThrow(/busy/);
+    expect(() => raw.trainStepSync(b, options)).toThrow(/busy/);
     await first;
-    await expect(raw.trainStep(b)).resolves.toBeDefined();
+    await expect(raw.trainStep(b, options)).resolves.toBeDefined();
   });
 });

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { Model } from '../lib/index.js';
 import { loadNative, packageRoot } from '../lib/native.js';
+import { nativeBackendOptions, nativeConfig, nativeSampleOptions, nativeTrainOptions } from './helpers/native-structs.js';
 
 const addon = loadNative({ backend: 'cpu' });
 const gpuReason = !addon.buildInfo().cuda ? 'this build has no CUDA part' : addon.cudaProbe().ok ? '' : addon.cudaProbe().reason;
@@ -25,8 +26,20 @@ function runChild(script: string): Record<string, number> {
 const prelude = `
   const addon = require(require.resolve('node-gyp-build', { paths: [process.env.FUSEDRNN_ROOT] }))(process.env.FUSEDRNN_ROOT);
   const rss = () => { global.gc(); global.gc(); return process.memoryUsage().rss; };
-  const config = { input: 'embedding', vocab: 20, embeddingDim: 8,
-    layers: [{ cell: 'lstm', hidden: 32, dropoutOutput: 0.1 }, { cell: 'lstm', hidden: 32 }], dense: [{ units: 20 }], seed: 1 };
+  const config = ${JSON.stringify(
+    nativeConfig({
+      input: { type: 'embedding', vocabSize: 20, dim: 8 },
+      layers: [{ cell: 'lstm', units: 32, dropoutOutput: 0.1 }, { cell: 'lstm', units: 32 }],
+      dense: [{ units: 20 }],
+      seed: 1,
+    }),
+  )};
+  const big = ${JSON.stringify(
+    nativeConfig({ input: { type: 'embedding', vocabSize: 20, dim: 8 }, layers: [{ cell: 'lstm', units: 700 }], dense: [{ units: 20 }], init: 'pytorch' }),
+  )};
+  const where = ${JSON.stringify(nativeBackendOptions)};
+  const train = ${JSON.stringify(nativeTrainOptions({ learningRate: 1e-3, clipNorm: 5, carryState: true }))};
+  const sample = (o) => ({ ...${JSON.stringify(nativeSampleOptions())}, ...o });
   const B = 8, T = 16;
   const batch = (k) => ({ batchSize: B, steps: T,
     inputs: Int32Array.from({ length: B * T }, (_, i) => (i * 7 + k) % 20),
@@ -37,19 +50,19 @@ describe('memory', () => {
   it('20 000 training steps (2xLSTM H=32, B=8, T=16) and 100 000 sampled characters keep RSS flat', () => {
     const out = runChild(`${prelude}
       (async () => {
-        const m = new addon.Model(config, 'cpu', 'float32');
-        for (let i = 0; i < 1000; i++) await m.trainStep(batch(i), { learningRate: 1e-3, clipNorm: 5, carryState: true });
-        await m.generate(new Int32Array([1, 2, 3]), 1, 1000, { seed: 1 });
+        const m = new addon.Model(config, 'cpu', 'float32', where);
+        for (let i = 0; i < 1000; i++) await m.trainStep(batch(i), train);
+        await m.generate(new Int32Array([1, 2, 3]), 1, 1000, sample({ seed: 1 }));
         const start = rss();
         const bytesStart = m.info().nativeBytes;
         for (let i = 0; i < 20000; i++) {
-          const r = i % 2 ? m.trainStepSync(batch(i), { learningRate: 1e-3, clipNorm: 5, carryState: true })
-                          : await m.trainStep(batch(i), { learningRate: 1e-3, clipNorm: 5, carryState: true });
+          const r = i % 2 ? m.trainStepSync(batch(i), train)
+                          : await m.trainStep(batch(i), train);
           if (!Number.isFinite(r.loss)) throw new Error('non-finite loss');
         }
         const afterTraining = rss();
         let drawn = 0;
-        for (let i = 0; i < 100; i++) drawn += (await m.generate(new Int32Array([1, 2, 3]), 1, 1000, { seed: i, temperature: 0.9 })).length;
+        for (let i = 0; i < 100; i++) drawn += (await m.generate(new Int32Array([1, 2, 3]), 1, 1000, sample({ seed: i, temperature: 0.9 }))).length;
         const end = rss();
         console.log(JSON.stringify({ start, afterTraining, end, drawn, bytesStart, bytesEnd: m.info().nativeBytes }));
       })();
@@ -89,21 +102,19 @@ describe('memory', () => {
     // 30 models that would hold 30x one model's memory if it were not freed. No explicit gc() in
     // the forgotten loop: the native memory each model reports must create the GC pressure.
     const out = runChild(`${prelude}
-      const big = { input: 'embedding', vocab: 20, embeddingDim: 8, layers: [{ cell: 'lstm', hidden: 700 }],
-                    dense: [{ units: 20 }], init: 'pytorch' };
       const settle = () => new Promise((resolve) => setImmediate(resolve));
       (async () => {
         await settle();
         const base = rss();
-        const first = new addon.Model(big, 'cpu', 'float32');
+        const first = new addon.Model(big, 'cpu', 'float32', where);
         first.evaluateSync(batch(0));
         const held = rss();
         first.dispose();
         let threw = 0;
-        try { first.trainStepSync(batch(0), {}); } catch (e) { threw = /disposed/.test(e.message) ? 1 : 0; }
-        for (let i = 0; i < 30; i++) { const m = new addon.Model(big, 'cpu', 'float32'); m.evaluateSync(batch(i)); m.dispose(); }
+        try { first.trainStepSync(batch(0), train); } catch (e) { threw = /disposed/.test(e.message) ? 1 : 0; }
+        for (let i = 0; i < 30; i++) { const m = new addon.Model(big, 'cpu', 'float32', where); m.evaluateSync(batch(i)); m.dispose(); }
         const disposed = rss();
-        for (let i = 0; i < 30; i++) { new addon.Model(big, 'cpu', 'float32').evaluateSync(batch(i)); await settle(); }
+        for (let i = 0; i < 30; i++) { new addon.Model(big, 'cpu', 'float32', where).evaluateSync(batch(i)); await settle(); }
         await settle();
         const forgotten = rss();
         console.log(JSON.stringify({ base, held, disposed, forgotten, threw }));

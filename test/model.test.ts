@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Model, type Batch, type ModelConfig, Vocabulary, charModelConfig, streamBatches } from '../lib/index.js';
 import { loadNative } from '../lib/native.js';
+import { nativeBackendOptions, nativeConfig, nativeTrainOptions } from './helpers/native-structs.js';
 import { randInts, randn, relErr, rng } from './helpers/numeric.js';
 
 const V = 9;
@@ -105,14 +106,15 @@ describe('bad arguments', () => {
   it('the raw binding rejects what lib/ would, without crashing', async () => {
     const model = Model.create(textbookLike('float32', 0));
     // Reach past lib/ validation to the native object.
-    const native = (model as unknown as { native: { trainStepSync(b: unknown, o?: unknown): unknown } }).native;
+    const native = (model as unknown as { native: { trainStepSync(b: unknown, o: unknown): unknown } }).native;
     const [good] = batches(1, 2, 4);
-    expect(() => native.trainStepSync({ ...good, inputs: Int32Array.from({ length: 8 }, () => 1000) })).toThrow(RangeError);
-    expect(() => native.trainStepSync({ ...good, inputs: new Int32Array(3) })).toThrow(/B\*T = 8/);
-    expect(() => native.trainStepSync({ ...good, targets: undefined })).toThrow(/targets/);
-    expect(() => native.trainStepSync({ ...good, lengths: new Int32Array([0, 9]) })).toThrow(RangeError);
-    expect(() => native.trainStepSync(null)).toThrow(TypeError);
-    expect(() => native.trainStepSync(good, { learningRate: 'x' })).toThrow(TypeError);
+    const o = nativeTrainOptions();
+    expect(() => native.trainStepSync({ ...good, inputs: Int32Array.from({ length: 8 }, () => 1000) }, o)).toThrow(RangeError);
+    expect(() => native.trainStepSync({ ...good, inputs: new Int32Array(3) }, o)).toThrow(/B\*T = 8/);
+    expect(() => native.trainStepSync({ ...good, targets: undefined }, o)).toThrow(/targets/);
+    expect(() => native.trainStepSync({ ...good, lengths: new Int32Array([0, 9]) }, o)).toThrow(RangeError);
+    expect(() => native.trainStepSync(null, o)).toThrow(TypeError);
+    expect(() => native.trainStepSync(good, { ...o, learningRate: 'x' })).toThrow(TypeError);
     expect(() => Model.create({ ...textbookLike('float32'), layers: [{ units: 0 }] })).toThrow(/config\.layers\[0\]\.units/);
     expect(() => Model.create({ ...textbookLike('float32'), dense: [{ units: 5, activaton: 'tanh' } as never] })).toThrow(
       /did you mean 'activation'/,
@@ -275,16 +277,22 @@ describe('worker threads', () => {
     const code = `
       const { parentPort, workerData } = require('node:worker_threads');
       const addon = require(require.resolve('node-gyp-build', { paths: [workerData.root] }))(workerData.root);
-      const m = new addon.Model({ input: 'oneHot', vocab: 5, layers: [{ cell: 'gru', hidden: 6 }], dense: [{ units: 5 }], seed: 1 }, 'cpu', 'float32');
+      const m = new addon.Model(workerData.config, 'cpu', 'float32', workerData.where);
       const inputs = Int32Array.from({ length: 12 }, (_, i) => i % 5);
       const targets = Int32Array.from({ length: 12 }, (_, i) => (i + 1) % 5);
       const losses = [];
       (async () => {
-        for (let i = 0; i < 30; i++) losses.push((await m.trainStep({ batchSize: 3, steps: 4, inputs, targets }, { learningRate: 0.05 })).loss);
+        for (let i = 0; i < 30; i++) losses.push((await m.trainStep({ batchSize: 3, steps: 4, inputs, targets }, workerData.train)).loss);
         parentPort.postMessage(losses);
       })();
     `;
-    const worker = new Worker(code, { eval: true, workerData: { root: packageRoot } });
+    const workerData = {
+      root: packageRoot,
+      config: nativeConfig({ input: { type: 'oneHot', vocabSize: 5 }, layers: [{ cell: 'gru', units: 6 }], dense: [{ units: 5 }], seed: 1 }),
+      where: nativeBackendOptions,
+      train: nativeTrainOptions({ learningRate: 0.05 }),
+    };
+    const worker = new Worker(code, { eval: true, workerData });
     const main = Model.create(textbookLike('float32', 0));
     for (const b of batches(5, 2, 4)) await main.trainStep(b);
     const losses: number[] = await new Promise((resolve, reject) => {
@@ -325,7 +333,8 @@ describe('Model.createAsync', () => {
 
   it('a native handle builds one model only', async () => {
     const addon = loadNative({ backend: 'cpu' });
-    const handle = await addon.Model.build({ input: 'oneHot', vocab: 3, layers: [{ cell: 'gru', hidden: 2 }], dense: [{ units: 3 }] }, 'cpu', 'float32');
+    const config = nativeConfig({ input: { type: 'oneHot', vocabSize: 3 }, layers: [{ cell: 'gru', units: 2 }], dense: [{ units: 3 }] });
+    const handle = await addon.Model.build(config, 'cpu', 'float32', nativeBackendOptions);
     const first = new addon.Model(handle);
     expect(first.params().length).toBeGreaterThan(0);
     expect(() => new addon.Model(handle)).toThrow(TypeError);

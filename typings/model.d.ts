@@ -1,41 +1,45 @@
-// The native Model class (native/binding/model_binding.cc). lib/model.ts validates and
-// normalises everything before it gets here; the native side re-checks ranges and sizes.
+// The native Model class (native/binding/model_*.cc). lib/ validates everything and fills in
+// every default (lib/options/) before it gets here: the structs' fields are required, and the
+// binding refuses one that lacks any (naming it); it re-checks only kinds, ranges and sizes.
 
-/** One recurrent layer as the addon takes it (lib/model.ts maps {@link RecurrentLayerConfig} to it). */
+/** One recurrent layer as the addon takes it (lib/options/model-config.ts maps {@link RecurrentLayerConfig} to it). */
 export interface NativeLayerConfig {
   cell: 'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu';
   hidden: number;
-  bidirectional?: boolean;
-  peephole?: boolean;
-  resetBefore?: boolean;
-  dropoutInput?: number;
-  dropoutOutput?: number;
+  bidirectional: boolean;
+  peephole: boolean;
+  resetBefore: boolean;
+  dropoutInput: number;
+  dropoutOutput: number;
 }
 
-/** A model config as the addon takes it (lib/model.ts maps {@link ModelConfig} to it). */
+/** A model config as the addon takes it (lib/options/model-config.ts maps {@link ModelConfig} to it; the other input kinds' sizes are 0). */
 export interface NativeModelConfig {
   input: 'embedding' | 'oneHot' | 'features';
-  vocab?: number;
-  embeddingDim?: number;
-  freezeEmbedding?: boolean;
-  features?: number;
+  vocab: number;
+  embeddingDim: number;
+  freezeEmbedding: boolean;
+  features: number;
   layers: NativeLayerConfig[];
-  returnSequences?: boolean;
-  dense: { units: number; activation?: 'linear' | 'tanh' }[];
-  loss?: 'softmaxCrossEntropy' | 'mse';
-  init?: 'keras' | 'pytorch';
-  forgetBias?: number;
-  seed?: number;
-  /** Conditioning features per sequence (0 or absent: none). */
-  condition?: number;
-  /** Sampled softmax while training: classes sampled per step (0 or absent: full softmax). */
-  sampledSoftmax?: number;
-  /** Attention over a memory of vectors this size per step (0 or absent: none). */
-  attention?: number;
-  attentionScore?: 'general' | 'dot';
+  returnSequences: boolean;
+  dense: { units: number; activation: 'linear' | 'tanh' }[];
+  loss: 'softmaxCrossEntropy' | 'mse';
+  init: 'keras' | 'pytorch';
+  forgetBias: number;
+  seed: number;
+  /** Conditioning features per sequence (0: none). */
+  condition: number;
+  /** Sampled softmax while training: classes sampled per step (0: full softmax). */
+  sampledSoftmax: number;
+  /** Attention over a memory of vectors this size per step (0: none). */
+  attention: number;
+  attentionScore: 'general' | 'dot';
 }
 
-/** A batch as the addon takes it (lib/model.ts maps {@link Batch} to it). */
+/**
+ * A batch as the addon takes it (lib/batch.ts maps {@link Batch} to it). The optional arrays are
+ * data, not settings: absent means no mask, no per-row weights, no condition, no memory.
+ */
 export interface NativeBatch {
   batchSize: number;
   steps: number;
@@ -43,7 +47,7 @@ export interface NativeBatch {
   inputs: Int32Array | Float32Array | Float64Array;
   lengths?: Int32Array;
   /** Int32Array class ids (softmax) or float values (mse); rows = B*T or B (last step). */
-  targets?: Int32Array | Float32Array | Float64Array;
+  targets: Int32Array | Float32Array | Float64Array;
   weights?: Float32Array | Float64Array;
   /** Conditioned models: [B*condition]. */
   condition?: Float32Array | Float64Array;
@@ -55,35 +59,35 @@ export interface NativeBatch {
 
 /**
  * The options of a training step: Adam, weight decay, clipping, carried state and what to do with a
- * non-finite gradient. The public {@link TrainStepOptions} is this type (lib/model.ts checks the
- * fields and fills the defaults before they reach the addon).
+ * non-finite gradient. The public {@link TrainStepOptions} is this type with every field optional
+ * (lib/options/train.ts checks the fields and fills in the defaults before they reach the addon).
  */
 export interface NativeTrainOptions {
-  learningRate?: number;
-  beta1?: number;
-  beta2?: number;
-  epsilon?: number;
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
   /** L2 penalty (Adam) or decoupled decay (AdamW when decoupledWeightDecay). */
-  weightDecay?: number;
-  decoupledWeightDecay?: boolean;
-  /** Clip the global gradient norm to this (0: no clipping). Default 5, as the textbook. */
-  clipNorm?: number;
+  weightDecay: number;
+  decoupledWeightDecay: boolean;
+  /** Clip the global gradient norm to this (0: no clipping). Default 5, as the textbook's. */
+  clipNorm: number;
   /** Truncated BPTT: start from the state the previous step left and keep this step's final state. */
-  carryState?: boolean;
+  carryState: boolean;
   /**
    * A step whose gradient norm is NaN or infinite is always skipped: weights, optimizer moments and
    * carried state stay as they were. 'error' (default): the call fails with an Error naming the
    * step; 'skip': it resolves with `skipped: true`.
    */
-  nonFinite?: 'error' | 'skip';
+  nonFinite: 'error' | 'skip';
   /**
    * With carryState: also return, as `stateGrad`, the gradient of this step's loss with respect
    * to the carried state it started from (getState's blocks): what a decoder hands back to the
    * encoder whose final state it started from (see encode and trainFromStateGrad).
    */
-  stateGrad?: boolean;
+  stateGrad: boolean;
   /** Attention models: also return `memoryGrad`, the loss's gradient with respect to the batch's memory. */
-  memoryGrad?: boolean;
+  memoryGrad: boolean;
 }
 
 /** What a native step or evaluation resolves with (lib/model.ts turns `correct` into {@link StepResult.accuracy}). */
@@ -100,17 +104,17 @@ export interface NativeStepResult {
   memoryGrad?: Float64Array;
 }
 
-/** How the addon draws each generated token (the public {@link SampleOptions}, checked). */
+/** How the addon draws each generated token (the public {@link SampleOptions}, checked and completed by lib/options/sample.ts). */
 export interface NativeSampleOptions {
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  greedy?: boolean;
-  seed?: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  greedy: boolean;
+  seed: number;
   /** Conditioned models: [B*condition], for a generation that starts from the condition. */
   condition?: Float32Array | Float64Array;
   /** 'bf16': products by bf16-rounded weights and inputs (float32 CPU models only). */
-  precision?: 'fp32' | 'bf16';
+  precision: 'fp32' | 'bf16';
 }
 
 /** A parameter's name, shape and whether training updates it. */
@@ -123,21 +127,21 @@ export interface NativeParamInfo {
 /** A native model object: the methods {@link Model} wraps, with the same meaning and no argument defaults. */
 export interface NativeModel {
   /** One training step off the main thread; resolves with its loss, gradient norm and counts. */
-  trainStep(batch: NativeBatch, options?: NativeTrainOptions): Promise<NativeStepResult>;
+  trainStep(batch: NativeBatch, options: NativeTrainOptions): Promise<NativeStepResult>;
   /** {@link NativeModel.trainStep} on the calling thread; returns its result. */
-  trainStepSync(batch: NativeBatch, options?: NativeTrainOptions): NativeStepResult;
+  trainStepSync(batch: NativeBatch, options: NativeTrainOptions): NativeStepResult;
   /** The loss without training, from the carried state when `useState`, keeping the final state when `keepState`. */
-  evaluate(batch: NativeBatch, useState?: boolean, keepState?: boolean): Promise<NativeStepResult>;
+  evaluate(batch: NativeBatch, useState: boolean, keepState: boolean): Promise<NativeStepResult>;
   /** {@link NativeModel.evaluate} on the calling thread; returns its result. */
-  evaluateSync(batch: NativeBatch, useState?: boolean, keepState?: boolean): NativeStepResult;
+  evaluateSync(batch: NativeBatch, useState: boolean, keepState: boolean): NativeStepResult;
   /** Resolves with the model's outputs, `[rows * outputSize]` (logits for softmax models). */
-  predict(batch: NativeBatch, useState?: boolean, keepState?: boolean): Promise<Float64Array>;
+  predict(batch: NativeBatch, useState: boolean, keepState: boolean): Promise<Float64Array>;
   /** The final states (getState's blocks) from a zero or conditioned state; training keeps activations. */
   encode(batch: NativeBatch, training: boolean): Promise<{ blocks: Float64Array[]; outputs: Float64Array }>;
   /** Backward from d loss / d (final states, and outputs when given) of the last encode(batch, true), then clip and Adam. */
   trainFromStateGrad(
     stateGrad: (Float32Array | Float64Array)[],
-    options?: NativeTrainOptions,
+    options: NativeTrainOptions,
     outputGrad?: Float32Array | Float64Array,
   ): Promise<NativeStepResult>;
   /** Feeds each row's prime from a zero (or conditioned) state, then resolves with `steps` drawn tokens per row, row-major. */
@@ -201,10 +205,10 @@ export interface NativeModelInfo {
 
 /** Where a model runs (the 4th constructor argument); the 'cuda' backend reads it. */
 export interface NativeBackendOptions {
-  device?: number;
-  precision?: 'tf32' | 'fp32';
-  /** false: parameters left zero, for a checkpoint to overwrite (default true). */
-  initialize?: boolean;
+  device: number;
+  precision: 'tf32' | 'fp32';
+  /** false: parameters left zero, for a checkpoint to overwrite. */
+  initialize: boolean;
 }
 
 /** Everything an exact resume needs: the parameter arena, Adam's moments m and v (arena order), the Adam step and the dropout RNG counter. */
@@ -221,8 +225,8 @@ export type NativeModelHandle = { readonly __nativeModelHandle: unique symbol };
 
 /** The addon's `Model` class: construct a model on the calling thread, or build one on the thread pool. */
 export interface NativeModelConstructor {
-  /** Builds a model on the calling thread (parameters initialized unless `options.initialize` is false). */
-  new (config: NativeModelConfig, backend: 'cpu' | 'cuda', dtype: 'float32' | 'float64', options?: NativeBackendOptions): NativeModel;
+  /** Builds a model on the calling thread (parameters initialized when `options.initialize`). */
+  new (config: NativeModelConfig, backend: 'cpu' | 'cuda', dtype: 'float32' | 'float64', options: NativeBackendOptions): NativeModel;
   /** Wraps a network {@link NativeModelConstructor.build} made (each handle once). */
   new (handle: NativeModelHandle): NativeModel;
   /** Builds the network (parameter initialization included) on the thread pool. */
@@ -230,7 +234,7 @@ export interface NativeModelConstructor {
     config: NativeModelConfig,
     backend: 'cpu' | 'cuda',
     dtype: 'float32' | 'float64',
-    options?: NativeBackendOptions,
+    options: NativeBackendOptions,
   ): Promise<NativeModelHandle>;
   /** The parameters (names, shapes) a config would have, computed without allocating any. */
   planParams(config: NativeModelConfig): NativeParamInfo[];

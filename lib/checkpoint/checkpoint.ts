@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Model, plannedParams } from '../model.js';
 import type { ModelConfig, ParamInfo } from '../model.js';
+import { setting } from '../options/model-config.js';
 import { checkKeys, checkObject } from '../validate.js';
 import { Vocabulary } from '../vocab.js';
 import { writeFileAtomic } from './atomic.js';
@@ -57,7 +58,7 @@ interface Slice {
  */
 export function encodeCheckpoint(model: Model, options: SaveOptions = {}): Buffer {
   checkObject(options, 'options');
-  const dtype: TensorDtype = (model.config.dtype ?? 'float32') === 'float64' ? 'F64' : 'F32';
+  const dtype: TensorDtype = setting(model.config, 'dtype') === 'float64' ? 'F64' : 'F32';
   const state = model.exportTrainingState();
   const slices = arenaSlices(model, state.params.length);
   for (const s of slices) {
@@ -83,7 +84,7 @@ export function encodeCheckpoint(model: Model, options: SaveOptions = {}): Buffe
     optimizer: 'adam',
     step: String(state.step),
     rngCounter: String(state.rngCounter),
-    seed: String(model.config.seed ?? 0),
+    seed: String(setting(model.config, 'seed')),
   };
   if (options.vocabulary !== undefined) {
     if (!(options.vocabulary instanceof Vocabulary)) throw new TypeError('options.vocabulary must be a Vocabulary');
@@ -169,7 +170,7 @@ export function decodeCheckpoint(input: ArrayBuffer | Uint8Array, where = 'check
   if (meta.checksum !== digest(header, bytes.subarray(file.dataOffset))) fail('checksum mismatch: the file is corrupt');
 
   const config = { ...(parseJson(meta.config, 'config', fail) as ModelConfig), ...placement };
-  const dtype: TensorDtype = (config.dtype ?? 'float32') === 'float64' ? 'F64' : 'F32';
+  const dtype: TensorDtype = setting(config, 'dtype') === 'float64' ? 'F64' : 'F32';
   // Every tensor the config needs, checked against the file before the model (and its memory,
   // which a forged config could make huge) exists: a failed load costs about the file's size.
   let planned: ParamInfo[];
@@ -181,7 +182,7 @@ export function decodeCheckpoint(input: ArrayBuffer | Uint8Array, where = 'check
   const expect = (name: string, shape: number[]) => {
     const t = file.tensors.get(name);
     if (t === undefined) return fail(`tensor ${name} is missing`);
-    if (t.dtype !== dtype) fail(`tensor ${name} is ${t.dtype}, the ${config.dtype ?? 'float32'} model needs ${dtype}`);
+    if (t.dtype !== dtype) fail(`tensor ${name} is ${t.dtype}, the ${setting(config, 'dtype')} model needs ${dtype}`);
     if (t.shape.join(',') !== shape.join(',')) fail(`tensor ${name} has shape [${t.shape}], the config needs [${shape}]`);
   };
   for (const p of planned) {
@@ -220,7 +221,7 @@ export function decodeCheckpoint(input: ArrayBuffer | Uint8Array, where = 'check
     }
     const step = parseCount(meta.step, 'step', fail);
     const rngCounter = parseCount(meta.rngCounter, 'rngCounter', fail);
-    if (meta.seed !== String(config.seed ?? 0)) fail(`metadata seed ${JSON.stringify(meta.seed)} disagrees with the config's`);
+    if (meta.seed !== String(setting(config, 'seed'))) fail(`metadata seed ${JSON.stringify(meta.seed)} disagrees with the config's`);
     try {
       model.importTrainingState({ params, m, v, step, rngCounter });
     } catch (error) {

@@ -5,6 +5,7 @@
 // multi-layer module when the layers agree), nn.Embedding and nn.Linear load their slices with
 // load_state_dict(strict=True) after stripping the prefix.
 import type { Model, RecurrentLayerConfig } from '../model.js';
+import { setting } from '../options/model-config.js';
 import { writeFileAtomic } from './atomic.js';
 import { encodeSafetensors } from './safetensors.js';
 import type { Tensor } from './safetensors.js';
@@ -20,7 +21,7 @@ export const WEIGHTS_FORMAT = 'fusedrnn.weights';
  */
 export function encodeWeights(model: Model): Buffer {
   checkTorchCompatible(model);
-  const float64 = (model.config.dtype ?? 'float32') === 'float64';
+  const float64 = setting(model.config, 'dtype') === 'float64';
   const tensors = new Map<string, Tensor>();
   for (const p of model.params()) {
     const values = model.getParam(p.name);

@@ -1,10 +1,14 @@
 // Reading plain JS objects into native structs. Every failure is a TypeError/RangeError whose
 // message names the field (`where` is the path shown to the user, e.g. "config.layers[1]").
+// The *_at readers take a field that must be there: a missing one is a TypeError "... is
+// required". lib/ fills in every default, so the model binding reads only those; the *_or readers
+// serve the op harness's test conveniences.
 #pragma once
 
 #include <napi.h>
 
 #include <cmath>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -18,14 +22,21 @@ inline bool present(const Napi::Object& o, const char* key) {
   return !v.IsUndefined() && !v.IsNull();
 }
 
+// The field's value; undefined (absent) is a TypeError naming it.
+inline Napi::Value required(const Napi::Object& o, const char* key, const std::string& where) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) throw Napi::TypeError::New(o.Env(), field(where, key) + " is required");
+  return v;
+}
+
 inline Napi::Object object_at(const Napi::Object& o, const char* key, const std::string& where) {
-  const Napi::Value v = o.Get(key);
+  const Napi::Value v = required(o, key, where);
   if (!v.IsObject()) throw Napi::TypeError::New(o.Env(), field(where, key) + " must be an object");
   return v.As<Napi::Object>();
 }
 
 inline double number_at(const Napi::Object& o, const char* key, const std::string& where) {
-  const Napi::Value v = o.Get(key);
+  const Napi::Value v = required(o, key, where);
   if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), field(where, key) + " must be a number");
   const double x = v.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(x)) throw Napi::RangeError::New(o.Env(), field(where, key) + " must be finite");
@@ -57,19 +68,32 @@ inline uint64_t seed_or(const Napi::Object& o, const char* key, const std::strin
   return present(o, key) ? seed_at(o, key, where) : fallback;
 }
 
-inline bool bool_or(const Napi::Object& o, const char* key, const std::string& where, bool fallback) {
-  if (!present(o, key)) return fallback;
-  const Napi::Value v = o.Get(key);
+inline bool bool_at(const Napi::Object& o, const char* key, const std::string& where) {
+  const Napi::Value v = required(o, key, where);
   if (!v.IsBoolean()) throw Napi::TypeError::New(o.Env(), field(where, key) + " must be a boolean");
   return v.As<Napi::Boolean>().Value();
 }
+inline bool bool_or(const Napi::Object& o, const char* key, const std::string& where, bool fallback) {
+  return present(o, key) ? bool_at(o, key, where) : fallback;
+}
 
-inline std::string string_or(const Napi::Object& o, const char* key, const std::string& where,
-                             const std::string& fallback) {
-  if (!present(o, key)) return fallback;
-  const Napi::Value v = o.Get(key);
+inline std::string string_at(const Napi::Object& o, const char* key, const std::string& where) {
+  const Napi::Value v = required(o, key, where);
   if (!v.IsString()) throw Napi::TypeError::New(o.Env(), field(where, key) + " must be a string");
   return v.As<Napi::String>().Utf8Value();
+}
+
+// One of `choices` (a closed set such as a loss or a cell), as its index.
+inline size_t choice_at(const Napi::Object& o, const char* key, const std::string& where,
+                        std::initializer_list<const char*> choices) {
+  const std::string s = string_at(o, key, where);
+  size_t i = 0;
+  std::string list;
+  for (const char* c : choices) {
+    if (s == c) return i;
+    list += (i++ == 0 ? "'" : ", '") + std::string(c) + "'";
+  }
+  throw Napi::RangeError::New(o.Env(), field(where, key) + " must be one of " + list + ", got '" + s + "'");
 }
 
 // An Int32Array, copied.

@@ -1,265 +1,27 @@
 // The Model class: a thin wrapper over frnn::Network. Data is copied out of JS on the main
-// thread; the work runs on libuv's pool (a Promise) or, in the *Sync variants, inline.
+// thread (model_args.cc); the work runs on libuv's pool (a Promise) or, in the *Sync variants,
+// inline; results go back as JS values (model_results.cc).
 // One call at a time per model: a second call while one is in flight is rejected (lib/ queues).
 #include <napi.h>
 
 #include <atomic>
-#include <cmath>
 #include <functional>
 #include <memory>
 #include <string>
 
 #include "../errors.h"
-#include "js_errors.h"
 #include "../network.h"
 #include "../network_params.h"
 #include "js_args.h"
+#include "js_errors.h"
+#include "model_args.h"
+#include "model_results.h"
+#include "promise_worker.h"
 #include "registry.h"
 
 namespace frnn::binding {
 
 namespace {
-
-using Result = std::function<Napi::Value(Napi::Env)>;
-
-// Runs `work` on the thread pool and settles a Promise with `result` (or the failure).
-// `owner` (a model's JS object, or empty) stays referenced until the Promise settles, so `done`
-// may use the model's wrapper.
-class PromiseWorker : public Napi::AsyncWorker {
- public:
-  PromiseWorker(Napi::Env env, Napi::Object owner, std::function<void()> work, Result result, std::function<void()> done)
-      : Napi::AsyncWorker(env, "fusedrnn"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        work_(std::move(work)),
-        result_(std::move(result)),
-        done_(std::move(done)) {
-    if (!owner.IsEmpty()) owner_ = Napi::Persistent(owner);
-  }
-  Napi::Promise promise() const { return deferred_.Promise(); }
-
- protected:
-  void Execute() override { failure_.capture(work_); }
-  void OnOK() override {
-    done_();
-    Napi::HandleScope scope(Env());
-    if (failure_.failed()) {
-      deferred_.Reject(failure_.to_js(Env()).Value());
-      return;
-    }
-    try {
-      deferred_.Resolve(result_(Env()));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference owner_;
-  std::function<void()> work_;
-  Result result_;
-  std::function<void()> done_;
-  Failure failure_;
-};
-
-Cell parse_cell(const std::string& s, const std::string& where) {
-  if (s == "lstm") return Cell::LSTM;
-  if (s == "gru") return Cell::GRU;
-  if (s == "rnn_tanh") return Cell::RNN_TANH;
-  if (s == "rnn_relu") return Cell::RNN_RELU;
-  range_error(where + " must be 'lstm', 'gru', 'rnn_tanh' or 'rnn_relu', got '" + s + "'");
-}
-
-NetworkConfig parse_config(const Napi::Object& o) {
-  const std::string w = "config";
-  NetworkConfig c;
-  const std::string input = string_or(o, "input", w, "embedding");
-  if (input == "embedding") c.input = InputKind::Embedding;
-  else if (input == "oneHot") c.input = InputKind::OneHot;
-  else if (input == "features") c.input = InputKind::Features;
-  else range_error("config.input must be 'embedding', 'oneHot' or 'features', got '" + input + "'");
-  constexpr int kMax = 1 << 24;
-  c.vocab = int_or(o, "vocab", w, 0, kMax, 0);
-  c.embedding_dim = int_or(o, "embeddingDim", w, 0, kMax, 0);
-  c.freeze_embedding = bool_or(o, "freezeEmbedding", w, false);
-  c.features = int_or(o, "features", w, 0, kMax, 0);
-  c.condition = int_or(o, "condition", w, 0, kMax, 0);
-  c.attention = int_or(o, "attention", w, 0, kMax, 0);
-  const std::string score = string_or(o, "attentionScore", w, "general");
-  if (score != "general" && score != "dot") range_error("config.attentionScore must be 'general' or 'dot', got '" + score + "'");
-  c.attention_dot = score == "dot";
-  const Napi::Value layers = o.Get("layers");
-  if (!layers.IsArray()) type_error("config.layers must be an array");
-  const auto arr = layers.As<Napi::Array>();
-  for (uint32_t i = 0; i < arr.Length(); ++i) {
-    const std::string at = "config.layers[" + std::to_string(i) + "]";
-    if (!arr.Get(i).IsObject()) type_error(at + " must be an object");
-    const auto l = arr.Get(i).As<Napi::Object>();
-    RecurrentSpec s;
-    s.cell = parse_cell(string_or(l, "cell", at, "lstm"), at + ".cell");
-    s.hidden = int_at(l, "hidden", at, 1, kMax);
-    s.bidirectional = bool_or(l, "bidirectional", at, false);
-    s.peephole = bool_or(l, "peephole", at, false);
-    s.reset_before = bool_or(l, "resetBefore", at, false);
-    s.dropout_input = number_or(l, "dropoutInput", at, 0);
-    s.dropout_output = number_or(l, "dropoutOutput", at, 0);
-    c.layers.push_back(s);
-  }
-  c.return_sequences = bool_or(o, "returnSequences", w, true);
-  const Napi::Value dense = o.Get("dense");
-  if (!dense.IsArray()) type_error("config.dense must be an array");
-  const auto darr = dense.As<Napi::Array>();
-  for (uint32_t i = 0; i < darr.Length(); ++i) {
-    const std::string at = "config.dense[" + std::to_string(i) + "]";
-    if (!darr.Get(i).IsObject()) type_error(at + " must be an object");
-    const auto d = darr.Get(i).As<Napi::Object>();
-    DenseSpec s;
-    s.units = int_at(d, "units", at, 1, kMax);
-    const std::string act = string_or(d, "activation", at, "linear");
-    if (act == "linear") s.activation = Activation::Linear;
-    else if (act == "tanh") s.activation = Activation::Tanh;
-    else range_error(at + ".activation must be 'linear' or 'tanh', got '" + act + "'");
-    c.dense.push_back(s);
-  }
-  const std::string loss = string_or(o, "loss", w, "softmaxCrossEntropy");
-  if (loss == "softmaxCrossEntropy") c.loss = LossKind::SoftmaxXent;
-  else if (loss == "mse") c.loss = LossKind::Mse;
-  else range_error("config.loss must be 'softmaxCrossEntropy' or 'mse', got '" + loss + "'");
-  const std::string init = string_or(o, "init", w, "keras");
-  if (init == "keras") c.init = InitScheme::Keras;
-  else if (init == "pytorch") c.init = InitScheme::PyTorch;
-  else range_error("config.init must be 'keras' or 'pytorch', got '" + init + "'");
-  c.forget_bias = number_or(o, "forgetBias", w, 1.0);
-  c.sampled_softmax = int_or(o, "sampledSoftmax", w, 0, 1 << 20, 0);
-  c.seed = seed_or(o, "seed", w, 0);
-  c.validate();
-  return c;
-}
-
-Batch parse_batch(const Napi::Value& v, const NetworkConfig& cfg) {
-  if (!v.IsObject()) type_error("batch must be an object");
-  const auto o = v.As<Napi::Object>();
-  const std::string w = "batch";
-  Batch b;
-  b.B = int_at(o, "batchSize", w, 1, 1 << 24);
-  b.T = int_at(o, "steps", w, 1, 1 << 24);
-  if (cfg.input == InputKind::Features)
-    b.features = floats(o.Get("inputs"), "batch.inputs");
-  else
-    b.tokens = int32s(o.Get("inputs"), "batch.inputs");
-  if (present(o, "lengths")) b.lengths = int32s(o.Get("lengths"), "batch.lengths");
-  if (present(o, "targets")) {
-    if (cfg.loss == LossKind::SoftmaxXent)
-      b.class_targets = int32s(o.Get("targets"), "batch.targets");
-    else
-      b.value_targets = floats(o.Get("targets"), "batch.targets");
-  }
-  if (present(o, "weights")) b.weights = floats(o.Get("weights"), "batch.weights");
-  if (present(o, "condition")) b.condition = floats(o.Get("condition"), "batch.condition");
-  if (present(o, "memory")) {
-    b.memory = floats(o.Get("memory"), "batch.memory");
-    b.memory_steps = int_at(o, "memorySteps", w, 1, 1 << 24);
-  }
-  if (present(o, "memoryLengths")) b.memory_lengths = int32s(o.Get("memoryLengths"), "batch.memoryLengths");
-  return b;
-}
-
-TrainOptions parse_train_options(const Napi::Value& v) {
-  TrainOptions t;
-  if (v.IsUndefined()) return t;
-  if (!v.IsObject()) type_error("options must be an object");
-  const auto o = v.As<Napi::Object>();
-  const std::string w = "options";
-  t.adam.lr = number_or(o, "learningRate", w, 1e-3);
-  t.adam.beta1 = number_or(o, "beta1", w, 0.9);
-  t.adam.beta2 = number_or(o, "beta2", w, 0.999);
-  t.adam.eps = number_or(o, "epsilon", w, 1e-8);
-  t.adam.weight_decay = number_or(o, "weightDecay", w, 0);
-  t.adam.decoupled = bool_or(o, "decoupledWeightDecay", w, false);
-  t.clip_norm = number_or(o, "clipNorm", w, 0);
-  t.carry_state = bool_or(o, "carryState", w, false);
-  const std::string non_finite = string_or(o, "nonFinite", w, "error");
-  if (non_finite != "error" && non_finite != "skip") range_error("options.nonFinite must be 'error' or 'skip'");
-  t.error_on_non_finite = non_finite == "error";
-  t.state_grad = bool_or(o, "stateGrad", w, false);
-  t.memory_grad = bool_or(o, "memoryGrad", w, false);
-  if (!(t.adam.lr >= 0)) range_error("options.learningRate must be >= 0");
-  if (!(t.adam.beta1 >= 0 && t.adam.beta1 < 1)) range_error("options.beta1 must be in [0, 1)");
-  if (!(t.adam.beta2 >= 0 && t.adam.beta2 < 1)) range_error("options.beta2 must be in [0, 1)");
-  if (!(t.adam.eps > 0)) range_error("options.epsilon must be > 0");
-  if (!(t.adam.weight_decay >= 0)) range_error("options.weightDecay must be >= 0");
-  return t;
-}
-
-SampleConfig parse_sample_config(const Napi::Object& o) {
-  const std::string w = "options";
-  SampleConfig s;
-  s.temperature = number_or(o, "temperature", w, 1.0);
-  s.top_k = int_or(o, "topK", w, 0, 1 << 24, 0);
-  s.top_p = number_or(o, "topP", w, 1.0);
-  s.greedy = bool_or(o, "greedy", w, false);
-  const std::string precision = string_or(o, "precision", w, "fp32");
-  if (precision != "fp32" && precision != "bf16") range_error("options.precision must be 'fp32' or 'bf16', got '" + precision + "'");
-  s.bf16 = precision == "bf16";
-  if (!(s.temperature > 0)) range_error("options.temperature must be > 0");
-  if (!(s.top_p > 0 && s.top_p <= 1)) range_error("options.topP must be in (0, 1]");
-  return s;
-}
-
-Napi::Array float64_blocks(Napi::Env env, const std::vector<std::vector<double>>& blocks) {
-  auto arr = Napi::Array::New(env, blocks.size());
-  for (size_t i = 0; i < blocks.size(); ++i) {
-    auto a = Napi::Float64Array::New(env, blocks[i].size());
-    std::copy(blocks[i].begin(), blocks[i].end(), a.Data());
-    arr.Set(static_cast<uint32_t>(i), a);
-  }
-  return arr;
-}
-
-std::vector<std::vector<double>> parse_blocks(const Napi::Value& v, const std::string& where) {
-  if (!v.IsArray()) type_error(where + " must be an array of Float32Array/Float64Array blocks");
-  const auto arr = v.As<Napi::Array>();
-  std::vector<std::vector<double>> blocks;
-  for (uint32_t i = 0; i < arr.Length(); ++i) blocks.push_back(floats(arr.Get(i), where + "[" + std::to_string(i) + "]"));
-  return blocks;
-}
-
-Napi::Object step_result(Napi::Env env, const StepResult& r) {
-  auto o = Napi::Object::New(env);
-  o.Set("loss", r.loss);
-  o.Set("gradNorm", r.grad_norm);
-  o.Set("correct", r.correct);
-  o.Set("weightSum", r.weight_sum);
-  o.Set("skipped", r.skipped);
-  if (!r.state_grad.empty()) o.Set("stateGrad", float64_blocks(env, r.state_grad));
-  if (!r.memory_grad.empty()) {
-    auto a = Napi::Float64Array::New(env, r.memory_grad.size());
-    std::copy(r.memory_grad.begin(), r.memory_grad.end(), a.Data());
-    o.Set("memoryGrad", a);
-  }
-  return o;
-}
-
-Napi::Float64Array to_float64(Napi::Env env, const std::vector<double>& v) {
-  auto a = Napi::Float64Array::New(env, v.size());
-  std::copy(v.begin(), v.end(), a.Data());
-  return a;
-}
-
-// Parameter infos as JS objects {name, shape, trainable}.
-Napi::Array param_infos(Napi::Env env, const std::vector<ParamInfo>& ps) {
-  auto arr = Napi::Array::New(env, ps.size());
-  for (size_t i = 0; i < ps.size(); ++i) {
-    auto o = Napi::Object::New(env);
-    o.Set("name", ps[i].name);
-    auto shape = Napi::Array::New(env, ps[i].shape.size());
-    for (size_t d = 0; d < ps[i].shape.size(); ++d) shape.Set(static_cast<uint32_t>(d), ps[i].shape[d]);
-    o.Set("shape", shape);
-    o.Set("trainable", ps[i].trainable);
-    arr.Set(static_cast<uint32_t>(i), o);
-  }
-  return arr;
-}
 
 class Model : public Napi::ObjectWrap<Model> {
  public:
@@ -292,7 +54,7 @@ class Model : public Napi::ObjectWrap<Model> {
                        });
   }
 
-  // new Model(config, backend, dtype, options?: { device?: number, precision?: 'tf32'|'fp32' }),
+  // new Model(config, backend, dtype, options: { device, precision: 'tf32'|'fp32', initialize }),
   // or new Model(handle) with what Model.build resolved with.
   explicit Model(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Model>(info) {
     guard(info.Env(), [&] {
@@ -302,10 +64,10 @@ class Model : public Napi::ObjectWrap<Model> {
         net_ = std::move(*built);
         return;
       }
-      if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsString() || !info[2].IsString())
-        type_error("expected new Model(config: object, backend: string, dtype: string, options?: object)");
+      if (info.Length() < 4 || !info[0].IsObject() || !info[1].IsString() || !info[2].IsString())
+        type_error("expected new Model(config: object, backend: string, dtype: string, options: object)");
       net_ = make_network(parse_config(info[0].As<Napi::Object>()), info[1].As<Napi::String>(),
-                          info[2].As<Napi::String>(), parse_backend_options(info));
+                          info[2].As<Napi::String>(), parse_backend_options(info[3]));
     });
     report_memory(info.Env());
   }
@@ -320,10 +82,10 @@ class Model : public Napi::ObjectWrap<Model> {
       BackendOptions options;
     };
     auto args = std::make_shared<Args>(guard(info.Env(), [&] {
-      if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsString() || !info[2].IsString())
-        type_error("expected Model.build(config: object, backend: string, dtype: string, options?: object)");
+      if (info.Length() < 4 || !info[0].IsObject() || !info[1].IsString() || !info[2].IsString())
+        type_error("expected Model.build(config: object, backend: string, dtype: string, options: object)");
       return Args{parse_config(info[0].As<Napi::Object>()), info[1].As<Napi::String>(), info[2].As<Napi::String>(),
-                  parse_backend_options(info)};
+                  parse_backend_options(info[3])};
     }));
     auto built = std::make_shared<std::shared_ptr<Network>>();
     auto* worker = new PromiseWorker(
@@ -474,38 +236,6 @@ class Model : public Napi::ObjectWrap<Model> {
         [out](Napi::Env env) { return step_result(env, *out); });
   }
 
-  struct GenerateArgs {
-    std::vector<int32_t> prime;
-    int B = 0, P = 0, steps = 0;
-    SampleConfig sample;
-    uint64_t seed = 0;
-    std::vector<double> condition;
-  };
-
-  static GenerateArgs parse_generate_args(const Napi::CallbackInfo& info, const char* usage) {
-    GenerateArgs a;
-    a.prime = int32s(info[0], "prime");
-    if (!info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsObject()) type_error(usage);
-    const double B = info[1].As<Napi::Number>().DoubleValue(), steps = info[2].As<Napi::Number>().DoubleValue();
-    if (B != static_cast<int>(B) || B < 1) range_error("batchSize must be an integer >= 1");
-    if (steps != static_cast<int>(steps) || steps < 0 || steps > (1 << 24)) range_error("steps must be an integer in [0, 2^24]");
-    a.B = static_cast<int>(B);
-    a.steps = static_cast<int>(steps);
-    if (a.prime.empty() || a.prime.size() % a.B != 0) range_error("prime must hold batchSize * primeLength (>= 1) token ids");
-    a.P = static_cast<int>(a.prime.size() / a.B);
-    const auto o = info[3].As<Napi::Object>();
-    a.sample = parse_sample_config(o);
-    a.seed = seed_or(o, "seed", "options", 0);
-    if (present(o, "condition")) a.condition = floats(o.Get("condition"), "options.condition");
-    return a;
-  }
-
-  static Napi::Int32Array to_int32(Napi::Env env, const std::vector<int32_t>& v) {
-    auto a = Napi::Int32Array::New(env, v.size());
-    std::copy(v.begin(), v.end(), a.Data());
-    return a;
-  }
-
   // generate(prime: Int32Array [B*P], batchSize, steps, options) -> Promise<Int32Array [B*steps]>
   Napi::Value Generate(const Napi::CallbackInfo& info) {
     auto net = acquire(info.Env());
@@ -535,24 +265,7 @@ class Model : public Napi::ObjectWrap<Model> {
       Job j;
       j.args = parse_generate_args(
           info, "expected generateChunk(prime: Int32Array, batchSize: number, steps: number, options: object, state: object | null)");
-      if (info[4].IsObject()) {
-        const auto o = info[4].As<Napi::Object>();
-        if (!o.Get("h").IsArray() || !o.Get("c").IsArray() || !o.Get("drawn").IsNumber())
-          type_error("state must be {h: Float64Array[], c: Float64Array[], drawn: number}");
-        for (const char* key : {"h", "c"}) {
-          const auto arr = o.Get(key).As<Napi::Array>();
-          auto& blocks = key[0] == 'h' ? j.state.h : j.state.c;
-          for (uint32_t i = 0; i < arr.Length(); ++i)
-            blocks.push_back(floats(arr.Get(i), std::string("state.") + key + "[" + std::to_string(i) + "]"));
-        }
-        const double drawn = o.Get("drawn").As<Napi::Number>().DoubleValue();
-        if (drawn != std::floor(drawn) || drawn < 0 || drawn >= 9007199254740992.0)
-          range_error("state.drawn must be an integer >= 0");
-        j.state.drawn = static_cast<int64_t>(drawn);
-        if (j.state.h.empty()) range_error("state.h must not be empty");
-      } else if (!info[4].IsNull() && !info[4].IsUndefined()) {
-        type_error("state must be an object or null");
-      }
+      j.state = parse_generation_state(info[4]);
       return j;
     }));
     return run_async(
@@ -564,15 +277,7 @@ class Model : public Napi::ObjectWrap<Model> {
         [job](Napi::Env env) -> Napi::Value {
           auto result = Napi::Object::New(env);
           result.Set("tokens", to_int32(env, job->tokens));
-          auto state = Napi::Object::New(env);
-          for (const char* key : {"h", "c"}) {
-            const auto& blocks = key[0] == 'h' ? job->state.h : job->state.c;
-            auto arr = Napi::Array::New(env, blocks.size());
-            for (size_t i = 0; i < blocks.size(); ++i) arr.Set(static_cast<uint32_t>(i), to_float64(env, blocks[i]));
-            state.Set(key, arr);
-          }
-          state.Set("drawn", static_cast<double>(job->state.drawn));
-          result.Set("state", state);
+          result.Set("state", generation_state(env, job->state));
           return result;
         });
   }
@@ -607,9 +312,7 @@ class Model : public Napi::ObjectWrap<Model> {
     const auto blocks = guard(info.Env(), [&] { return net->get_state(&batch); });
     auto o = Napi::Object::New(info.Env());
     o.Set("batchSize", batch);
-    auto arr = Napi::Array::New(info.Env(), blocks.size());
-    for (size_t i = 0; i < blocks.size(); ++i) arr.Set(static_cast<uint32_t>(i), to_float64(info.Env(), blocks[i]));
-    o.Set("blocks", arr);
+    o.Set("blocks", float64_blocks(info.Env(), blocks));
     return o;
   }
 
@@ -618,9 +321,7 @@ class Model : public Napi::ObjectWrap<Model> {
     auto net = acquire(info.Env());
     guard(info.Env(), [&] {
       if (!info[0].IsNumber() || !info[1].IsArray()) type_error("expected setState(batchSize: number, blocks: array)");
-      const auto arr = info[1].As<Napi::Array>();
-      std::vector<std::vector<double>> blocks;
-      for (uint32_t i = 0; i < arr.Length(); ++i) blocks.push_back(floats(arr.Get(i), "blocks[" + std::to_string(i) + "]"));
+      const auto blocks = parse_blocks(info[1], "blocks");
       const double B = info[0].As<Napi::Number>().DoubleValue();
       if (B != static_cast<int>(B)) range_error("batchSize must be an integer");
       net->set_state(static_cast<int>(B), blocks);
@@ -647,59 +348,7 @@ class Model : public Napi::ObjectWrap<Model> {
     return info.Env().Undefined();
   }
 
-  Napi::Value Info(const Napi::CallbackInfo& info) {
-    auto net = acquire(info.Env());
-    auto o = Napi::Object::New(info.Env());
-    o.Set("backend", net->backend());
-    o.Set("dtype", net->dtype());
-    o.Set("step", static_cast<double>(net->step()));
-    o.Set("rngCounter", static_cast<double>(net->rng_counter()));
-    size_t n = 0;
-    for (const auto& p : net->params()) n += p.size;
-    o.Set("parameterCount", static_cast<double>(n));
-    o.Set("nativeBytes", static_cast<double>(net->native_bytes()));
-    const BackendDetails d = guard(info.Env(), [&] { return net->backend_details(); });
-    o.Set("precision", d.precision);
-    o.Set("graphCaptures", static_cast<double>(d.graphs.captures));
-    o.Set("graphReplays", static_cast<double>(d.graphs.replays));
-    o.Set("graphFallbacks", static_cast<double>(d.graphs.fallbacks));
-    if (d.device >= 0) {
-      o.Set("device", d.device);
-      o.Set("deviceName", d.device_name);
-      o.Set("computeCapability", std::to_string(d.cc_major) + "." + std::to_string(d.cc_minor));
-      o.Set("totalMemory", static_cast<double>(d.total_memory));
-      o.Set("driverVersion", d.driver_version);
-      o.Set("runtimeVersion", d.runtime_version);
-    }
-    return o;
-  }
-
-  static BackendOptions parse_backend_options(const Napi::CallbackInfo& info) {
-    BackendOptions o;
-    if (info.Length() < 4 || info[3].IsUndefined()) return o;
-    if (!info[3].IsObject()) type_error("options must be an object { device?, precision? }");
-    const auto obj = info[3].As<Napi::Object>();
-    if (obj.Has("device") && !obj.Get("device").IsUndefined()) {
-      const Napi::Value v = obj.Get("device");
-      if (!v.IsNumber()) type_error("options.device must be a number");
-      const double d = v.As<Napi::Number>().DoubleValue();
-      if (!(d >= 0 && d <= 1024 && d == static_cast<int>(d)))
-        range_error("options.device must be a non-negative integer, got " + std::to_string(d));
-      o.device = static_cast<int>(d);
-    }
-    if (obj.Has("precision") && !obj.Get("precision").IsUndefined()) {
-      const Napi::Value v = obj.Get("precision");
-      if (!v.IsString()) type_error("options.precision must be 'tf32' or 'fp32'");
-      const std::string p = v.As<Napi::String>();
-      if (p != "tf32" && p != "fp32") range_error("options.precision must be 'tf32' or 'fp32', got '" + p + "'");
-      o.tf32 = p == "tf32";
-    }
-    if (obj.Has("initialize") && !obj.Get("initialize").IsUndefined()) {
-      if (!obj.Get("initialize").IsBoolean()) type_error("options.initialize must be a boolean");
-      o.initialize = obj.Get("initialize").As<Napi::Boolean>();
-    }
-    return o;
-  }
+  Napi::Value Info(const Napi::CallbackInfo& info) { return model_info(info.Env(), *acquire(info.Env())); }
 
   // -> { params, m, v: Float64Array (arena order), step, rngCounter }
   Napi::Value ExportTrainingState(const Napi::CallbackInfo& info) {
@@ -720,11 +369,11 @@ class Model : public Napi::ObjectWrap<Model> {
       if (!info[0].IsObject()) type_error("state must be an object");
       const auto o = info[0].As<Napi::Object>();
       Network::TrainingState s;
-      s.params = floats(o.Get("params"), "state.params");
-      s.m = floats(o.Get("m"), "state.m");
-      s.v = floats(o.Get("v"), "state.v");
-      s.step = static_cast<int64_t>(seed_or(o, "step", "state", 0));
-      s.rng_counter = seed_or(o, "rngCounter", "state", 0);
+      s.params = floats(required(o, "params", "state"), "state.params");
+      s.m = floats(required(o, "m", "state"), "state.m");
+      s.v = floats(required(o, "v", "state"), "state.v");
+      s.step = static_cast<int64_t>(seed_at(o, "step", "state"));
+      s.rng_counter = seed_at(o, "rngCounter", "state");
       net->import_training_state(s);
     });
     return info.Env().Undefined();
