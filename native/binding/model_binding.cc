@@ -11,8 +11,8 @@
 
 #include "../errors.h"
 #include "js_errors.h"
-#include "../network.h"
-#include "../network_params.h"
+#include "../net/network.h"
+#include "../net/network_params.h"
 #include "js_args.h"
 #include "registry.h"
 

@@ -11,14 +11,14 @@
 #include <type_traits>
 #include <utility>
 
-#include "cpu/cpu_ops.h"
-#include "hash.h"
+#include "../cpu/cpu_ops.h"
+#include "../hash.h"
 #ifdef FRNN_HAVE_CUDA
-#include "../cuda/cuda_backend.h"
+#include "../../cuda/cuda_backend.h"
 #endif
-#include "errors.h"
+#include "../errors.h"
 #include "network_params.h"
-#include "philox.h"
+#include "../philox.h"
 
 namespace frnn {
 

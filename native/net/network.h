@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "ops.h"
+#include "../ops.h"
 
 namespace frnn {
 

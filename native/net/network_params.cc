@@ -4,9 +4,9 @@
 #include <string>
 #include <utility>
 
-#include "errors.h"
-#include "cpu/thread_pool.h"
-#include "init.h"
+#include "../errors.h"
+#include "../cpu/thread_pool.h"
+#include "../init.h"
 
 namespace frnn {
 
