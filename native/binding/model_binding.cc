@@ -12,6 +12,7 @@
 #include "../errors.h"
 #include "js_errors.h"
 #include "../net/network.h"
+#include "backend_factory.h"
 #include "../net/network_params.h"
 #include "js_args.h"
 #include "registry.h"
@@ -658,7 +659,7 @@ class Model : public Napi::ObjectWrap<Model> {
     for (const auto& p : net->params()) n += p.size;
     o.Set("parameterCount", static_cast<double>(n));
     o.Set("nativeBytes", static_cast<double>(net->native_bytes()));
-    const BackendDetails d = guard(info.Env(), [&] { return net->backend_details(); });
+    const BackendDetails d = guard(info.Env(), [&] { return backend_details(*net); });
     o.Set("precision", d.precision);
     o.Set("graphCaptures", static_cast<double>(d.graphs.captures));
     o.Set("graphReplays", static_cast<double>(d.graphs.replays));
