@@ -1,10 +1,6 @@
 // Luong attention over a batch's memory (decoders of encoder-decoders).
 #include "network_impl.h"
 
-#include <cmath>
-
-#include "../errors.h"
-
 namespace frnn {
 
 template <typename Real>

@@ -1,10 +1,6 @@
 // The backward pass: the head, then the recurrent stack top layer first.
 #include "network_impl.h"
 
-#include <cmath>
-
-#include "../errors.h"
-
 namespace frnn {
 
 template <typename Real>

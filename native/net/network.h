@@ -124,6 +124,9 @@ struct ParamInfo {
   bool trainable = true;
 };
 
+// Calls throw ArgumentError for what only the network can judge (a parameter's name, a state's
+// block sizes, a train_from_state_grad without its encode, ...), InternalError for the bounds and
+// sizes lib/ checks first (batch_checks.h), and any other exception for a backend failure.
 class Network {
  public:
   virtual ~Network() = default;

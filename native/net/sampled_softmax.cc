@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "../errors.h"
 #include "../philox.h"
 
 namespace frnn {

@@ -2,8 +2,6 @@
 // an encoder trains from.
 #include "network_impl.h"
 
-#include <cmath>
-
 #include "../errors.h"
 
 namespace frnn {
