@@ -20,7 +20,7 @@
       "target_name": "fusedrnn",
       "dependencies": ["fusedrnn_avx2", "fusedrnn_avx512"],
       "sources": [
-        "<!@(node -p \"['native','native/cpu','native/binding'].flatMap(d=>require('fs').readdirSync(d).filter(f=>f.endsWith('.cc')&&!/^isa_avx/.test(f)).sort().map(f=>d+'/'+f)).join(' ')\")"
+        "<!@(node -p \"['native','native/net','native/cpu','native/binding'].flatMap(d=>require('fs').readdirSync(d).filter(f=>f.endsWith('.cc')&&!/^isa_avx/.test(f)).sort().map(f=>d+'/'+f)).join(' ')\")"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -1,5 +1,7 @@
-// Errors the native core raises for bad arguments. The binding turns ArgumentError into a JS
-// TypeError or RangeError (by kind); anything else becomes a plain Error.
+// Errors the native core raises. ArgumentError: bad arguments, which the binding turns into a JS
+// TypeError or RangeError (by kind). InternalError: a check that protects memory (a bound, a size)
+// failed where the layers above should have made that impossible, i.e. a bug in fusedrnn; it
+// becomes a plain Error that says so. Anything else also becomes a plain Error.
 #pragma once
 
 #include <stdexcept>
@@ -16,6 +18,15 @@ class ArgumentError : public std::invalid_argument {
  private:
   Kind kind_;
 };
+
+class InternalError : public std::logic_error {
+ public:
+  explicit InternalError(const std::string& message)
+      : std::logic_error("fusedrnn internal error (a bug: the public API checks this first; please report it): " +
+                         message) {}
+};
+
+[[noreturn]] inline void internal_error(const std::string& message) { throw InternalError(message); }
 
 [[noreturn]] inline void range_error(const std::string& message) {
   throw ArgumentError(ArgumentError::Kind::Range, message);

@@ -1,7 +1,7 @@
 // The op interface: every kernel fusedrnn runs, documented once.
 //
 // A backend (CPU fp64 reference, CPU fp32, CUDA fp32) implements Ops<T>; the network executor
-// (network.h) is written once against it. All pointers are backend memory (host memory for the
+// (net/network.h) is written once against it. All pointers are backend memory (host memory for the
 // CPU backend, device memory for CUDA) unless a comment says "host".
 //
 // Shape vocabulary (row-major everywhere):

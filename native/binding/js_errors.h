@@ -1,6 +1,7 @@
 // Native exceptions must never escape into Node-API (node-addon-api lets only Napi::Error
 // through; anything else aborts the process). These helpers turn them into JS errors:
-// ArgumentError -> TypeError / RangeError by kind, out-of-memory and the rest -> Error.
+// ArgumentError -> TypeError / RangeError by kind; InternalError (its message says it is a bug
+// in fusedrnn), out-of-memory and the rest -> Error.
 #pragma once
 
 #include <napi.h>

@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "../network.h"
+#include "../net/network.h"
+#include "backend_factory.h"
 
 namespace frnn::binding {
 

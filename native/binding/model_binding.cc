@@ -10,8 +10,9 @@
 #include <string>
 
 #include "../errors.h"
-#include "../network.h"
-#include "../network_params.h"
+#include "../net/network.h"
+#include "../net/network_params.h"
+#include "backend_factory.h"
 #include "js_args.h"
 #include "js_errors.h"
 #include "model_args.h"

@@ -70,7 +70,7 @@ Napi::Object model_info(Napi::Env env, Network& net) {
   for (const auto& p : net.params()) n += p.size;
   o.Set("parameterCount", static_cast<double>(n));
   o.Set("nativeBytes", static_cast<double>(net.native_bytes()));
-  const BackendDetails d = guard(env, [&] { return net.backend_details(); });
+  const BackendDetails d = guard(env, [&] { return backend_details(net); });
   o.Set("precision", d.precision);
   o.Set("graphCaptures", static_cast<double>(d.graphs.captures));
   o.Set("graphReplays", static_cast<double>(d.graphs.replays));

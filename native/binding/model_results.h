@@ -5,7 +5,8 @@
 
 #include <vector>
 
-#include "../network.h"
+#include "../net/network.h"
+#include "backend_factory.h"
 
 namespace frnn::binding {
 

@@ -28,7 +28,16 @@ struct ParamLayout {
   size_t total = 0;
 };
 
+// Runs fn(ctx, i) for every i in [0, tasks), in any order or at once, and returns when all are
+// done (the shape of cpu::parallel_for, which the backend factory passes in).
+using ParallelFor = void (*)(int tasks, void (*fn)(void* ctx, int i), void* ctx);
+inline void run_serially(int tasks, void (*fn)(void* ctx, int i), void* ctx) {
+  for (int i = 0; i < tasks; ++i) fn(ctx, i);
+}
+
 ParamLayout plan_parameters(const NetworkConfig& cfg);
-std::vector<double> initial_parameters(const NetworkConfig& cfg, const ParamLayout& layout);
+// The values do not depend on how parallel_for spreads the work.
+std::vector<double> initial_parameters(const NetworkConfig& cfg, const ParamLayout& layout,
+                                       ParallelFor parallel_for);
 
 }  // namespace frnn

@@ -1,5 +1,6 @@
-// The network executor: a layer plan built from NetworkConfig and run against Ops<T>, so one
-// executor serves the fp64 reference, the fp32 CPU path and (later) CUDA.
+// The network executor's interface: a layer plan built from NetworkConfig and run against Ops<T>,
+// so one executor serves the fp64 reference, the fp32 CPU path and CUDA (network_impl.h; the
+// binding's backend_factory.h builds one over a backend).
 //
 //   input (embedding | one-hot | float features) [B,T,I0]
 //   -> recurrent layer 1..L (LSTM | GRU | RNN, optionally bidirectional: outputs [fwd, rev];
@@ -17,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "ops.h"
+#include "../ops.h"
 
 namespace frnn {
 
@@ -125,33 +126,15 @@ struct ParamInfo {
   bool trainable = true;
 };
 
-// Where a network runs. device and tf32 matter to the "cuda" backend only.
-struct BackendOptions {
-  int device = 0;
-  bool tf32 = false;  // TF32 tensor cores for the large GEMMs (as PyTorch); false = exact fp32
-  // false: leave the parameters zero (a checkpoint is about to overwrite them all), skipping the
-  // initializers (the orthogonal blocks cost seconds at H = 1024).
-  bool initialize = false;
-};
-
-// What the backend reports in Model.info() (empty/zero fields for the CPU).
-struct BackendDetails {
-  int device = -1;
-  std::string device_name;
-  int cc_major = 0, cc_minor = 0;
-  size_t total_memory = 0;
-  int driver_version = 0, runtime_version = 0;
-  std::string precision;  // "fp64", "fp32", "tf32"
-  CaptureStats graphs;    // training steps captured / replayed as CUDA graphs (zeros on the CPU)
-};
-
+// Calls throw ArgumentError for what only the network can judge (a parameter's name, a state's
+// block sizes, a train_from_state_grad without its encode, ...), InternalError for the bounds and
+// sizes lib/ checks first (batch_checks.h), and any other exception for a backend failure.
 class Network {
  public:
   virtual ~Network() = default;
   virtual const NetworkConfig& config() const = 0;
   virtual const char* backend() const = 0;
   virtual const char* dtype() const = 0;
-  virtual BackendDetails backend_details() const = 0;
 
   virtual StepResult train_step(const Batch& batch, const TrainOptions& opts) = 0;
   // Forward only, no dropout. use_state: start from the carried state. keep_state: store this
@@ -218,8 +201,5 @@ class Network {
   virtual TrainingState export_training_state() = 0;
   virtual void import_training_state(const TrainingState& state) = 0;
 };
-
-std::unique_ptr<Network> make_network(const NetworkConfig& cfg, const std::string& backend,
-                                      const std::string& dtype, const BackendOptions& options);
 
 }  // namespace frnn

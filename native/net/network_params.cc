@@ -4,9 +4,8 @@
 #include <string>
 #include <utility>
 
-#include "errors.h"
-#include "cpu/thread_pool.h"
-#include "init.h"
+#include "../errors.h"
+#include "../init.h"
 
 namespace frnn {
 
@@ -142,15 +141,15 @@ ParamLayout plan_parameters(const NetworkConfig& cfg) {
   return layout;
 }
 
-std::vector<double> initial_parameters(const NetworkConfig& cfg, const ParamLayout& layout) {
+std::vector<double> initial_parameters(const NetworkConfig& cfg, const ParamLayout& layout, ParallelFor parallel_for) {
   std::vector<double> values(layout.total, 0.0);
   // Each tensor draws from its own counter range: counter = its arena offset.
   const auto uniform = [&](size_t offset, size_t n, double bound) {
     init::uniform(values.data() + offset, n, -bound, bound, cfg.seed, offset);
   };
   // The orthogonal recurrent blocks are the costly part (O(H³) each, seconds at H = 1024): they
-  // are independent, so they run across the thread pool, each into its own range (the values do
-  // not depend on the thread count).
+  // are independent, so they run through parallel_for (the thread pool), each into its own range
+  // (the values do not depend on the thread count).
   std::vector<std::pair<size_t, int>> orthogonal_blocks;  // arena offset, H of an [H, H] block
   int in = cfg.input_width();
   for (size_t l = 0; l < cfg.layers.size(); ++l) {
@@ -177,10 +176,14 @@ std::vector<double> initial_parameters(const NetworkConfig& cfg, const ParamLayo
     }
     in = H * D;
   }
-  cpu::parallel_for(static_cast<int>(orthogonal_blocks.size()), [&](int i) {
+  const auto orthogonal_block = [&](int i) {
     const auto [block, H] = orthogonal_blocks[i];
     init::orthogonal(values.data() + block, H, H, 1.0, cfg.seed, block);
-  });
+  };
+  parallel_for(
+      static_cast<int>(orthogonal_blocks.size()),
+      [](void* ctx, int i) { (*static_cast<decltype(orthogonal_block)*>(ctx))(i); },
+      const_cast<void*>(static_cast<const void*>(&orthogonal_block)));
   // Attention layers: glorot-uniform weights, zero bias, under either scheme.
   if (cfg.attention > 0) {
     const int M = cfg.attention;
