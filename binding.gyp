@@ -20,7 +20,7 @@
       "target_name": "fusedrnn",
       "dependencies": ["fusedrnn_avx2", "fusedrnn_avx512"],
       "sources": [
-        "<!@(node -p \"['native','native/net','native/cpu','native/binding'].flatMap(d=>require('fs').readdirSync(d).filter(f=>f.endsWith('.cc')&&!/^isa_avx/.test(f)).sort().map(f=>d+'/'+f)).join(' ')\")"
+        "<!@(node -p \"require('fs').readdirSync('native',{recursive:true}).map(f=>'native/'+f.split(require('path').sep).join('/')).filter(f=>f.endsWith('.cc')&&!f.startsWith('native/harness/')&&!/\\/isa_avx/.test(f)).sort().join(' ')\")"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -4,6 +4,7 @@
 # cmake-js from the repo root into that staging folder, so the dev build in build/ is untouched.
 # prebuildify's node-gyp arguments (--target=<node version> ...) are ignored on purpose: cmake-js
 # would read --target as the CMake build target. FRNN_PREBUILD_VARIANT (cpu|cuda) picks the build.
+# Only the production addon is built (--target fusedrnn): the test addon is never shipped.
 set -euo pipefail
 stage="$PWD"
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -13,4 +14,4 @@ case "${FRNN_PREBUILD_VARIANT:-}" in
   *) echo "prebuild-shim: FRNN_PREBUILD_VARIANT must be cpu or cuda" >&2; exit 2 ;;
 esac
 cd "$root"
-exec npx --no-install cmake-js rebuild -O "$stage/build" "${flags[@]}" --CDFRNN_PORTABLE=ON
+exec npx --no-install cmake-js rebuild -O "$stage/build" --target fusedrnn "${flags[@]}" --CDFRNN_PORTABLE=ON

@@ -2,13 +2,14 @@
 // choice of lib/native.ts, and loading in a worker thread. Behaves on GPU-less machines (probe
 // fails cleanly, 'auto' falls back, 'cuda' throws) and on GPU machines (probe ok, 'cuda' loads).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CudaProbeResult, NativeAddon } from '../typings/native.js';
 import { loadNative, nativeStatus, packageRoot } from '../lib/native.js';
+import { loadTestAddon, testAddonPath } from './helpers/test-addon.js';
 
 const root = packageRoot;
 const cpuPrebuild = join(root, 'prebuilds/linux-x64/fusedrnn.glibc.node');
@@ -63,7 +64,9 @@ describe('dev addon (build/ or CPU prebuild)', () => {
     expect(info.cplusplus).toBeGreaterThanOrEqual(201703);
     expect(info.compiler).toMatch(/^(gcc|clang|msvc) /);
     expect(['cmake-js', 'node-gyp']).toContain(info.buildSystem);
-    expect(typeof addon.ops).toBe('object');
+    // The op harness and the initializers ship only in the test addon.
+    expect(addon).not.toHaveProperty('ops');
+    expect(addon).not.toHaveProperty('init');
   });
 
   it('has CUDA compiled in exactly when cmake-js found nvcc', () => {
@@ -94,6 +97,23 @@ describe('dev addon (build/ or CPU prebuild)', () => {
       expect(again.ok).toBe(p.ok);
       expect(again.reason).toBe(p.reason);
     }
+  });
+});
+
+describe.runIf(existsSync(join(root, 'build/CMakeCache.txt')))('test addon (cmake-js dev build)', () => {
+  it('lies outside build/Release, where node-gyp-build would load it, and holds the harness', () => {
+    // node-gyp-build loads the first .node it finds in build/Release: only the production one may be there.
+    expect(readdirSync(join(root, 'build/Release')).filter((f) => f.endsWith('.node'))).toEqual(['fusedrnn.node']);
+    expect(testAddonPath.startsWith(join(root, 'build/Release'))).toBe(false);
+    const t = loadTestAddon();
+    expect(typeof t.ops.rnnForward).toBe('function');
+    expect(typeof t.init.uniform).toBe('function');
+    expect(typeof t.Model).toBe('function');
+  });
+
+  it('is built with the same kernels as the production addon (CUDA part included when it has one)', () => {
+    const prod = requireAddon(join(root, 'build/Release/fusedrnn.node'));
+    expect(loadTestAddon().buildInfo()).toEqual(prod.buildInfo());
   });
 });
 
@@ -217,7 +237,8 @@ describe('worker_threads', () => {
       const addon = require(${JSON.stringify(req.resolve('node-gyp-build'))})(workerData.root);
       parentPort.postMessage({ keys: Object.keys(addon), info: addon.buildInfo(), probe: addon.cudaProbe() });
     `);
-    expect(out.keys).toEqual(expect.arrayContaining(['ops', 'buildInfo', 'cudaProbe']));
+    expect(out.keys).toEqual(expect.arrayContaining(['Model', 'buildInfo', 'cudaProbe']));
+    expect(out.keys).not.toContain('ops');
     expect(out.info.napiVersion).toBe(8);
     expectProbeConsistent(out.probe);
   });

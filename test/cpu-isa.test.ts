@@ -5,12 +5,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../lib/native.js';
 import { Model, type ModelConfig } from '../lib/index.js';
 import { randInts, randn, relErr, rng } from './helpers/numeric.js';
+import { loadTestAddon } from './helpers/test-addon.js';
 
-const native = loadNative();
+// The ops run in the test addon, the models (lib/) in the production one: each holds its own
+// variant choice, so both are switched together.
+const native = loadTestAddon();
 const isa = native.cpuIsa;
+const modelIsa = loadNative().cpuIsa;
 const original = isa.active();
+const modelOriginal = modelIsa.active();
 afterAll(() => {
   isa.set(original);
+  modelIsa.set(modelOriginal);
 });
 
 type Cell = 'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu';
@@ -68,7 +74,10 @@ for (const name of ['generic', 'avx2', 'avx512'] as const) {
   const supported = isa.supported(name);
   if (!supported) console.warn(`cpu-isa: skipping '${name}': this CPU or build lacks it`);
   describe.skipIf(!supported)(`fp32 kernels forced to ${name}`, () => {
-    const use = () => expect(isa.set(name)).toBe(true);
+    const use = () => {
+      expect(isa.set(name)).toBe(true);
+      expect(modelIsa.set(name)).toBe(true);
+    };
 
     for (const v of VARIANTS)
       it(`${v.cell}${v.peephole ? '+peephole' : ''}${v.resetBefore ? ' reset-before' : ''}: forward and backward match fp64`, () => {

@@ -12,9 +12,11 @@ import { Model, type Batch, type ModelConfig } from '../lib/index.js';
 import { loadNative } from '../lib/native.js';
 import { randInts, randn, relErr, rng } from './helpers/numeric.js';
 import { rnnArgs, RNN_SHAPES, VARIANTS, type RnnCase } from './helpers/rnn-cases.js';
-import type { DType } from '../typings/native.js';
+import { loadTestAddon, type DType } from './helpers/test-addon.js';
 
 const addon = loadNative({ backend: 'cpu' });
+// The op harness; the models below run in the production addon (lib/), built from the same kernels.
+const harness = loadTestAddon();
 const cudaReason = (() => {
   if (!addon.buildInfo().cuda) return 'this build has no CUDA part (built without nvcc)';
   const probe = addon.cudaProbe();
@@ -38,10 +40,10 @@ afterAll(() => {
 });
 
 type Out = Record<string, Float64Array | Int32Array | number>;
-type OpName = keyof typeof addon.ops;
+type OpName = keyof typeof harness.ops;
 
 function run(op: OpName, dtype: DType, args: Record<string, unknown>): Out {
-  return (addon.ops[op] as (d: DType, a: Record<string, unknown>) => Out)(dtype, args);
+  return (harness.ops[op] as (d: DType, a: Record<string, unknown>) => Out)(dtype, args);
 }
 
 // Runs op on the CPU in fp64 and on CUDA in fp32 (poisoned outputs) and holds every output.
@@ -307,7 +309,7 @@ describe('CUDA backend selection', () => {
   });
   it('the op harness: backend cuda is float32 only, and without a GPU a clean Error', () => {
     const args = { rows: 1, cols: 1, src: new Float64Array([1]), lds: 1, dst: new Float64Array([0]), ldd: 1, backend: 'cuda' };
-    if (addon.buildInfo().cuda) expect(() => run('copyRows', 'float64', args)).toThrow(RangeError);
+    if (harness.buildInfo().cuda) expect(() => run('copyRows', 'float64', args)).toThrow(RangeError);
     if (!gpu) expect(() => run('copyRows', 'float32', args)).toThrow(/cuda/i);
     expect(() => run('copyRows', 'float32', { ...args, backend: 'tpu' })).toThrow(RangeError);
   });

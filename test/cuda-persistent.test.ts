@@ -6,12 +6,12 @@
 // refused (forced), and a barrier that never completes becomes a thrown error, not a hang.
 // Skipped, with the probe's reason, where no GPU is usable.
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadNative } from '../lib/native.js';
 import { relErr } from './helpers/numeric.js';
 import { rnnArgs, VARIANTS, type RnnCase } from './helpers/rnn-cases.js';
-import type { DType } from '../typings/native.js';
+import { loadTestAddon, type DType } from './helpers/test-addon.js';
 
-const addon = loadNative({ backend: 'cpu' });
+// The test addon throughout: the path counters must be read from the copy that ran the ops.
+const addon = loadTestAddon();
 const reason = !addon.buildInfo().cuda ? 'this build has no CUDA part (built without nvcc)' : addon.cudaProbe().ok ? '' : addon.cudaProbe().reason;
 if (reason) console.log(`[cuda-persistent] SKIPPED: ${reason}`);
 

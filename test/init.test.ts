@@ -2,10 +2,10 @@
 // moments of uniform / normal / Glorot draws, and orthogonality (torch.nn.init.orthogonal_
 // semantics: the sign-corrected Q of the QR of a normal matrix).
 import { describe, expect, it } from 'vitest';
-import { loadNative } from '../lib/native.js';
+import { loadTestAddon } from './helpers/test-addon.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const init = loadNative().init;
+const init = loadTestAddon().init;
 
 function moments(x: Float64Array) {
   let s = 0;

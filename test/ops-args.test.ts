@@ -1,13 +1,13 @@
 // Bad arguments to the op harness and the initializers throw TypeError / RangeError naming the
 // argument, and never crash the process.
 import { describe, expect, it } from 'vitest';
-import { loadNative } from '../lib/native.js';
+import { loadTestAddon } from './helpers/test-addon.js';
 
-const native = loadNative();
+const native = loadTestAddon();
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const ops = native.ops as Record<string, (...a: any[]) => any>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const init = (native as any).init as Record<string, (...a: any[]) => any>;
+const init = native.init as Record<string, (...a: any[]) => any>;
 
 const F = (n: number, v = 0.5) => new Float64Array(n).fill(v);
 const I = (...v: number[]) => Int32Array.from(v);

@@ -3,10 +3,10 @@
 // sizes (B=1, T=1, S=1, odd H, ragged and zero memory lengths), the accumulate-vs-write contract
 // of ops.h; sampled_logits and scale_rows against their formulas.
 import { describe, expect, it } from 'vitest';
-import { loadNative } from '../lib/native.js';
+import { loadTestAddon } from './helpers/test-addon.js';
 import { dot, numericGrad, randInts, randn, relErr, rng } from './helpers/numeric.js';
 
-const ops = loadNative().ops;
+const ops = loadTestAddon().ops;
 type Out = Record<string, Float64Array>;
 const run = (op: string, dtype: 'float32' | 'float64', args: Record<string, unknown>) => ops[op](dtype, args) as Out;
 

@@ -1,10 +1,10 @@
 // copy_rows, dense, embedding and one_hot: finite-difference gradients in fp64, reference
 // forward values, accumulation semantics, and fp32 against fp64.
 import { describe, expect, it } from 'vitest';
-import { loadNative } from '../lib/native.js';
+import { loadTestAddon } from './helpers/test-addon.js';
 import { numericGrad, randInts, randn, relErr, rng } from './helpers/numeric.js';
 
-const native = loadNative();
+const native = loadTestAddon();
 type DT = 'float32' | 'float64';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const op = (name: string, dtype: DT, args: Record<string, unknown>): any => native.ops[name](dtype, args);

@@ -2,10 +2,10 @@
 // contracts of ops.h checked against an independent Philox4x32-10 in JS, statistics, and
 // agreement of fp32 and fp64.
 import { describe, expect, it } from 'vitest';
-import { loadNative } from '../lib/native.js';
+import { loadTestAddon } from './helpers/test-addon.js';
 import { numericGrad, randn, relErr, rng } from './helpers/numeric.js';
 
-const native = loadNative();
+const native = loadTestAddon();
 type DT = 'float32' | 'float64';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const op = (name: string, dtype: DT, args: Record<string, unknown>): any => native.ops[name](dtype, args);

@@ -2,10 +2,10 @@
 // clip_grad_norm_ then Adam/AdamW, float64), the parameter lists flattened into one arena the way
 // the executor calls the ops; plus edge cases and fp32 against fp64.
 import { describe, expect, it } from 'vitest';
-import { loadNative } from '../lib/native.js';
+import { loadTestAddon } from './helpers/test-addon.js';
 import { f64, loadGolden, randn, relErr, rng, type GoldenTensor } from './helpers/numeric.js';
 
-const native = loadNative();
+const native = loadTestAddon();
 type DT = 'float32' | 'float64';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const op = (name: string, dtype: DT, args: Record<string, unknown>): any => native.ops[name](dtype, args);

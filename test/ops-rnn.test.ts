@@ -2,12 +2,12 @@
 // PyTorch's golden values, central finite differences in fp64, fp32 against fp64, the ldy stride,
 // dx accumulation and argument validation.
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadNative } from '../lib/native.js';
+import { loadTestAddon } from './helpers/test-addon.js';
 import { dot, f64, hasGolden, loadGolden, numericGrad, randn, relErr, rng } from './helpers/numeric.js';
 import { stackForwardBackward, takeCols, type CellName, type LayerParams, type StackSpec } from './helpers/rnn-stack.js';
-import type { DType } from '../typings/native.js';
+import type { DType } from './helpers/test-addon.js';
 
-const ops = loadNative().ops;
+const ops = loadTestAddon().ops;
 
 // Largest error seen per check, printed at the end (the numbers the tolerances are judged by).
 const worst = new Map<string, number>();

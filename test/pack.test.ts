@@ -87,6 +87,8 @@ describe.runIf(!skip)('npm pack + install into a consumer', () => {
     }
     const allowed = /^(dist\/.+\.(js|d\.ts)|typings\/[^/]+\.d\.ts|prebuilds\/linux-x64\/[^/]+\.node|cuda-addon\/prebuilds\/linux-x64\/[^/]+\.node|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
+    // Only the production addon: the test addon (op harness) must never reach a prebuild.
+    expect(files.filter((f) => f.endsWith('.node') && !f.endsWith('/fusedrnn.glibc.node'))).toEqual([]);
   });
 
   it('the tarball holds no build sources: a consumer cannot build them (cmake-js and node-addon-api are devDependencies)', () => {

@@ -3,11 +3,8 @@
 
 import type { NativeModelConstructor } from './model.js';
 
-/** The element type of a model's parameters and of an op's tensors. */
+/** The element type of a model's parameters. */
 export type DType = 'float32' | 'float64';
-
-/** One op of ops.h run on a backend; tensors cross as Float64Array / Int32Array. */
-export type OpHarness = (dtype: DType, args: Record<string, unknown>) => Record<string, Float64Array | Int32Array | number>;
 
 /** What the addon was compiled with (native/binding/build_info.cc). */
 export interface BuildInfo {
@@ -68,9 +65,6 @@ export interface CudaProbeResult {
  * and queues calls; the addon re-checks sizes and ranges, so a bad call is an error, never a crash.
  */
 export interface NativeAddon {
-  ops: Record<string, OpHarness>;
-  /** Host-side initializers (native/init.h), deterministic in (seed, offset). */
-  init: Record<string, (args: Record<string, unknown>) => Float64Array>;
   Model: NativeModelConstructor;
   /** @returns what the addon was compiled with (CUDA or not, architectures, compiler, Node-API version). */
   buildInfo(): BuildInfo;

@@ -3,8 +3,9 @@
 # registry and no git, but has the NVIDIA driver, and maybe nvcc/cmake and Python with PyTorch.
 #   bash bench/gpu/run.sh [--quick] [--node /path/to/node] [--runs 20] [--skip-bench] [--copy-to DIR]
 # Node: --node, else `node` on PATH, else .device/node.xz (../shared/tools/device-node.sh).
-# Full (about 4 min on an H200): 1 build or load the addon (build/Release, built here with cmake-js
-# when nvcc is present and the build is missing), 2 the CUDA probe, 3 the parity tests (vitest),
+# Full (about 4 min on an H200): 1 build or load the addons (build/Release and, for the parity
+# tests' op harness, build/test; built here with cmake-js when nvcc is present and one is
+# missing), 2 the CUDA probe, 3 the parity tests (vitest),
 # 4 compute-sanitizer memcheck, racecheck and synccheck on reduced sizes, 5 the ptxas resource report (CPU only,
 # in the background during 3-4), 6 fusedrnn vs PyTorch eager and PyTorch with CUDA graphs on W1-W5
 # in TF32 and exact fp32, fusedrnn W2 TF32 again with FUSEDRNN_CUDA_RECURRENT=stepwise, the per
@@ -97,7 +98,7 @@ finish() {
 }
 
 # 1. the addon
-if [ ! -f build/Release/fusedrnn.node ] && command -v nvcc >/dev/null && [ -d node_modules/cmake-js ]; then
+if { [ ! -f build/Release/fusedrnn.node ] || [ ! -f build/test/fusedrnn_test.node ]; } && command -v nvcc >/dev/null && [ -d node_modules/cmake-js ]; then
   tmo $T_BUILD node node_modules/cmake-js/bin/cmake-js rebuild --CDFRNN_REQUIRE_CUDA=ON >"$log/build.txt" 2>&1
   rc=$?
   status build "$(outcome $rc $T_BUILD "built here (cmake-js)" "FAILED (see $log/build.txt)")"

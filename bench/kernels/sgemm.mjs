@@ -1,8 +1,9 @@
 // SGEMM throughput through the dense op (y = x·Wᵀ: N x O x I), per kernel variant: median of
-// --runs after warm-up, in GFLOP/s (2·N·O·I per call). Needs a build (cmake-js) and dist (tsc).
+// --runs after warm-up, in GFLOP/s (2·N·O·I per call). The op harness is in the test addon only:
+// needs the cmake-js build (build/test/fusedrnn_test.node).
+import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import { loadNative } from '../../dist/native.js';
-const native = loadNative();
+const native = createRequire(import.meta.url)('../../build/test/fusedrnn_test.node');
 const runs = 7;
 for (const [N, I, O] of [[1600, 256, 1024], [32, 256, 1024], [1600, 512, 2048]]) {
   const x = Float64Array.from({ length: N * I }, (_, k) => Math.sin(k));

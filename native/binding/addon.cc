@@ -1,5 +1,5 @@
-// Module entry. Node-API addons are context-aware, so this loads in worker_threads too; nothing
-// here keeps per-process mutable state.
+// Module entry of the production addon. Node-API addons are context-aware, so this loads in
+// worker_threads too; nothing here keeps per-process mutable state.
 #include <napi.h>
 
 #include "registry.h"
@@ -7,15 +7,7 @@
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  using namespace frnn::binding;
-  Napi::Object ops = Napi::Object::New(env);
-  RegisterRnnHarness(env, ops);
-  RegisterOpsHarness(env, ops);
-  exports.Set("ops", ops);
-  RegisterInit(env, exports);
-  RegisterModel(env, exports);
-  RegisterBuildInfo(env, exports);
-  RegisterCpuIsa(env, exports);
+  frnn::binding::RegisterAddon(env, exports);
   return exports;
 }
 

@@ -1,7 +1,7 @@
 // Stacked / bidirectional recurrent networks composed from single layer-direction harness calls
 // (ops.rnnForward / ops.rnnBackward), the way PyTorch's nn.LSTM/GRU/RNN stack them: layer l's input
 // is the concatenated [forward, reverse] output of layer l-1, and both directions' dx add up.
-import type { DType, OpHarness } from '../../typings/native.js';
+import type { DType, OpHarness } from './test-addon.js';
 
 export type CellName = 'lstm' | 'gru' | 'rnn_tanh' | 'rnn_relu';
 

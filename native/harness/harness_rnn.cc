@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "harness_util.h"
-#include "registry.h"
+#include "harness.h"
 
 namespace frnn::binding {
 namespace {

@@ -1,5 +1,6 @@
 // exports.init: the host initializers of native/init.h, each `init.<name>(args)` returning a
-// Float64Array. seed/offset are non-negative integers up to 2^53 (offset defaults to 0).
+// Float64Array, for the tests (test addon only: the executor calls init.h itself, lib/ never does).
+// seed/offset are non-negative integers up to 2^53 (offset defaults to 0).
 //   uniform       {n, lo, hi, seed, offset?}
 //   normal        {n, mean?=0, std?=1, seed, offset?}
 //   glorotUniform {fanIn, fanOut, n?=fanIn*fanOut, gain?=1, seed, offset?}
@@ -12,7 +13,7 @@
 
 #include "../init.h"
 #include "harness_util.h"
-#include "registry.h"
+#include "harness.h"
 
 namespace frnn::binding {
 namespace {

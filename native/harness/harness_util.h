@@ -1,6 +1,7 @@
-// Helpers for the op harness: `binding.ops.<op>(dtype, args)` runs one op of ops.h on one backend
-// so tests can hold every kernel against finite differences, PyTorch's golden values and the fp64
-// reference. Tensors cross as Float64Array (converted to the op's precision) and Int32Array.
+// Helpers for the op harness of the test addon: `ops.<op>(dtype, args)` runs one op of ops.h on
+// one backend so tests can hold every kernel against finite differences, PyTorch's golden values
+// and the fp64 reference. Tensors cross as Float64Array (converted to the op's precision) and
+// Int32Array.
 #pragma once
 
 #include <napi.h>
@@ -16,8 +17,8 @@
 
 #include "../cpu/cpu_ops.h"
 #include "../ops.h"
-#include "js_args.h"
-#include "js_errors.h"
+#include "../binding/js_args.h"
+#include "../binding/js_errors.h"
 #ifdef FRNN_HAVE_CUDA
 #include "../../cuda/cuda_backend.h"
 #endif
