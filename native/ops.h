@@ -67,12 +67,13 @@ struct RnnParamGrads {
 
 enum class Activation : int32_t { Linear = 0, Tanh = 1 };
 
+// Zero-initialised only: the defaults are lib/options/train.ts's, and the binding sets every field.
 struct AdamConfig {
-  double lr = 1e-3;
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double eps = 1e-8;
-  double weight_decay = 0.0;
+  double lr = 0;
+  double beta1 = 0;
+  double beta2 = 0;
+  double eps = 0;
+  double weight_decay = 0;
   // false: PyTorch Adam (L2: g += wd*p). true: PyTorch AdamW (p *= 1 - lr*wd before the update).
   bool decoupled = false;
 };

@@ -301,7 +301,9 @@ struct Adam {
   Napi::Value operator()(Napi::Env env, const Napi::Object& args) {
     Ops<T>& ops = backend_arg<T>(args);
     const size_t n = f64_len(args, "params");
+    // A test that gives no cfg (or part of one) gets PyTorch's Adam for the rest.
     AdamConfig cfg;
+    cfg.lr = 1e-3, cfg.beta1 = 0.9, cfg.beta2 = 0.999, cfg.eps = 1e-8, cfg.weight_decay = 0;
     if (present(args, "cfg")) {
       if (!args.Get("cfg").IsObject()) throw Napi::TypeError::New(env, "args.cfg must be an object");
       const Napi::Object c = args.Get("cfg").As<Napi::Object>();
