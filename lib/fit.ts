@@ -9,6 +9,7 @@ import { EVALUATE_DATA_OPTIONS, FIT_STEP_KEYS, PREDICT_DATA_OPTIONS, readFitOpti
 import { readOptions } from './options/table.js';
 import { setting } from './options/model-config.js';
 import { splitValidation } from './validation-split.js';
+import type { BatchLog, EpochLog } from './fit-logs.js';
 
 /** What a factory source gets each epoch: shuffle with `seed` to make the run repeatable. */
 export interface EpochContext {
@@ -46,36 +47,7 @@ export interface Trainable<B = Batch> {
   setParam(name: string, values: Float64Array): void;
 }
 
-/** What `onBatchEnd` receives after every training step of {@link fit}. */
-export interface BatchLog {
-  /** 0-based, as EpochLog.epoch (progress output shows it 1-based: 'epoch 1/3'). */
-  epoch: number;
-  /** 1-based batch number within the epoch. */
-  step: number;
-  /** Training steps taken in this fit so far. */
-  globalStep: number;
-  loss: number;
-  accuracy: number;
-  gradNorm: number;
-  learningRate: number;
-}
-
-/** What `onEpochEnd` receives after every epoch of {@link fit}, and one entry of {@link FitResult.history}. */
-export interface EpochLog {
-  /**
-   * 0-based (Keras's convention for callbacks; history[i].epoch === i). Progress output shows it
-   * 1-based ('epoch 1/3' is epoch 0).
-   */
-  epoch: number;
-  /** Mean training loss over the epoch's rows (weighted as the batches weight them). */
-  loss: number;
-  accuracy: number;
-  valLoss?: number;
-  valAccuracy?: number;
-  batches: number;
-  seconds: number;
-  learningRate: number;
-}
+export type { BatchLog, EpochLog };
 
 /** When {@link fit} stops because the monitored loss stopped improving, and whether it restores the best epoch's parameters. */
 export interface EarlyStoppingOptions {

@@ -1,6 +1,7 @@
 // Model.summary()'s table and the short description util.inspect shows: what a Keras user reads
 // from model.summary(), computed from the config and the model's real parameter tensors.
-import type { ModelConfig, ModelInfo, ParamInfo } from './model.js';
+import type { ModelConfig } from './model-config.js';
+import type { ModelInfo, ParamInfo } from './model-types.js';
 import { activationOf, ATTENTION_OPTIONS, cellOf, setting } from './options/model-config.js';
 
 /** One row of the summary: a layer, its output shape and the parameters it owns. */

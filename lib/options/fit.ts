@@ -3,7 +3,7 @@
 import type { NativeTrainOptions } from '../../typings/model.js';
 import { checkSignal } from '../abort.js';
 import { checkFitCheckpoint } from '../fit-checkpoint.js';
-import type { BatchLog, EpochLog } from '../fit.js';
+import type { BatchLog, EpochLog } from '../fit-logs.js';
 import type { ProgressSink } from '../progress.js';
 import { toSchedule } from '../schedules.js';
 import { checkBoolean, checkInt, checkNumber, checkOneOf } from '../validate.js';
