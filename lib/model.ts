@@ -8,11 +8,21 @@ import type {
   NativeParamInfo,
   NativeTrainingState,
   NativeSampleOptions,
+  NativeTrainOptions,
 } from '../typings/model.js';
 import { inspect } from 'node:util';
 import { checkSignal } from './abort.js';
 import { checkBatch, checkCondition, type Batch, type BatchShape } from './batch.js';
 import { checkPrime, drawInChunks } from './generation.js';
+import {
+  checkConditionPresent,
+  checkEncodable,
+  checkGeneratable,
+  checkMemoryGrad,
+  checkParamValues,
+  findParam,
+  checkStateBlocks,
+} from './model-checks.js';
 import { softmaxRows, toModelInfo, toStepResult } from './native-results.js';
 import { describeModel, formatSummary } from './summary.js';
 import { checkActivationSize, memoryBudget } from './memory-budget.js';
@@ -66,11 +76,13 @@ export class Model {
   private readonly buildInfo: BuildInfo;
   private readonly cpuKernels: NativeAddon['cpuIsa'];
   private readonly budget: () => number;
+  private readonly backend: string;
 
   private constructor(config: ModelConfig, native: NativeModel, addon: NativeAddon, fallbackReason?: string) {
     this.config = config;
     this.native = native;
     const where = native.info();
+    this.backend = where.backend;
     this.budget = () => memoryBudget(addon, where.backend === 'cuda' ? 'cuda' : 'cpu', where.device ?? 0);
     this.buildInfo = addon.buildInfo();
     this.cpuKernels = addon.cpuIsa;
@@ -149,6 +161,7 @@ export class Model {
     return settle(() => {
       const nb = checkBatch(batch, this.batchShape);
       const { native, signal } = readTrainOptions(options, this.dtype);
+      this.checkTrainCall(nb, native);
       return this.enqueue((m) => m.trainStep(nb, native), { signal, batch: nb }).then(toStepResult);
     });
   }
@@ -161,7 +174,9 @@ export class Model {
   trainStepSync(batch: Batch, options: TrainStepOptions = {}): StepResult {
     if (options?.signal !== undefined) throw new TypeError('options.signal applies to the async trainStep only');
     const nb = checkBatch(batch, this.batchShape);
-    return toStepResult(this.nativeNow(nb).trainStepSync(nb, readTrainOptions(options, this.dtype).native));
+    const { native } = readTrainOptions(options, this.dtype);
+    this.checkTrainCall(nb, native);
+    return toStepResult(this.nativeNow(nb).trainStepSync(nb, native));
   }
 
   /**
@@ -175,6 +190,7 @@ export class Model {
     return settle(() => {
       const nb = checkBatch(batch, this.batchShape);
       const { useState, keepState, signal } = readEvaluateOptions(options);
+      checkConditionPresent(this.config, nb, useState);
       return this.enqueue((m) => m.evaluate(nb, useState, keepState), { signal, batch: nb }).then(toStepResult);
     });
   }
@@ -188,6 +204,7 @@ export class Model {
     const nb = checkBatch(batch, this.batchShape);
     const { useState, keepState, signal } = readEvaluateOptions(options);
     if (signal !== undefined) throw new TypeError('options.signal applies to the async evaluate only');
+    checkConditionPresent(this.config, nb, useState);
     return toStepResult(this.nativeNow(nb).evaluateSync(nb, useState, keepState));
   }
 
@@ -209,6 +226,7 @@ export class Model {
       if (probabilities && !this.batchShape.softmax) {
         throw new TypeError("options.output 'probabilities' needs a softmax model (loss 'softmaxCrossEntropy')");
       }
+      checkConditionPresent(this.config, nb, useState);
       const run = this.enqueue((m) => m.predict(nb, useState, keepState), { signal, batch: nb });
       return probabilities ? run.then((logits) => softmaxRows(logits, this.outputSize)) : run;
     });
@@ -230,6 +248,8 @@ export class Model {
     return settle(() => {
       const nb = checkBatch(batch as Batch, this.batchShape, false);
       const { training } = readOptions(ENCODE_OPTIONS, options, { name: 'encode options' }, undefined);
+      checkEncodable(this.config);
+      checkConditionPresent(this.config, nb, false);
       return this.enqueue((m) => m.encode(nb, training), { batch: nb }).then(({ blocks, outputs }) => ({
         batchSize: nb.batchSize,
         blocks,
@@ -277,6 +297,7 @@ export class Model {
     const { flat, rows } = checkPrime(prime, this.vocabSize);
     checkInt(length, 'length', 0, MAX_SIZE);
     const { native, condition, signal } = readSampleOptions(options);
+    checkGeneratable(this.config, this.backend, native.precision);
     const sample: NativeSampleOptions = native;
     const c = checkCondition(condition, rows, this.batchShape.conditionSize, 'options.condition');
     if (c !== undefined) sample.condition = c;
@@ -304,6 +325,7 @@ export class Model {
       const { flat, rows } = checkPrime(prime, this.vocabSize);
       checkInt(length, 'length', 0, MAX_SIZE);
       const { native, condition, signal } = readSampleOptions(options);
+      checkGeneratable(this.config, this.backend, native.precision);
       const sample: NativeSampleOptions = native;
       if (state !== null) checkObject(state, 'state');
       // A conditioned model needs its condition for the first chunk only; later ones carry the state.
@@ -354,6 +376,7 @@ export class Model {
   setParam(name: string, values: Float32Array | Float64Array): void {
     this.checkParamName(name);
     checkFloatArray(values, 'values');
+    checkParamValues(this.params(), name, values.length);
     this.nativeNow().setParam(name, values);
   }
 
@@ -385,6 +408,7 @@ export class Model {
     checkInt(state.batchSize, 'state.batchSize', 1, MAX_SIZE);
     if (!Array.isArray(state.blocks)) throw new TypeError('state.blocks must be an array');
     state.blocks.forEach((b, i) => checkFloatArray(b, `state.blocks[${i}]`));
+    checkStateBlocks(this.config, state.batchSize, state.blocks);
     this.nativeNow().setState(state.batchSize, state.blocks);
   }
 
@@ -451,8 +475,15 @@ export class Model {
     return run;
   }
 
+  // What a training step needs beyond its batch and options: a memory for memoryGrad, the condition.
+  private checkTrainCall(nb: NativeBatch, native: NativeTrainOptions): void {
+    checkMemoryGrad(this.config, native.memoryGrad);
+    checkConditionPresent(this.config, nb, native.carryState);
+  }
+
   private checkParamName(name: string): string {
     if (typeof name !== 'string') throw new TypeError('name must be a string');
+    findParam(this.params(), name);
     return name;
   }
 }

@@ -23,7 +23,7 @@ void NetworkImpl<Real>::forward(Activations<Real>& a, bool training, bool use_st
   state_used_ = use_state;
   run_input(a);
   if (cfg_.condition > 0 && !use_state) {
-    if (!has_condition_) range_error(kConditionRequired);
+    if (!has_condition_) internal_error(kConditionRequired);
     run_condition(a);
   }
   const Real* x = a.x0;

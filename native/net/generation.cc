@@ -13,17 +13,17 @@ std::vector<int32_t> NetworkImpl<Real>::generate(const std::vector<int32_t>& pri
                                                  const SampleConfig& sc, uint64_t seed, GenerationState* carry,
                                                  const std::vector<double>& condition) {
   if (cfg_.input == InputKind::Features || cfg_.loss != LossKind::SoftmaxXent)
-    range_error("generate needs a model with token inputs and a softmax output");
+    internal_error("generate needs a model with token inputs and a softmax output");
   for (const RecurrentSpec& l : cfg_.layers)
-    if (l.bidirectional) range_error("generate cannot run a bidirectional model one step at a time");
-  if (cfg_.attention > 0) range_error("generate does not take a memory: decode an attention model with beamSearch");
+    if (l.bidirectional) internal_error("generate cannot run a bidirectional model one step at a time");
+  if (cfg_.attention > 0) internal_error("generate does not take a memory: decode an attention model with beamSearch");
   // Each drawn id is fed back in as an input token.
   if (cfg_.output_width() > cfg_.vocab)
-    range_error("generate feeds every drawn token back in: it needs an output layer of at most vocabSize units");
+    internal_error("generate feeds every drawn token back in: it needs an output layer of at most vocabSize units");
   if (B < 1 || P < 1 || steps < 0 || prime.size() != static_cast<size_t>(B) * P)
     internal_error("generate: batch and prime length must be >= 1, and prime must hold batch * prime length ids");
   check_tokens(cfg_, prime, "prime");
-  if (sc.bf16 && !ops_->bf16_products()) range_error("options.precision 'bf16' needs a float32 model on the CPU backend");
+  if (sc.bf16 && !ops_->bf16_products()) internal_error("options.precision 'bf16' needs a float32 model on the CPU backend");
   const HeldWeights held(*this, sc.bf16);
 
   // Generation keeps its own state so it never disturbs the carried training state.

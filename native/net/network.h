@@ -126,9 +126,10 @@ struct ParamInfo {
   bool trainable = true;
 };
 
-// Calls throw ArgumentError for what only the network can judge (a parameter's name, a state's
-// block sizes, a train_from_state_grad without its encode, ...), InternalError for the bounds and
-// sizes lib/ checks first (batch_checks.h), and any other exception for a backend failure.
+// Calls throw ArgumentError for what only the network can judge (a generation state's or a state
+// gradient's block sizes, a train_from_state_grad without its encode, a training state's arenas),
+// InternalError for what lib/ checks first (bounds and sizes: batch_checks.h; a call's
+// preconditions: lib/model-checks.ts), and any other exception for a backend failure.
 class Network {
  public:
   virtual ~Network() = default;

@@ -54,7 +54,7 @@ template <typename Real>
 void NetworkImpl<Real>::set_param(const std::string& name, const std::vector<double>& values) {
   const ParamInfo& p = find_param(name);
   if (values.size() != p.size)
-    range_error("values for '" + name + "' must have " + std::to_string(p.size) + " elements, got " +
+    internal_error("values for '" + name + "' must have " + std::to_string(p.size) + " elements, got " +
                 std::to_string(values.size()));
   ++params_version_;
   upload_floats(params_ + p.offset, values);
@@ -64,7 +64,7 @@ template <typename Real>
 const ParamInfo& NetworkImpl<Real>::find_param(const std::string& name) const {
   for (const ParamInfo& p : layout_.params)
     if (p.name == name) return p;
-  range_error("no parameter named '" + name + "'");
+  internal_error("no parameter named '" + name + "'");
 }
 
 template <typename Real>

@@ -26,10 +26,10 @@ void NetworkImpl<Real>::set_state(int batch, const std::vector<std::vector<doubl
   if (batch < 1) internal_error("state batch must be >= 1");
   const std::vector<size_t> sizes = state_block_sizes(batch);
   if (blocks.size() != sizes.size())
-    range_error("state must have " + std::to_string(sizes.size()) + " blocks, got " + std::to_string(blocks.size()));
+    internal_error("state must have " + std::to_string(sizes.size()) + " blocks, got " + std::to_string(blocks.size()));
   for (size_t i = 0; i < blocks.size(); ++i)
     if (blocks[i].size() != sizes[i])
-      range_error("state block " + std::to_string(i) + " must have " + std::to_string(sizes[i]) + " elements");
+      internal_error("state block " + std::to_string(i) + " must have " + std::to_string(sizes[i]) + " elements");
   allocate_state(batch);
   for (size_t i = 0; i < blocks.size(); ++i) upload_floats(state_[i].data, blocks[i]);
 }

@@ -14,9 +14,9 @@ namespace frnn {
 // run_captured call that only enqueues ops, then the downloads.
 template <typename Real>
 StepResult NetworkImpl<Real>::train_step(const Batch& batch, const TrainOptions& opts) {
-  if (opts.memory_grad && cfg_.attention == 0) range_error("options.memoryGrad needs a model with attention");
+  if (opts.memory_grad && cfg_.attention == 0) internal_error("options.memoryGrad needs a model with attention");
   Activations<Real>& a = prepare(batch);
-  if (cfg_.condition > 0 && !opts.carry_state && !has_condition_) range_error(kConditionRequired);
+  if (cfg_.condition > 0 && !opts.carry_state && !has_condition_) internal_error(kConditionRequired);
   return keeping_state_on_failure([&] { return train_prepared(a, batch, opts); });
 }
 
@@ -66,7 +66,7 @@ StepResult NetworkImpl<Real>::train_prepared(Activations<Real>& a, const Batch& 
 
 template <typename Real>
 Network::Encoded NetworkImpl<Real>::encode(const Batch& batch, bool training) {
-  if (cfg_.attention > 0) range_error("encode is for encoders: this model attends over a memory itself");
+  if (cfg_.attention > 0) internal_error("encode is for encoders: this model attends over a memory itself");
   Activations<Real>& a = prepare(batch);
   if (training) {
     begin_step_block();
