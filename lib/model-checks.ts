@@ -2,7 +2,7 @@
 // need, when a batch must carry its condition, and the sizes setParam and setState accept. lib/
 // owns these messages; the executor keeps copies only as internal errors (native/net/), for the
 // raw binding.
-import type { NativeBatch } from '../typings/model.js';
+import type { NativeBatch, NativeTrainingState } from '../typings/model.js';
 import type { ModelConfig } from './model-config.js';
 import type { ParamInfo } from './model-types.js';
 import { cellOf, setting } from './options/model-config.js';
@@ -91,4 +91,25 @@ export function checkStateBlocks(config: Readonly<ModelConfig>, batchSize: numbe
   blocks.forEach((b, i) => {
     if (b.length !== sizes[i]) throw new RangeError(`state block ${i} must have ${sizes[i]} elements`);
   });
+}
+
+/**
+ * A training state for this model: arenas of the parameters' total length, finite parameters
+ * and first moments, finite non-negative second moments (a NaN moment would poison every later
+ * update). The parts' types are the binding's to check.
+ * @throws RangeError naming the part at fault.
+ */
+export function checkTrainingState(params: readonly ParamInfo[], state: NativeTrainingState): void {
+  const total = params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+  const parts = [
+    [state.params, 'parameters must be finite', (x: number) => Number.isFinite(x)],
+    [state.m, 'first moments must be finite', (x: number) => Number.isFinite(x)],
+    [state.v, 'second moments must be finite and >= 0', (x: number) => Number.isFinite(x) && x >= 0],
+  ] as const;
+  for (const [values] of parts) {
+    if (ArrayBuffer.isView(values) && values.length !== total) throw new RangeError(`training state arenas must have ${total} elements`);
+  }
+  for (const [values, message, ok] of parts) {
+    if (ArrayBuffer.isView(values) && !values.every(ok)) throw new RangeError(`training state ${message}`);
+  }
 }

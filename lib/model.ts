@@ -22,6 +22,7 @@ import {
   checkParamValues,
   findParam,
   checkStateBlocks,
+  checkTrainingState,
 } from './model-checks.js';
 import { softmaxRows, toModelInfo, toStepResult } from './native-results.js';
 import { describeModel, formatSummary } from './summary.js';
@@ -353,6 +354,7 @@ export class Model {
    */
   importTrainingState(state: NativeTrainingState): void {
     checkObject(state, 'state');
+    checkTrainingState(this.params(), state);
     this.nativeNow().importTrainingState(state);
   }
 

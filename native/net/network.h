@@ -127,7 +127,7 @@ struct ParamInfo {
 };
 
 // Calls throw ArgumentError for what only the network can judge (a generation state's or a state
-// gradient's block sizes, a train_from_state_grad without its encode, a training state's arenas),
+// gradient's block sizes, a train_from_state_grad without its encode),
 // InternalError for what lib/ checks first (bounds and sizes: batch_checks.h; a call's
 // preconditions: lib/model-checks.ts), and any other exception for a backend failure.
 class Network {

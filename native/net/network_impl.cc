@@ -2,8 +2,6 @@
 // (checkpoints).
 #include "network_impl.h"
 
-#include <cmath>
-
 #include "../errors.h"
 
 namespace frnn {
@@ -27,15 +25,10 @@ Network::TrainingState NetworkImpl<Real>::export_training_state() {
 
 template <typename Real>
 void NetworkImpl<Real>::import_training_state(const TrainingState& s) {
+  // lib/ checks the sizes and values first (lib/model-checks.ts); the sizes guard the uploads.
   for (const auto* arena : {&s.params, &s.m, &s.v})
     if (arena->size() != layout_.total)
-      range_error("training state arenas must have " + std::to_string(layout_.total) + " elements");
-  for (double x : s.params)
-    if (!std::isfinite(x)) range_error("training state parameters must be finite");
-  for (double x : s.m)
-    if (!std::isfinite(x)) range_error("training state first moments must be finite");
-  for (double x : s.v)
-    if (!(x >= 0) || !std::isfinite(x)) range_error("training state second moments must be finite and >= 0");
+      internal_error("training state arenas must have " + std::to_string(layout_.total) + " elements");
   ++params_version_;
   upload_floats(params_, s.params);
   upload_floats(m_, s.m);
