@@ -14,6 +14,19 @@ constexpr int kMaxSize = 1 << 24;
 
 std::string at_index(const std::string& where, uint32_t i) { return where + "[" + std::to_string(i) + "]"; }
 
+// A Float32Array or Float64Array copied as it is (HostFloats): a float32 model's upload then
+// takes a Float32Array's values without a round trip through doubles.
+HostFloats host_floats(const Napi::Value& v, const std::string& what) {
+  HostFloats out;
+  if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
+    const auto a = v.As<Napi::Float32Array>();
+    out.f32.assign(a.Data(), a.Data() + a.ElementLength());
+  } else {
+    out.f64 = floats(v, what);  // a Float64Array, or the TypeError naming `what`
+  }
+  return out;
+}
+
 // An array field whose elements are objects, each read by `read(element, "where[i]")`.
 template <typename Read>
 void each_object(const Napi::Object& o, const char* key, const std::string& where, Read read) {
@@ -96,19 +109,19 @@ Batch parse_batch(const Napi::Value& v, const NetworkConfig& cfg) {
   b.B = int_at(o, "batchSize", w, 1, kMaxSize);
   b.T = int_at(o, "steps", w, 1, kMaxSize);
   if (cfg.input == InputKind::Features)
-    b.features = floats(required(o, "inputs", w), "batch.inputs");
+    b.features = host_floats(required(o, "inputs", w), "batch.inputs");
   else
     b.tokens = int32s(required(o, "inputs", w), "batch.inputs");
   if (cfg.loss == LossKind::SoftmaxXent)
     b.class_targets = int32s(required(o, "targets", w), "batch.targets");
   else
-    b.value_targets = floats(required(o, "targets", w), "batch.targets");
+    b.value_targets = host_floats(required(o, "targets", w), "batch.targets");
   // Data, not settings: absent means no mask, no weights, no condition, no memory.
   if (present(o, "lengths")) b.lengths = int32s(o.Get("lengths"), "batch.lengths");
   if (present(o, "weights")) b.weights = floats(o.Get("weights"), "batch.weights");
-  if (present(o, "condition")) b.condition = floats(o.Get("condition"), "batch.condition");
+  if (present(o, "condition")) b.condition = host_floats(o.Get("condition"), "batch.condition");
   if (present(o, "memory")) {
-    b.memory = floats(o.Get("memory"), "batch.memory");
+    b.memory = host_floats(o.Get("memory"), "batch.memory");
     b.memory_steps = int_at(o, "memorySteps", w, 1, kMaxSize);
   }
   if (present(o, "memoryLengths")) b.memory_lengths = int32s(o.Get("memoryLengths"), "batch.memoryLengths");

@@ -38,8 +38,8 @@ void check_tokens(const NetworkConfig& cfg, const std::vector<int32_t>& tokens, 
   for (int32_t t : tokens) check_range(t, 0, cfg.vocab - 1, what);
 }
 
-void check_condition(const NetworkConfig& cfg, const std::vector<double>& condition, int B) {
-  check_count(condition.size(), static_cast<size_t>(B) * cfg.condition, "condition (batchSize * conditionSize)");
+void check_condition(const NetworkConfig& cfg, size_t values, int B) {
+  check_count(values, static_cast<size_t>(B) * cfg.condition, "condition (batchSize * conditionSize)");
 }
 
 void check_batch(const NetworkConfig& cfg, const Batch& batch) {
@@ -65,7 +65,7 @@ void check_batch(const NetworkConfig& cfg, const Batch& batch) {
   }
   if (!batch.weights.empty()) check_count(batch.weights.size(), rows, "weights");
   // A condition may be left out when the batch starts from the carried state (forward checks).
-  if (!batch.condition.empty() || cfg.condition == 0) check_condition(cfg, batch.condition, B);
+  if (!batch.condition.empty() || cfg.condition == 0) check_condition(cfg, batch.condition.size(), B);
   check_memory(cfg, batch);
 }
 

@@ -15,6 +15,6 @@ void check_batch(const NetworkConfig& cfg, const Batch& batch);
 // Token ids (a batch's inputs, a generation's prime) in [0, vocab).
 void check_tokens(const NetworkConfig& cfg, const std::vector<int32_t>& tokens, const char* what);
 // A condition of B rows (conditioned networks; any other network takes none).
-void check_condition(const NetworkConfig& cfg, const std::vector<double>& condition, int B);
+void check_condition(const NetworkConfig& cfg, size_t values, int B);
 
 }  // namespace frnn

@@ -35,7 +35,7 @@ std::vector<int32_t> NetworkImpl<Real>::generate(const std::vector<int32_t>& pri
   }
   const bool resume = carry != nullptr && !carry->h.empty();
   if (!resume && cfg_.condition > 0) {
-    check_condition(cfg_, condition, B);
+    check_condition(cfg_, condition.size(), B);
     Activations<Real>& a = shape_for(B, 1);
     upload_floats(a.condition, condition);
     run_condition(a);
@@ -45,7 +45,7 @@ std::vector<int32_t> NetworkImpl<Real>::generate(const std::vector<int32_t>& pri
       ops_->zero(c[l], bytes);
     }
   } else if (!condition.empty()) {
-    check_condition(cfg_, condition, B);  // a resumed chunk has its state already; only the size is checked
+    check_condition(cfg_, condition.size(), B);  // a resumed chunk has its state already; only the size is checked
   }
   if (resume) load_generation_state(*carry, B, h, c);
   const uint64_t first_draw = carry != nullptr ? static_cast<uint64_t>(carry->drawn) : 0;

@@ -76,18 +76,27 @@ struct NetworkConfig {
   int output_width() const;
 };
 
+// Float values as JS passed them (a Float32Array's floats or a Float64Array's doubles, the other
+// vector empty): copied once out of JS, converted once, at upload, to the model's precision.
+struct HostFloats {
+  std::vector<float> f32;
+  std::vector<double> f64;
+  size_t size() const { return f32.size() + f64.size(); }
+  bool empty() const { return size() == 0; }
+};
+
 // One call's data, copied from JS before the work leaves the main thread.
 struct Batch {
   int B = 0, T = 0;
   std::vector<int32_t> tokens;         // [B*T] for token inputs
-  std::vector<double> features;        // [B*T*features] for float inputs
+  HostFloats features;                 // [B*T*features] for float inputs
   std::vector<int32_t> lengths;        // [B] or empty (all T)
   std::vector<int32_t> class_targets;  // softmax: [rows]
-  std::vector<double> value_targets;   // mse: [rows*output_width]
+  HostFloats value_targets;            // mse: [rows*output_width]
   std::vector<double> weights;         // [rows] or empty; rows = B*T (sequences) or B (last step)
-  std::vector<double> condition;       // [B*condition] for a conditioned network, else empty
+  HostFloats condition;                // [B*condition] for a conditioned network, else empty
   int memory_steps = 0;                // attention: S, and the memory [B*S*attention]
-  std::vector<double> memory;
+  HostFloats memory;
   std::vector<int32_t> memory_lengths;  // [B] in [1, S], or empty (all S)
 };
 

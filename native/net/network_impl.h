@@ -148,13 +148,18 @@ class NetworkImpl final : public Network {
     return cfg_.layers[l].dropout_output > 0 && (cfg_.return_sequences || l + 1 < cfg_.layers.size());
   }
 
-  void upload_floats(Real* dst, const std::vector<double>& host) {
-    if constexpr (std::is_same_v<Real, double>) {
+  template <typename Host>
+  void upload_floats(Real* dst, const std::vector<Host>& host) {
+    if constexpr (std::is_same_v<Real, Host>) {
       ops_->upload(dst, host.data(), host.size() * sizeof(Real));  // already the model's precision
     } else {
       std::vector<Real> conv(host.begin(), host.end());
       ops_->upload(dst, conv.data(), conv.size() * sizeof(Real));
     }
+  }
+  void upload_floats(Real* dst, const HostFloats& host) {
+    if (host.f32.empty()) upload_floats(dst, host.f64);
+    else upload_floats(dst, host.f32);
   }
   std::vector<double> download_floats(const Real* src, size_t n) {
     std::vector<Real> host(n);
