@@ -32,10 +32,18 @@ export function comparable(result, workload) {
   return result.perSequence ? result.median * workload.batch : result.median;
 }
 
+// Why a peer's ratio is not printed: PyTorch on Debian's reference BLAS (its runner reports
+// blas: 'reference') is ~25x slower than on OpenBLAS, so a ratio against it would flatter us.
+export const REFERENCE_BLAS_REFUSAL = 'no ratio: PyTorch runs on the reference BLAS (install libopenblas0-openmp)';
+
 export function addRatios(results, workloads, reference = 'fusedrnn cpu') {
   for (const r of results) {
     const ref = results.find((x) => x.workload === r.workload && x.peer === reference && x.ok);
     if (!r.ok || !ref || r.peer === reference) continue;
+    if (r.blas === 'reference') {
+      r.ratioRefused = REFERENCE_BLAS_REFUSAL;
+      continue;
+    }
     r.ratio = comparable(r, workloads[r.workload]) / comparable(ref, workloads[r.workload]);
   }
   return results;
@@ -50,6 +58,7 @@ function fmt(x) {
 }
 
 function ratioText(r, workload) {
+  if (r.ratioRefused !== undefined) return r.ratioRefused;
   if (r.ratio === undefined) return r.peer === 'fusedrnn cpu' && r.ok ? '1 (reference)' : '';
   const per = r.perSequence ? ` (×${workload.batch} sequences)` : '';
   return `${r.ratio >= 10 ? r.ratio.toFixed(0) : r.ratio.toFixed(2)}×${per}`;
@@ -116,7 +125,7 @@ export const CPU_HISTORY_REFERENCE = 'pytorch cpu 2 thr';
 export function historyLine(run, workloads, { commit, kind }) {
   const cell = (id) => [`fusedrnn cpu`, CPU_HISTORY_REFERENCE]
     .map((peer) => run.results.find((r) => r.workload === id && r.peer === peer && r.ok))
-    .map((r) => (r ? fmt(r.median) : '—'))
+    .map((r) => (r ? `${fmt(r.median)}${r.blas === 'reference' ? ' (reference BLAS)' : ''}` : '—'))
     .join(' / ');
   return `| ${run.date} | ${commit} | ${kind} | ${Object.keys(workloads).map(cell).join(' | ')} |\n`;
 }

@@ -2,7 +2,7 @@
 // the arithmetic behind every published ratio. No timing here; speed lives in bench/.
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error plain ESM without types, outside the compiled lib/
-import { CPU_HISTORY_REFERENCE, addRatios, historyLine, markdown, mergeRounds, summarize } from '../bench/report.mjs';
+import { CPU_HISTORY_REFERENCE, REFERENCE_BLAS_REFUSAL, addRatios, historyLine, markdown, mergeRounds, summarize } from '../bench/report.mjs';
 // @ts-expect-error plain ESM without types, outside the compiled lib/
 import { WORKLOADS, charBatch, drawFromLogits, seededRandom, seriesBatch } from '../bench/workloads.mjs';
 
@@ -48,6 +48,25 @@ describe('addRatios', () => {
     expect(r[0].ratio).toBeUndefined();
     expect(r[3].ratio).toBeUndefined();
     expect(r[4].ratio).toBeUndefined(); // no fusedrnn figure for W5 in this run
+  });
+
+  it('refuses a ratio against PyTorch on the reference BLAS, naming the package to install', () => {
+    const r = addRatios(results().map((x) => (x.peer === 'pytorch' ? { ...x, blas: 'reference' } : x)), WORKLOADS);
+    expect(r[1].ratio).toBeUndefined();
+    expect(r[1].ratioRefused).toBe(REFERENCE_BLAS_REFUSAL);
+    expect(REFERENCE_BLAS_REFUSAL).toContain('libopenblas0-openmp');
+    expect(r[2].ratio).toBeCloseTo((300 * WORKLOADS.W1.batch) / 20); // other peers keep theirs
+    const md: string = markdown(
+      {
+        date: '2026-01-01', quick: false,
+        machine: { cpu: 'x', cores: 2, memoryGB: 8, node: '20', loadStart: ['1'], loadEnd: ['2'] },
+        plan: { warmup: 1, runs: 5, budgetSeconds: 60 }, skipped: [],
+        results: r.map((x: object) => ({ min: 1, max: 1, runs: 5, threads: 1, precision: 'float32', version: 'v', ...x })),
+      },
+      WORKLOADS,
+    );
+    expect(md).toContain(`| W1 | pytorch | 60.0 ms/step | 1.00 – 1.00 | 5 | ${REFERENCE_BLAS_REFUSAL} |`);
+    expect(md).not.toContain('3.00×');
   });
 
   it('puts results, ratios and grouped reasons into the table', () => {
@@ -113,5 +132,9 @@ describe('historyLine', () => {
     };
     const line = historyLine(run, { W1: WORKLOADS.W1, W2: WORKLOADS.W2 }, { commit: 'abc1234', kind: 'cpu-2core' });
     expect(line).toBe('| 2026-12-05 | abc1234 | cpu-2core | 60.3 / 111 | 1 315 / — |\n');
+    const onReference = { ...run, results: run.results.map((x) => (x.peer === CPU_HISTORY_REFERENCE ? { ...x, blas: 'reference' } : x)) };
+    expect(historyLine(onReference, { W1: WORKLOADS.W1 }, { commit: 'abc1234', kind: 'cpu-2core' })).toBe(
+      '| 2026-12-05 | abc1234 | cpu-2core | 60.3 / 111 (reference BLAS) |\n',
+    );
   });
 });
