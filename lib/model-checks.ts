@@ -1,7 +1,7 @@
 // A call's preconditions that the model's config decides: what generate, encode and memoryGrad
-// need, when a batch must carry its condition, and the sizes setParam and setState accept. lib/
-// owns these messages; the executor keeps copies only as internal errors (native/net/), for the
-// raw binding.
+// need, when a batch must carry its condition, and what setParam, setState and
+// importTrainingState accept. lib/ owns these messages; the executor keeps copies only as internal
+// errors (native/net/), for the raw binding.
 import type { NativeBatch, NativeTrainingState } from '../typings/model.js';
 import type { ModelConfig } from './model-config.js';
 import type { ParamInfo } from './model-types.js';
@@ -12,7 +12,7 @@ import { cellOf, setting } from './options/model-config.js';
  * @throws RangeError when it is missing.
  */
 export function checkConditionPresent(config: Readonly<ModelConfig>, batch: NativeBatch, fromState: boolean): void {
-  if ((config.conditionSize ?? 0) > 0 && !fromState && batch.condition === undefined) {
+  if (setting(config, 'conditionSize') > 0 && !fromState && batch.condition === undefined) {
     throw new RangeError('batch.condition is required: the model is conditioned and the batch does not start from the carried state');
   }
 }
