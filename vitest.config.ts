@@ -3,6 +3,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
 // The packing test needs the prebuilds, which a fresh clone does not have: it runs on its own
 // (`npm run test:pack`, vitest.pack.config.ts), after `npm run prebuilds`.
 export const PACK_TEST = 'test/pack.test.ts';
+// Exchanges checkpoints with an arm64 run: only `npm run test:arm64` (scripts/test-arm64.sh) runs it.
+export const CROSS_ARCH_TEST = 'test/cross-arch-checkpoint.test.ts';
 
 // What every run shares.
 export const SHARED = {
@@ -14,5 +16,5 @@ export const SHARED = {
 } as const;
 
 export default defineConfig({
-  test: { ...SHARED, reporters: [...SHARED.reporters], include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, PACK_TEST] },
+  test: { ...SHARED, reporters: [...SHARED.reporters], include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, PACK_TEST, CROSS_ARCH_TEST] },
 });

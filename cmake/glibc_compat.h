@@ -1,16 +1,20 @@
 // Force-included (-include) into every C++ file of the portable prebuild (FRNN_PORTABLE=ON).
 // Linking against the build machine's glibc (2.36 on Debian 12) binds a few symbols to versions
 // newer than Node 20's own floor (glibc 2.28): the libm functions rewritten in 2.29 and the
-// pthread/dl/sem functions that moved into libc in 2.34. Pinning them to their x86-64 baseline
-// versions (GLIBC_2.2.5, still exported by every newer glibc) lets the .node load wherever Node 20
-// runs. The 2.27 float versions (expf, logf, powf, ...) are left alone: 2.27 < 2.28, and their old
+// pthread/dl/sem functions that moved into libc in 2.34. Pinning them to their baseline versions
+// (x86-64: GLIBC_2.2.5; arm64: GLIBC_2.17, its first glibc; still exported by every newer glibc)
+// lets the .node load wherever Node 20 runs. The 2.27 float versions (expf, logf, powf, ...) are left alone: 2.27 < 2.28, and their old
 // versions are slower wrappers. Checked by `objdump -T prebuilds/linux-x64/*.node | grep GLIBC_`.
 #pragma once
 #if defined(__linux__)
 #include <features.h>  // defines __GLIBC__ (on glibc only)
 #endif
-#if defined(__linux__) && defined(__x86_64__) && defined(__GLIBC__)
+#if defined(__linux__) && (defined(__x86_64__) || defined(__aarch64__)) && defined(__GLIBC__)
+#if defined(__x86_64__)
 #define FRNN_GLIBC_PIN(sym) __asm__(".symver " #sym "," #sym "@GLIBC_2.2.5")
+#else
+#define FRNN_GLIBC_PIN(sym) __asm__(".symver " #sym "," #sym "@GLIBC_2.17")
+#endif
 // libm, new versions in 2.29
 FRNN_GLIBC_PIN(exp);
 FRNN_GLIBC_PIN(exp2);
@@ -57,7 +61,7 @@ extern "C" {
 __attribute__((weak, visibility("hidden"))) char frnn_libc_single_threaded = 0;
 }
 #endif
-#endif  // glibc x86-64
+#endif  // glibc x86-64 / arm64
 
 // libstdc++ of GCC >= 11 throws from `new T[n]` / std::allocator through
 // std::__throw_bad_array_new_length(), exported only as GLIBCXX_3.4.29 (GCC 11's libstdc++, newer

@@ -2,7 +2,7 @@
 // the batch, lib/batch.ts) and what they resolve with. The options' defaults and checks live in
 // lib/options/.
 import type { NativeGenerationState, NativeTrainingState, NativeTrainOptions } from '../typings/model.js';
-import type { BuildInfo } from '../typings/native.js';
+import type { BuildInfo, CpuIsaName } from '../typings/native.js';
 
 /**
  * Adam, clipping and state options of a training step (documented field by field in
@@ -133,7 +133,7 @@ export interface ModelInfo {
    * CPU models: the threads the kernels use (the caller included; env FUSEDRNN_CPU_THREADS caps
    * them) and the instruction-set variant picked at load (env FUSEDRNN_CPU_ISA forces one).
    */
-  cpu?: { threads: number; instructionSet: 'generic' | 'avx2' | 'avx512' | 'avx512bf16' };
+  cpu?: { threads: number; instructionSet: CpuIsaName };
   /** backend 'auto' that ended on the CPU: why CUDA is not used (one line). */
   fallbackReason?: string;
 }

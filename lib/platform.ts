@@ -14,12 +14,15 @@ export interface HostPlatform {
 
 /** Where the shipped prebuilds run (scripts/prebuild.sh checks the CPU one's symbol versions). */
 export const SUPPORTED_PLATFORMS =
-  'linux-x64 with glibc >= 2.28 (CPU prebuild); the CUDA prebuild also needs glibc >= 2.34 and an NVIDIA driver for CUDA 13 (R580 or newer)';
+  'linux-x64 and linux-arm64 with glibc >= 2.28 (CPU prebuilds); the CUDA prebuild (linux-x64) also needs glibc >= 2.34 and an NVIDIA driver for CUDA 13 (R580 or newer)';
+
+/** The page on platforms: the prebuilds, and building from a clone on macOS, Windows, musl and CUDA on arm64. */
+export const PLATFORMS_DOC = 'https://github.com/fusedrnn/fusedrnn/blob/main/docs/platforms.md';
 
 /** How to get an addon where no prebuild fits: a clone's `npm ci` runs `prepare`, which builds it. */
 export const BUILD_FROM_CLONE =
   'to build it yourself: git clone https://github.com/fusedrnn/fusedrnn && cd fusedrnn && npm ci ' +
-  '(needs a C++17 compiler and cmake; nvcc adds the CUDA part), then install that folder';
+  `(needs a C++17 compiler and cmake; nvcc adds the CUDA part), then install that folder; per platform: ${PLATFORMS_DOC}`;
 
 /** The running process's platform, architecture and C library. */
 export function currentHost(): HostPlatform {

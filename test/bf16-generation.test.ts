@@ -62,7 +62,7 @@ const SIZES: Array<[number, number, number, boolean]> = [
   [1, 4 * 151, 151, true],
 ];
 
-for (const name of ['generic', 'avx2', 'avx512', 'avx512bf16'] as const) {
+for (const name of isa.names) {
   describe.skipIf(!isa.supported(name))(`bf16 product under ${name}`, () => {
     it('matches the float64 product of the rounded operands', () => {
       expect(isa.set(name)).toBe(true);
@@ -187,7 +187,7 @@ describe("generate({ precision: 'bf16' })", () => {
 
   it('draws the greedy tokens of the bf16 float64 reference (and fp32 those of the exact one)', async () => {
     let modesDiffer = false;
-    for (const variant of ['avx512bf16', 'avx512', 'avx2', 'generic'] as const) {
+    for (const variant of isa.names) {
       if (!isa.set(variant)) continue;
       for (const seed of [1, 2, 5]) {
         const { model, params } = modelWithWeights(seed * 100);
@@ -265,7 +265,7 @@ describe("generate({ precision: 'bf16' })", () => {
 it('a batch of primes generates each row as alone (the several-row bf16 products)', async () => {
   const { model } = modelWithWeights(900);
   const primes = [randInts(3, V, rng(5)), randInts(3, V, rng(6)), randInts(3, V, rng(7))];
-  for (const name of ['generic', 'avx2', 'avx512', 'avx512bf16'] as const) {
+  for (const name of isa.names) {
     if (!isa.set(name)) continue;
     const together = await model.generate(primes, 12, { greedy: true, precision: 'bf16' });
     for (const [row, prime] of primes.entries()) {

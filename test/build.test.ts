@@ -13,6 +13,7 @@ import { loadTestAddon, testAddonPath } from './helpers/test-addon.js';
 
 const root = packageRoot;
 const cpuPrebuild = join(root, 'prebuilds/linux-x64/fusedrnn.glibc.node');
+const arm64Prebuild = join(root, 'prebuilds/linux-arm64/fusedrnn.glibc.node');
 const cudaPrebuild = join(root, 'cuda-addon/prebuilds/linux-x64/fusedrnn.glibc.node');
 
 function hasNvcc(): boolean {
@@ -117,17 +118,27 @@ describe.runIf(existsSync(join(root, 'build/CMakeCache.txt')))('test addon (cmak
   });
 });
 
+// The GLIBC_x.y versions above 2.28 that file needs, by `objdump` (none found when it is missing).
+function glibcAbove228(objdump: string, file: string): number[][] {
+  const out = spawnSync(objdump, ['-T', file], { encoding: 'utf8' });
+  if (out.status !== 0) return [];
+  const versions = [...out.stdout.matchAll(/\(GLIBC_(\d+)\.(\d+)(?:\.\d+)?\)/g)].map((m) => [+m[1]!, +m[2]!]);
+  return versions.filter(([maj, min]) => maj! > 2 || (maj === 2 && min! > 28));
+}
+
 describe('prebuilds (when present)', () => {
   it.skipIf(!existsSync(cpuPrebuild))('CPU prebuild: no CUDA, loads, needs glibc <= 2.28 only', () => {
     const a = requireAddon(cpuPrebuild);
     expect(a.buildInfo().cuda).toBe(false);
     expect(a.cudaProbe().reason).toBe('built without CUDA');
-    const objdump = spawnSync('objdump', ['-T', cpuPrebuild], { encoding: 'utf8' });
-    if (objdump.status === 0) {
-      const versions = [...objdump.stdout.matchAll(/\(GLIBC_(\d+)\.(\d+)(?:\.\d+)?\)/g)].map((m) => [+m[1], +m[2]]);
-      const newer = versions.filter(([maj, min]) => maj > 2 || (maj === 2 && min > 28));
-      expect(newer, 'symbols above GLIBC_2.28: see cmake/glibc_compat.h').toEqual([]);
-    }
+    expect(glibcAbove228('objdump', cpuPrebuild), 'symbols above GLIBC_2.28: see cmake/glibc_compat.h').toEqual([]);
+  });
+
+  it.skipIf(!existsSync(arm64Prebuild))('arm64 CPU prebuild: an AArch64 shared object that needs glibc <= 2.28 only', () => {
+    const elf = readFileSync(arm64Prebuild);
+    expect(elf.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+    expect(elf.readUInt16LE(18), 'e_machine: EM_AARCH64').toBe(183);
+    expect(glibcAbove228('aarch64-linux-gnu-objdump', arm64Prebuild), 'symbols above GLIBC_2.28: see cmake/glibc_compat.h').toEqual([]);
   });
 
   it.skipIf(!existsSync(cudaPrebuild))('CUDA prebuild: CUDA compiled in, probe is clean', () => {

@@ -1,11 +1,13 @@
-// The fp32 CPU kernels under each instruction-set variant (generic, AVX2, AVX-512), forced one
-// after another: recurrent ops, dense and whole training steps against the fp64 reference, on
+// The fp32 CPU kernels under each instruction-set variant (generic, AVX2, AVX-512 on x86-64;
+// generic, NEON on arm64: `npm run test:arm64`), forced one after another: recurrent ops, dense and whole training steps against the fp64 reference, on
 // random inputs of awkward sizes (odd H, B=1, T=1, sizes off every tile and vector width).
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../lib/native.js';
 import { Model, type ModelConfig } from '../lib/index.js';
+import { fp32IsaNames } from './helpers/isa.js';
 import { randInts, randn, relErr, rng } from './helpers/numeric.js';
 import { loadTestAddon } from './helpers/test-addon.js';
+import type { CpuIsaName } from '../typings/native.js';
 
 // The ops run in the test addon, the models (lib/) in the production one: each holds its own
 // variant choice, so both are switched together.
@@ -70,7 +72,7 @@ function modelConfig(cell: 'lstm' | 'gru', dtype: 'float32' | 'float64'): ModelC
   };
 }
 
-for (const name of ['generic', 'avx2', 'avx512'] as const) {
+for (const name of fp32IsaNames(isa)) {
   const supported = isa.supported(name);
   if (!supported) console.warn(`cpu-isa: skipping '${name}': this CPU or build lacks it`);
   describe.skipIf(!supported)(`fp32 kernels forced to ${name}`, () => {
@@ -154,11 +156,22 @@ for (const name of ['generic', 'avx2', 'avx512'] as const) {
   });
 }
 
+describe('cpuIsa names', () => {
+  it('lists exactly the names of the typings (CpuIsaName), and the active one among them', () => {
+    // A Record over the union: tsc fails here when the typings gain or lose a name.
+    const typed: Record<CpuIsaName, true> = { generic: true, avx2: true, avx512: true, avx512bf16: true, neon: true, neonbf16: true };
+    expect([...isa.names].sort()).toEqual(Object.keys(typed).sort());
+    expect(isa.names).toContain(isa.active());
+    expect(isa.supported('generic')).toBe(true);
+  });
+});
+
 describe('cpuIsa argument checks', () => {
   it('rejects bad names with TypeError/RangeError and keeps the active variant', () => {
     const before = isa.active();
     expect(() => (isa.set as (n: unknown) => boolean)(3)).toThrow(TypeError);
     expect(() => (isa.set as (n: string) => boolean)('sse9')).toThrow(RangeError);
+    expect(() => (isa.set as (n: string) => boolean)('sse9')).toThrow(/'generic', 'avx2'.*'neonbf16', or 'auto', got 'sse9'/);
     expect(isa.active()).toBe(before);
     expect(isa.threads()).toBeGreaterThanOrEqual(1);
   });

@@ -6,6 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../lib/native.js';
 import { Model, type ModelConfig } from '../lib/index.js';
+import { fp32IsaNames } from './helpers/isa.js';
 import { randInts, randn, relErr, rng } from './helpers/numeric.js';
 
 const isa = loadNative().cpuIsa;
@@ -40,7 +41,7 @@ async function stepwise(model: Model, tokens: Int32Array): Promise<Float64Array[
   return out;
 }
 
-for (const name of ['generic', 'avx2', 'avx512'] as const) {
+for (const name of fp32IsaNames(isa)) {
   describe.skipIf(!isa.supported(name))(`packed inference weights under ${name}`, () => {
     it('one row at a time and whole batches match fp64', async () => {
       expect(isa.set(name)).toBe(true);
@@ -119,7 +120,7 @@ describe('packed inference weights are never stale', () => {
   });
 
   it('after switching the instruction-set variant (the packed layout is the variant\'s)', async () => {
-    const names = (['avx512', 'avx2', 'generic'] as const).filter((n) => isa.supported(n));
+    const names = fp32IsaNames(isa).filter((n) => isa.supported(n));
     const used = fresh();
     const m64 = Model.create(config('float64'));
     const want = await m64.predict(probe);

@@ -27,6 +27,7 @@ describe('unsupported platform', () => {
     expect(message).toContain(empty);
     expect(message).toContain(`Supported: ${SUPPORTED_PLATFORMS}`);
     expect(message).toContain(BUILD_FROM_CLONE);
+    expect(message).toContain('docs/platforms.md');
     // node-gyp-build's own finding stays readable, and its error is kept as the cause.
     expect(message).toMatch(/No native build was found/);
     expect((thrown as Error).cause).toBeInstanceOf(Error);
@@ -38,7 +39,7 @@ describe('unsupported platform', () => {
       arch: 'arm64',
       libc: 'none',
     });
-    expect(err.message).toMatch(/^fusedrnn: no native addon loads on darwin-arm64 \(none\) from \/pkg: No native build was found for platform=darwin arch=arm64\. Supported: linux-x64 with glibc >= 2\.28/);
+    expect(err.message).toMatch(/^fusedrnn: no native addon loads on darwin-arm64 \(none\) from \/pkg: No native build was found for platform=darwin arch=arm64\. Supported: linux-x64 and linux-arm64 with glibc >= 2\.28/);
     expect(err.message).not.toContain('more');
     expect(err.message).toContain('npm ci');
   });

@@ -6,6 +6,9 @@ import type { NativeModelConstructor } from './model.js';
 /** The element type of a model's parameters. */
 export type DType = 'float32' | 'float64';
 
+/** An instruction-set variant of the fp32 CPU kernels (x86-64: the first four; arm64: generic and the NEON ones). */
+export type CpuIsaName = 'generic' | 'avx2' | 'avx512' | 'avx512bf16' | 'neon' | 'neonbf16';
+
 /** What the addon was compiled with (native/binding/build_info.cc). */
 export interface BuildInfo {
   /** The CUDA backend is compiled in (cmake-js build with nvcc found). */
@@ -101,11 +104,13 @@ export interface NativeAddon {
   /** The instruction-set variant of the fp32 CPU kernels (env FUSEDRNN_CPU_ISA picks it at load). */
   cpuIsa: {
     /** @returns the variant the fp32 CPU kernels use now. */
-    active(): 'generic' | 'avx2' | 'avx512' | 'avx512bf16';
+    active(): CpuIsaName;
+    /** Every variant name on any architecture (native/cpu/cpu_isa.cc's list). */
+    names: CpuIsaName[];
     /** Whether this build and this CPU can run it. */
-    supported(name: 'generic' | 'avx2' | 'avx512' | 'avx512bf16' | 'auto'): boolean;
+    supported(name: CpuIsaName | 'auto'): boolean;
     /** Switches variant (tests, benchmarks); false when unsupported. Not while a model computes. */
-    set(name: 'generic' | 'avx2' | 'avx512' | 'avx512bf16' | 'auto'): boolean;
+    set(name: CpuIsaName | 'auto'): boolean;
     /** Threads of the CPU kernels' pool (env FUSEDRNN_CPU_THREADS caps it). */
     threads(): number;
     /** Test hook: a [M,K] · op(b) [K,N] (b stored [N,K] when transB) by the bf16 inference product. */

@@ -14,12 +14,20 @@
 namespace frnn::binding {
 namespace {
 
+// "'generic', 'avx2', ... or 'auto'": the accepted names, from the one list.
+std::string accepted_names() {
+  std::string out;
+  for (const char* const* n = cpu::kIsaNames; *n; ++n) out += std::string("'") + *n + "', ";
+  return out + "or 'auto'";
+}
+
 std::string name_arg(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsString())
-    throw Napi::TypeError::New(info.Env(), "cpuIsa: name must be a string ('generic', 'avx2', 'avx512', 'avx512bf16' or 'auto')");
+    throw Napi::TypeError::New(info.Env(), "cpuIsa: name must be a string (" + accepted_names() + ")");
   const std::string name = info[0].As<Napi::String>().Utf8Value();
-  if (name != "generic" && name != "avx2" && name != "avx512" && name != "avx512bf16" && name != "auto")
-    throw Napi::RangeError::New(info.Env(), "cpuIsa: name must be 'generic', 'avx2', 'avx512', 'avx512bf16' or 'auto', got '" + name + "'");
+  bool known = name == "auto";
+  for (const char* const* n = cpu::kIsaNames; *n; ++n) known = known || name == *n;
+  if (!known) throw Napi::RangeError::New(info.Env(), "cpuIsa: name must be " + accepted_names() + ", got '" + name + "'");
   return name;
 }
 
@@ -59,6 +67,9 @@ Napi::Value Bf16Product(const Napi::CallbackInfo& info) {
 
 void RegisterCpuIsa(Napi::Env env, Napi::Object exports) {
   Napi::Object o = Napi::Object::New(env);
+  Napi::Array names = Napi::Array::New(env);
+  for (const char* const* n = cpu::kIsaNames; *n; ++n) names.Set(names.Length(), Napi::String::New(env, *n));
+  o.Set("names", names);
   o.Set("active", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
           return Napi::String::New(info.Env(), cpu::isa().name);
         }));

@@ -2,43 +2,77 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <initializer_list>
 
 #include "cpu_isa.h"
+
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>  // getauxval: the kernel's hardware capability bits
+#ifndef HWCAP2_BF16
+#define HWCAP2_BF16 (1UL << 14)  // arch/arm64/include/uapi/asm/hwcap.h, for older headers
+#endif
+#endif
 
 namespace frnn::cpu {
 namespace {
 
-bool cpu_has(const char* name) {
+bool cpu_has_avx2() {
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-  if (std::strcmp(name, "avx2") == 0)
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (std::strcmp(name, "avx512") == 0)
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
-  if (std::strcmp(name, "avx512bf16") == 0)
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx512bf16");
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
 #endif
-  return std::strcmp(name, "generic") == 0;
 }
+bool cpu_has_avx512() {
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+bool cpu_has_avx512bf16() {
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+  return cpu_has_avx512() && __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
+}
+bool cpu_has_neonbf16() {
+#if defined(__aarch64__) && defined(__linux__)
+  return (getauxval(AT_HWCAP2) & HWCAP2_BF16) != 0;
+#else
+  return false;
+#endif
+}
+// generic runs anywhere; neon too where it is compiled (arm64: AdvSIMD is part of every arm64 CPU).
+bool always() { return true; }
 
-const IsaKernels* table_of(const char* name) {
-  const IsaKernels* all[] = {&kIsaGeneric, &kIsaAvx2, &kIsaAvx512, &kIsaAvx512Bf16};
-  for (const IsaKernels* k : all)
-    if (k->name && std::strcmp(k->name, name) == 0) return k;
+struct Variant {
+  const IsaKernels* table;  // name nullptr: not compiled into this build
+  bool (*cpu_has)();
+};
+// Best first: auto picks the first that is compiled in and that the CPU has.
+const Variant kVariants[] = {
+    {&kIsaAvx512Bf16, cpu_has_avx512bf16}, {&kIsaAvx512, cpu_has_avx512}, {&kIsaAvx2, cpu_has_avx2},
+    {&kIsaNeonBf16, cpu_has_neonbf16},     {&kIsaNeon, always},            {&kIsaGeneric, always},
+};
+
+const Variant* variant_of(const char* name) {
+  for (const Variant& v : kVariants)
+    if (v.table->name && std::strcmp(v.table->name, name) == 0) return &v;
   return nullptr;
 }
 
 const IsaKernels* best() {
-  for (const char* name : {"avx512bf16", "avx512", "avx2"})
-    if (table_of(name) && cpu_has(name)) return table_of(name);
+  for (const Variant& v : kVariants)
+    if (v.table->name && v.cpu_has()) return v.table;
   return &kIsaGeneric;
 }
 
 const IsaKernels* initial() {
   const char* env = std::getenv("FUSEDRNN_CPU_ISA");
   if (env && *env && std::strcmp(env, "auto") != 0) {
-    const IsaKernels* k = table_of(env);
-    if (k && cpu_has(env)) return k;  // an unusable request falls back to the best variant
+    const Variant* v = variant_of(env);
+    if (v && v->cpu_has()) return v->table;  // an unusable request falls back to the best variant
   }
   return best();
 }
@@ -50,9 +84,14 @@ std::atomic<const IsaKernels*>& current() {
 
 }  // namespace
 
+const char* const kIsaNames[] = {"generic", "avx2", "avx512", "avx512bf16", "neon", "neonbf16", nullptr};
+
 const IsaKernels& isa() { return *current().load(std::memory_order_relaxed); }
 
-bool cpu_isa_supported(const char* name) { return table_of(name) && cpu_has(name); }
+bool cpu_isa_supported(const char* name) {
+  const Variant* v = variant_of(name);
+  return v && v->cpu_has();
+}
 
 bool set_cpu_isa(const char* name) {
   if (std::strcmp(name, "auto") == 0) {
@@ -60,7 +99,7 @@ bool set_cpu_isa(const char* name) {
     return true;
   }
   if (!cpu_isa_supported(name)) return false;
-  current().store(table_of(name));
+  current().store(variant_of(name)->table);
   return true;
 }
 

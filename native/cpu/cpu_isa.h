@@ -1,9 +1,9 @@
 // Instruction-set variants of the fp32 CPU kernels. The same kernel source (isa_kernels.inc) is
-// compiled three times: without any -m flag (generic, runs on every x86-64 and elsewhere), with
-// -mavx2 -mfma, and with -mavx512f; a fourth variant, avx512bf16, is the AVX-512 one with the
-// bf16-weight products on AVX512_BF16's dot-product instruction. The variant is picked once at
-// load from the CPU's features, overridable by env FUSEDRNN_CPU_ISA (generic | avx2 | avx512 |
-// avx512bf16) or set_cpu_isa() for tests.
+// compiled once per variant: without any -m flag (generic, runs on every x86-64 and elsewhere),
+// with -mavx2 -mfma, with -mavx512f, and on arm64 for NEON with a taller tile; avx512bf16 and
+// neonbf16 are the AVX-512 and NEON ones with the bf16-weight products on the CPU's bf16
+// dot-product instruction. The variant is picked once at load from the CPU's features,
+// overridable by env FUSEDRNN_CPU_ISA (a name of kIsaNames) or set_cpu_isa() for tests.
 #pragma once
 
 #include <cstdint>
@@ -62,11 +62,15 @@ struct IsaKernels {
                       const AdamScalars& s);
 };
 
-extern const IsaKernels kIsaGeneric, kIsaAvx2, kIsaAvx512, kIsaAvx512Bf16;
+extern const IsaKernels kIsaGeneric, kIsaAvx2, kIsaAvx512, kIsaAvx512Bf16, kIsaNeon, kIsaNeonBf16;
+
+// Every variant's name on any architecture (the one list: the binding's checks and messages, the
+// typings' test), nullptr-terminated; a build holds the ones of its architecture.
+extern const char* const kIsaNames[];
 
 // The variant in use.
 const IsaKernels& isa();
-// Selects a variant by name ("generic", "avx2", "avx512", "avx512bf16", "auto" = best supported). Returns false,
+// Selects a variant by name (one of kIsaNames, or "auto" = best supported). Returns false,
 // changing nothing, when the name is unknown, not compiled in, or the CPU lacks it. Not to be
 // called while kernels run (packed operands depend on the tile shape).
 bool set_cpu_isa(const char* name);
