@@ -15,27 +15,16 @@
 namespace frnn::cpu {
 namespace {
 
-bool cpu_has_avx2() {
+// x86 features by the compiler's CPUID reader; elsewhere none of them.
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#define FRNN_X86_HAS(feature) __builtin_cpu_supports(feature)
 #else
-  return false;
+#define FRNN_X86_HAS(feature) false
 #endif
-}
-bool cpu_has_avx512() {
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
-#else
-  return false;
-#endif
-}
-bool cpu_has_avx512bf16() {
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-  return cpu_has_avx512() && __builtin_cpu_supports("avx512bf16");
-#else
-  return false;
-#endif
-}
+bool cpu_has_avx2() { return FRNN_X86_HAS("avx2") && FRNN_X86_HAS("fma"); }
+bool cpu_has_avx512() { return FRNN_X86_HAS("avx512f") && FRNN_X86_HAS("fma"); }
+bool cpu_has_avx512bf16() { return cpu_has_avx512() && FRNN_X86_HAS("avx512bf16"); }
+#undef FRNN_X86_HAS
 bool cpu_has_neonbf16() {
 #if defined(__aarch64__) && defined(__linux__)
   return (getauxval(AT_HWCAP2) & HWCAP2_BF16) != 0;
