@@ -16,8 +16,14 @@ namespace {
 constexpr int KC = 256;
 constexpr int MC = 96;   // a multiple of every variant's MR (4, 6, 8)
 constexpr int NC = 2048;
-// Below this many multiply-adds a product runs on the calling thread only.
+// Below this many multiply-adds a product runs on the calling thread only. A recurrent step's
+// product by held packed weights (sgemm_packed_b) splits from kParallelMacs: each thread finds
+// its slice of the weights in its own cache, step after step. A one-off product (sgemm) waits for
+// 10x that: its operands were just written by this thread, and a worker pulling its share across
+// cores, often waking from sleep first, cost more than it saved (W5's 1280-row, H = 20 input
+// projections and weight gradients of ~2M multiply-adds: 1.44 -> 1.05 ms a step alone).
 constexpr double kParallelMacs = 4.0e5;
+constexpr double kParallelOneOffMacs = 4.0e6;
 // A matrix-vector product is worth splitting much earlier: it is bound by memory, not arithmetic.
 constexpr double kParallelGemvMacs = 6.4e4;
 
@@ -155,7 +161,7 @@ struct Split {
 // A read by all), else rows in whole row panels; and rows for a tall transposed A (below).
 Split split_for(bool ta, int M, int N, int K, int mr, int nr) {
   const int threads = pool_threads();
-  if (threads == 1 || static_cast<double>(M) * N * K < kParallelMacs) return {1, true};
+  if (threads == 1 || static_cast<double>(M) * N * K < kParallelOneOffMacs) return {1, true};
   const int col_panels = (N + nr - 1) / nr, row_panels = (M + mr - 1) / mr;
   // A transposed A is packed by every thread of a column split: with more rows than columns
   // (the weight gradients, daᵀ·h) splitting rows packs less (min of 6 alternating runs, 2 threads:
