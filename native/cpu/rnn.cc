@@ -145,8 +145,8 @@ void rnn_forward(const RnnShape& s, const F* x, const int32_t* lengths, const F*
   }
   if (!one_hot_projection(L.N, I, GH, x, p, pre)) {
     gemm<F>(false, true, static_cast<int>(L.N), GH, I, F(1), x, I, p.w_ih, I, F(0), pre, GH);
-    // Pieces of at least kBiasPieceElems additions: a smaller piece costs less than waking a
-    // sleeping pool worker (W5's 1280 x 80 bias adds are one piece, on this thread).
+    // Pieces of at least kBiasPieceElems additions: a smaller one saves less than handing it to
+    // a pool worker costs (W5's 1280 x 80 bias adds are one piece, on this thread).
     constexpr long kBiasPieceElems = 1 << 17;
     parallel_for_pieces(L.N, std::max<long>(64, kBiasPieceElems / GH), [&](long begin, long end) {
       for (long r = begin; r < end; ++r)
