@@ -460,7 +460,7 @@ export class Model {
   // activations (measured here, when no other call can be changing them).
   private nativeNow(batch?: NativeBatch): NativeModel {
     if (!this.native) throw new Error('this model has been disposed');
-    if (batch !== undefined) checkActivationSize(this.native, batch.batchSize, batch.steps, this.budget());
+    if (batch !== undefined) checkActivationSize(this.native, batch.batchSize, batch.steps, this.budget);
     return this.native;
   }
 
