@@ -61,10 +61,12 @@ class CpuOps final : public Ops<T> {
   }
   void dense_forward(int N, int I, int O, Activation act, const T* x, const T* W, const T* b,
                      T* y) override {
+    const cpu::ScratchScope lend(scratch_);
     cpu::dense_forward(N, I, O, act, x, W, b, y);
   }
   void dense_backward(int N, int I, int O, Activation act, const T* x, const T* W, const T* y,
                       T* dy, T* dx, T* dW, T* db) override {
+    const cpu::ScratchScope lend(scratch_);
     cpu::dense_backward(N, I, O, act, x, W, y, dy, dx, dW, db);
   }
   void embedding_forward(int N, int V, int E, const int32_t* tokens, const T* table,

@@ -12,7 +12,8 @@
 namespace frnn::cpu {
 
 enum ScratchSlot { kState, kCell, kStepProduct, kResetH, kGradPre, kGradPreH, kGradH, kGradC,
-                   kStepGrad, kGradHp, kGradRH, kTemp, kPackedW0, kPackedW1, kSlotCount };
+                   kStepGrad, kGradHp, kGradRH, kTemp, kPackedW0, kPackedW1, kGemmPackedA, kGemmPackedB,
+                   kSlotCount };
 
 struct ScratchArena {
   std::vector<float> f32[kSlotCount];

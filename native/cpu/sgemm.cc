@@ -6,6 +6,7 @@
 
 #include "bf16.h"
 #include "cpu_isa.h"
+#include "scratch_arena.h"
 #include "thread_pool.h"
 #include "weight_cache.h"
 
@@ -87,10 +88,12 @@ void pack_a(bool ta, const float* A, int lda, float alpha, int m0, int mc, int k
   }
 }
 
-// Scratch that grows to the largest block once per thread and is then reused.
-float* thread_buffer(int slot, size_t elems) {
-  thread_local std::vector<float> buffers[2];
-  std::vector<float>& b = buffers[slot];
+// Packing space that grows to the largest block once and is then reused: the calling thread's
+// active arena (scratch_arena.h), so a model's calls find theirs warm on whichever libuv thread
+// runs them (a buffer per thread cost each new thread its page faults: W5's first steps ran
+// 2-3 ms instead of 1-1.5); a pool worker uses its own.
+float* packing_buffer(ScratchSlot slot, size_t elems) {
+  std::vector<float>& b = active_arena().slot<float>(slot);
   if (b.size() < elems) b.resize(elems);
   return b.data();
 }
@@ -120,7 +123,7 @@ void gemm_block(const IsaKernels& kr, bool ta, bool tb, int m0, int m1, int n0, 
                 float alpha, const float* A, int lda, const float* B, int ldb, const float* bp_full,
                 float* C, int ldc, bool beta_zero) {
   const int mr = kr.mr, nr = kr.nr;
-  float* ap = thread_buffer(0, static_cast<size_t>(MC) * KC);
+  float* ap = packing_buffer(kGemmPackedA, static_cast<size_t>(MC) * KC);
   for (int jc = n0; jc < n1; jc += NC) {
     const int nc = std::min(NC, n1 - jc);
     const int panels = (nc + nr - 1) / nr;
@@ -133,7 +136,7 @@ void gemm_block(const IsaKernels& kr, bool ta, bool tb, int m0, int m1, int n0, 
         bp = bp_full + ((jc - n0) / nr) * stride + static_cast<long>(pc) * nr;
       } else {
         stride = static_cast<long>(kc) * nr;
-        float* buf = thread_buffer(1, static_cast<size_t>(panels) * KC * nr);
+        float* buf = packing_buffer(kGemmPackedB, static_cast<size_t>(panels) * KC * nr);
         pack_b(tb, B, ldb, pc, kc, jc, nc, nr, stride, buf);
         bp = buf;
       }
