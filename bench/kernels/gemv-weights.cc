@@ -6,6 +6,10 @@
 // Measured 2026-11-23 on the 2-core development VM (best of 3 x 500; whole runs vary ~2x when
 // the VM is busy): fp32 40.1 / 21.2 us, fp16 29.4 / 16.7 us (1 / 2 threads). fp16 is bound by
 // conversion + FMA rather than memory, so it would save ~5 us of W4's ~32-42 us per character.
+// 2026-12-06, same VM, two runs: bf16 vdpbf16ps 19.2 / 17.6 us on one thread (1.5 MB: more than
+// one core's L2) and 8.2 / 8.5 us on two (768 KB a thread, L2-resident): the floor of W4 bf16's
+// three products on this machine; the package's generation measured 14-17 us per character then,
+// so 6-9 us of it is hand-offs, the head, sampling and the per-character driver.
 #include <immintrin.h>
 
 #include <atomic>
