@@ -22,4 +22,23 @@ inline void maybe_inject_alloc_failure() {
   if (n.fetch_sub(1) == 1) throw std::bad_alloc();
 }
 
+// The same for the CPU pool (thread_pool.cc): armed with N, the N-th task run inside a parallel
+// region (two or more tasks on two or more threads) throws std::bad_alloc, once, on whichever
+// thread runs it: a worker's failure reaching the caller is tested without a worker allocating.
+inline std::atomic<long>& injected_task_countdown() {
+  static std::atomic<long> countdown{0};
+  return countdown;
+}
+
+inline void maybe_inject_task_failure() {
+  std::atomic<long>& n = injected_task_countdown();
+  long left = n.load(std::memory_order_relaxed);
+  // Tasks run on several threads at once: count down only while armed, so it stops at 0.
+  while (left > 0)
+    if (n.compare_exchange_weak(left, left - 1)) {
+      if (left == 1) throw std::bad_alloc();
+      return;
+    }
+}
+
 }  // namespace frnn

@@ -256,3 +256,39 @@ describe('a failed call leaves the model exactly as it was', () => {
     expect(n).toBeLessThan(100);
   });
 });
+
+// A failure inside the CPU pool's parallel regions (a worker's allocation, say) used to escape the
+// worker thread and end the process; the pool now hands it to the caller once every thread has left
+// the region. addon.testing.failPoolTask(n) makes the n-th task of a region throw on whichever
+// thread runs it. Adam's update tasks allocate nothing, so a real failure cannot reach them: the
+// model is compared unchanged for the failures before them, and every failure must be a clean error.
+describe('failures inside the CPU pool', () => {
+  const wide: ModelConfig = { input: { type: 'oneHot', vocabSize: V }, layers: [{ cell: 'lstm', units: 64 }], dense: [{ units: V }], seed: 3 };
+  afterEach(() => addon.testing.failPoolTask(0));
+
+  it.skipIf(addon.cpuIsa.threads() < 2)('reach the caller as Errors; the model is unchanged and trains on like its twin', async () => {
+    const b = batch(32, 6, 11);
+    const m = Model.create(wide);
+    const twin = Model.create(wide);
+    const counter = Model.create(wide);
+    for (const model of [m, twin, counter]) await model.trainStep(b);
+    addon.testing.failPoolTask(1e9);
+    await counter.trainStep(b);
+    const tasks = 1e9 - addon.testing.poolTaskCountdown();
+    addon.testing.failPoolTask(0);
+    expect(tasks, 'parallel tasks in one step of a 64-unit LSTM').toBeGreaterThan(20);
+    const saved = m.exportTrainingState();
+    for (let n = 1; n <= tasks; n++) {
+      const before = n <= 20 ? snapshot(m) : undefined;
+      addon.testing.failPoolTask(n);
+      await expect(m.trainStep(b), `task ${n}`).rejects.toThrow(/out of memory/);
+      expect(addon.testing.poolTaskCountdown(), `task ${n} fired`).toBe(0);
+      addon.testing.failPoolTask(0);
+      if (before !== undefined) expect(snapshot(m), `task ${n}`).toEqual(before);
+      m.importTrainingState(saved);  // undoes a failure inside Adam's update (see above)
+    }
+    await m.trainStep(b);
+    await twin.trainStep(b);
+    expect(Array.from(m.exportTrainingState().params)).toEqual(Array.from(twin.exportTrainingState().params));
+  });
+});

@@ -100,6 +100,10 @@ export interface NativeAddon {
     failAllocation(n: number): void;
     /** @returns how many allocations remain before the armed failure fires (0 when disarmed). */
     allocationCountdown(): number;
+    /** Arms a failure of the n-th CPU pool task run in a parallel region from now (0 disarms). */
+    failPoolTask(n: number): void;
+    /** @returns how many such tasks remain before it fires (0 when disarmed or fired). */
+    poolTaskCountdown(): number;
   };
   /** The instruction-set variant of the fp32 CPU kernels (env FUSEDRNN_CPU_ISA picks it at load). */
   cpuIsa: {

@@ -162,6 +162,7 @@ Napi::Value MemoryLimits(const Napi::CallbackInfo& info) {
 
 // testing.failAllocation(n): arm the allocation-failure injection (alloc_fault.h); 0 disarms.
 // testing.allocationCountdown(): what is left of it (0: it fired, or was never armed).
+// testing.failPoolTask(n) / poolTaskCountdown(): the same for the CPU pool's tasks (alloc_fault.h).
 Napi::Object Testing(Napi::Env env) {
   Napi::Object t = Napi::Object::New(env);
   t.Set("failAllocation", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
@@ -171,6 +172,14 @@ Napi::Object Testing(Napi::Env env) {
   }));
   t.Set("allocationCountdown", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
     return Napi::Number::New(info.Env(), static_cast<double>(frnn::injected_alloc_countdown().load()));
+  }));
+  t.Set("failPoolTask", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "failPoolTask(n): n must be a number");
+    frnn::injected_task_countdown().store(info[0].As<Napi::Number>().Int64Value());
+    return info.Env().Undefined();
+  }));
+  t.Set("poolTaskCountdown", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::Number::New(info.Env(), static_cast<double>(frnn::injected_task_countdown().load()));
   }));
   return t;
 }

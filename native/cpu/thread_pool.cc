@@ -15,8 +15,11 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <exception>
 #include <mutex>
 #include <thread>
+
+#include "../alloc_fault.h"
 
 namespace frnn::cpu {
 namespace {
@@ -50,6 +53,8 @@ class Pool {
     }
     pthread_mutex_lock(&wake_mutex_);
     fn_ = fn, ctx_ = ctx, tasks_ = tasks;
+    failed_.store(false, std::memory_order_relaxed);
+    failure_ = nullptr;
     const int tracked = tasks < kTracked ? tasks : kTracked;
     for (int i = 0; i < tracked; ++i) claimed_[i].store(false, std::memory_order_relaxed);
     next_.store(tracked, std::memory_order_relaxed);
@@ -70,6 +75,11 @@ class Pool {
       if (spinning) cpu_relax();
       else std::this_thread::yield();
     }
+    if (failed_.load(std::memory_order_acquire)) {
+      std::exception_ptr failure = failure_;
+      failure_ = nullptr;
+      std::rethrow_exception(failure);
+    }
   }
 
  private:
@@ -89,14 +99,25 @@ class Pool {
     return !claimed_[i].load(std::memory_order_relaxed) &&
            !claimed_[i].exchange(true, std::memory_order_acq_rel);
   }
+  // Runs task i. What it throws (a failed allocation) is kept, the call's first, for the caller
+  // to rethrow once every thread has left the call: escaping a worker it would end the process,
+  // and leaving the caller early it would free the tasks' context while workers still use it.
+  void run_task(int i) {
+    try {
+      maybe_inject_task_failure();
+      fn_(ctx_, i);
+    } catch (...) {
+      if (!failed_.exchange(true, std::memory_order_acq_rel)) failure_ = std::current_exception();
+    }
+  }
   // Own tasks (self, self + threads, ...) first, then any left by the others, then the untracked.
   void drain(int self) {
     const int tracked = tasks_ < kTracked ? tasks_ : kTracked;
     for (int i = self; i < tracked; i += threads_)
-      if (claim(i)) fn_(ctx_, i);
+      if (claim(i)) run_task(i);
     for (int i = 0; i < tracked; ++i)
-      if (claim(i)) fn_(ctx_, i);
-    for (int i; (i = next_.fetch_add(1, std::memory_order_relaxed)) < tasks_;) fn_(ctx_, i);
+      if (claim(i)) run_task(i);
+    for (int i; (i = next_.fetch_add(1, std::memory_order_relaxed)) < tasks_;) run_task(i);
   }
   void work_loop(int self) {
     unsigned seen = 0;
@@ -144,6 +165,8 @@ class Pool {
   std::atomic<uint64_t> gate_{0};
   std::atomic<int> next_{0};
   std::atomic<bool> claimed_[kTracked];
+  std::atomic<bool> failed_{false};
+  std::exception_ptr failure_;  // written by the thread that set failed_, read by the caller after all left
   void (*fn_)(void*, int) = nullptr;
   void* ctx_ = nullptr;
   int tasks_ = 0;
