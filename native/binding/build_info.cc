@@ -160,27 +160,28 @@ Napi::Value MemoryLimits(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// testing.failAllocation(n): arm the allocation-failure injection (alloc_fault.h); 0 disarms.
-// testing.allocationCountdown(): what is left of it (0: it fired, or was never armed).
-// testing.failPoolTask(n) / poolTaskCountdown(): the same for the CPU pool's tasks (alloc_fault.h).
+// testing.<arm>(n) arms an injected failure (alloc_fault.h) at the n-th event from now; 0 disarms.
+// testing.<left>() is what is left of it (0: it fired, or was never armed). Two of them: the
+// allocations (failAllocation / allocationCountdown) and the CPU pool's tasks (failPoolTask /
+// poolTaskCountdown).
+template <std::atomic<long>& (*countdown)()>
+void set_injection(Napi::Object t, const char* arm, const char* left) {
+  const Napi::Env env = t.Env();
+  const std::string usage = std::string(arm) + "(n): n must be a number";
+  t.Set(arm, Napi::Function::New(env, [usage](const Napi::CallbackInfo& info) -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), usage);
+    countdown().store(info[0].As<Napi::Number>().Int64Value());
+    return info.Env().Undefined();
+  }));
+  t.Set(left, Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::Number::New(info.Env(), static_cast<double>(countdown().load()));
+  }));
+}
+
 Napi::Object Testing(Napi::Env env) {
   Napi::Object t = Napi::Object::New(env);
-  t.Set("failAllocation", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
-    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "failAllocation(n): n must be a number");
-    frnn::injected_alloc_countdown().store(info[0].As<Napi::Number>().Int64Value());
-    return info.Env().Undefined();
-  }));
-  t.Set("allocationCountdown", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
-    return Napi::Number::New(info.Env(), static_cast<double>(frnn::injected_alloc_countdown().load()));
-  }));
-  t.Set("failPoolTask", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
-    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "failPoolTask(n): n must be a number");
-    frnn::injected_task_countdown().store(info[0].As<Napi::Number>().Int64Value());
-    return info.Env().Undefined();
-  }));
-  t.Set("poolTaskCountdown", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
-    return Napi::Number::New(info.Env(), static_cast<double>(frnn::injected_task_countdown().load()));
-  }));
+  set_injection<frnn::injected_alloc_countdown>(t, "failAllocation", "allocationCountdown");
+  set_injection<frnn::injected_task_countdown>(t, "failPoolTask", "poolTaskCountdown");
   return t;
 }
 
