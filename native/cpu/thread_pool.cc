@@ -15,7 +15,9 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
-#include <exception>
+#include <cstring>
+#include <new>
+#include <stdexcept>
 #include <mutex>
 #include <thread>
 
@@ -54,7 +56,6 @@ class Pool {
     pthread_mutex_lock(&wake_mutex_);
     fn_ = fn, ctx_ = ctx, tasks_ = tasks;
     failed_.store(false, std::memory_order_relaxed);
-    failure_ = nullptr;
     const int tracked = tasks < kTracked ? tasks : kTracked;
     for (int i = 0; i < tracked; ++i) claimed_[i].store(false, std::memory_order_relaxed);
     next_.store(tracked, std::memory_order_relaxed);
@@ -76,9 +77,8 @@ class Pool {
       else std::this_thread::yield();
     }
     if (failed_.load(std::memory_order_acquire)) {
-      std::exception_ptr failure = failure_;
-      failure_ = nullptr;
-      std::rethrow_exception(failure);
+      if (out_of_memory_) throw std::bad_alloc();
+      throw std::runtime_error(failure_message_);
     }
   }
 
@@ -106,9 +106,21 @@ class Pool {
     try {
       maybe_inject_task_failure();
       fn_(ctx_, i);
+    } catch (const std::bad_alloc&) {
+      record_failure(true, "");
+    } catch (const std::exception& e) {
+      record_failure(false, e.what());
     } catch (...) {
-      if (!failed_.exchange(true, std::memory_order_acq_rel)) failure_ = std::current_exception();
+      record_failure(false, "a CPU kernel task failed");
     }
+  }
+  // Kept as a kind and a message, not a std::exception_ptr: copying one needs a newer C++ runtime
+  // (CXXABI_1.3.13) than the portable prebuild may require (scripts/prebuild.sh).
+  void record_failure(bool out_of_memory, const char* message) {
+    if (failed_.exchange(true, std::memory_order_acq_rel)) return;
+    out_of_memory_ = out_of_memory;
+    std::strncpy(failure_message_, message, sizeof failure_message_ - 1);
+    failure_message_[sizeof failure_message_ - 1] = '\0';
   }
   // Own tasks (self, self + threads, ...) first, then any left by the others, then the untracked.
   void drain(int self) {
@@ -165,8 +177,10 @@ class Pool {
   std::atomic<uint64_t> gate_{0};
   std::atomic<int> next_{0};
   std::atomic<bool> claimed_[kTracked];
+  // The call's first failure: written by the thread that set failed_, read by the caller after all left.
   std::atomic<bool> failed_{false};
-  std::exception_ptr failure_;  // written by the thread that set failed_, read by the caller after all left
+  bool out_of_memory_ = false;
+  char failure_message_[256] = {};
   void (*fn_)(void*, int) = nullptr;
   void* ctx_ = nullptr;
   int tasks_ = 0;
