@@ -10,17 +10,24 @@
 
 namespace frnn {
 
+// Counts one event down on an armed countdown; throws std::bad_alloc at the one that reaches 0.
+// Events may come from several threads at once: it counts only while armed, so it stops at 0.
+inline void count_down_to_failure(std::atomic<long>& n) {
+  long left = n.load(std::memory_order_relaxed);
+  while (left > 0)
+    if (n.compare_exchange_weak(left, left - 1)) {
+      if (left == 1) throw std::bad_alloc();
+      return;
+    }
+}
+
 inline std::atomic<long>& injected_alloc_countdown() {
   static std::atomic<long> countdown{0};
   return countdown;
 }
 
 // Called by each allocation point before it allocates.
-inline void maybe_inject_alloc_failure() {
-  std::atomic<long>& n = injected_alloc_countdown();
-  if (n.load(std::memory_order_relaxed) <= 0) return;
-  if (n.fetch_sub(1) == 1) throw std::bad_alloc();
-}
+inline void maybe_inject_alloc_failure() { count_down_to_failure(injected_alloc_countdown()); }
 
 // The same for the CPU pool (thread_pool.cc): armed with N, the N-th task run inside a parallel
 // region (two or more tasks on two or more threads) throws std::bad_alloc, once, on whichever
@@ -30,15 +37,6 @@ inline std::atomic<long>& injected_task_countdown() {
   return countdown;
 }
 
-inline void maybe_inject_task_failure() {
-  std::atomic<long>& n = injected_task_countdown();
-  long left = n.load(std::memory_order_relaxed);
-  // Tasks run on several threads at once: count down only while armed, so it stops at 0.
-  while (left > 0)
-    if (n.compare_exchange_weak(left, left - 1)) {
-      if (left == 1) throw std::bad_alloc();
-      return;
-    }
-}
+inline void maybe_inject_task_failure() { count_down_to_failure(injected_task_countdown()); }
 
 }  // namespace frnn

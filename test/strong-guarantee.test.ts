@@ -260,8 +260,9 @@ describe('a failed call leaves the model exactly as it was', () => {
 // A failure inside the CPU pool's parallel regions (a worker's allocation, say) used to escape the
 // worker thread and end the process; the pool now hands it to the caller once every thread has left
 // the region. addon.testing.failPoolTask(n) makes the n-th task of a region throw on whichever
-// thread runs it. Adam's update tasks allocate nothing, so a real failure cannot reach them: the
-// model is compared unchanged for the failures before them, and every failure must be a clean error.
+// thread runs it. Every failure must be a clean error, and the model unchanged for the first 20 tasks
+// (forward and backward). Adam's update tasks, last, allocate nothing, so a real failure cannot
+// reach them: an injected one there may leave a partial update, which the loop undoes.
 describe('failures inside the CPU pool', () => {
   const wide: ModelConfig = { input: { type: 'oneHot', vocabSize: V }, layers: [{ cell: 'lstm', units: 64 }], dense: [{ units: V }], seed: 3 };
   afterEach(() => addon.testing.failPoolTask(0));
