@@ -104,6 +104,8 @@ export interface NativeAddon {
     failPoolTask(n: number): void;
     /** @returns how many such tasks remain before it fires (0 when disarmed or fired). */
     poolTaskCountdown(): number;
+    /** The fp32 CPU generation's gang (native/cpu/decode.h): -1 sized by the work (default), 0 off (the per-character loop), n members. */
+    cpuDecodeMembers(n: number): void;
   };
   /** The instruction-set variant of the fp32 CPU kernels (env FUSEDRNN_CPU_ISA picks it at load). */
   cpuIsa: {

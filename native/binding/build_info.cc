@@ -10,6 +10,7 @@
 #include <string>
 
 #include "native/alloc_fault.h"
+#include "native/cpu/decode.h"
 #include "registry.h"
 
 #ifdef FRNN_HAVE_CUDA
@@ -182,6 +183,12 @@ Napi::Object Testing(Napi::Env env) {
   Napi::Object t = Napi::Object::New(env);
   set_injection<frnn::injected_alloc_countdown>(t, "failAllocation", "allocationCountdown");
   set_injection<frnn::injected_task_countdown>(t, "failPoolTask", "poolTaskCountdown");
+  t.Set("cpuDecodeMembers", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsNumber() || info[0].As<Napi::Number>().Int32Value() < -1)
+      throw Napi::TypeError::New(info.Env(), "cpuDecodeMembers(n): n must be -1 (by the work), 0 (off) or a member count");
+    frnn::cpu::decode_members().store(info[0].As<Napi::Number>().Int32Value());
+    return info.Env().Undefined();
+  }));
   return t;
 }
 

@@ -9,6 +9,7 @@
 #include "../alloc_fault.h"
 #include "../ops.h"
 #include "cpu_kernels.h"
+#include "decode.h"
 #include "scratch_arena.h"
 #include "weight_cache.h"
 
@@ -123,6 +124,15 @@ class CpuOps final : public Ops<T> {
   void sample(int B, int V, const T* logits, const SampleConfig& cfg, uint64_t seed,
               uint64_t offset, int32_t* tokens) override {
     cpu::sample(B, V, logits, cfg, seed, offset, tokens);
+  }
+  // fp32 only: the fp64 reference generates by the caller's per-character loop, the definition.
+  bool decode(const DecodeSpec<T>& d, int steps, const SampleConfig& cfg, uint64_t seed, uint64_t first_draw,
+              const int32_t* tokens, int32_t* drawn) override {
+    if constexpr (std::is_same_v<T, float>) {
+      const cpu::ScratchScope lend(scratch_);
+      return cpu::decode(d, steps, cfg, seed, first_draw, tokens, drawn);
+    }
+    return Ops<T>::decode(d, steps, cfg, seed, first_draw, tokens, drawn);
   }
 
  private:

@@ -48,13 +48,47 @@ class Pool {
   int threads() const { return threads_; }
 
   void run(int tasks, void (*fn)(void*, int), void* ctx) {
-    std::unique_lock<std::mutex> busy(run_mutex_, std::try_to_lock);
-    if (!busy.owns_lock() || threads_ == 1 || tasks == 1) {
+    std::unique_lock<std::mutex> busy(run_mutex_, std::defer_lock);
+    if (threads_ == 1 || tasks == 1 || calling() || !busy.try_lock()) {
       for (int i = 0; i < tasks; ++i) fn(ctx, i);
       return;
     }
+    const CallingScope calling_now;
+    open_call(tasks, fn, ctx, false);
+    drain(0);
+    close_call();
+  }
+
+  bool run_gang(int members, void (*fn)(void*, int), void* ctx) {
+    std::unique_lock<std::mutex> busy(run_mutex_, std::defer_lock);
+    if (members < 2 || members > threads_ || calling() || !busy.try_lock()) return false;
+    const CallingScope calling_now;
+    open_call(members, fn, ctx, true);
+    run_task(0);
+    // A member still waking up must find the call open: the others may be waiting for it.
+    for (int i = 1; i < members; ++i)
+      while (!claimed_[i].load(std::memory_order_acquire)) std::this_thread::yield();
+    close_call();
+    return true;
+  }
+
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
+
+ private:
+  // Whether this thread is the caller of a running call: a call it makes from inside one (a gang
+  // member's own products) runs serially, without trying the lock it holds.
+  static bool& calling() {
+    thread_local bool inside = false;
+    return inside;
+  }
+  struct CallingScope {
+    CallingScope() { calling() = true; }
+    ~CallingScope() { calling() = false; }
+  };
+
+  void open_call(int tasks, void (*fn)(void*, int), void* ctx, bool gang) {
     pthread_mutex_lock(&wake_mutex_);
-    fn_ = fn, ctx_ = ctx, tasks_ = tasks;
+    fn_ = fn, ctx_ = ctx, tasks_ = tasks, gang_ = gang;
     failed_.store(false, std::memory_order_relaxed);
     const int tracked = tasks < kTracked ? tasks : kTracked;
     for (int i = 0; i < tracked; ++i) claimed_[i].store(false, std::memory_order_relaxed);
@@ -64,10 +98,11 @@ class Pool {
     generation_.store(gen, std::memory_order_release);
     pthread_cond_broadcast(&wake_);
     pthread_mutex_unlock(&wake_mutex_);
-    drain(0);
-    // No task left: close the call, then wait for the workers inside to finish theirs (they are
-    // a moment behind: spin, no syscall, up to ~20 us, then yield the core, which on an
-    // oversubscribed machine a worker may be waiting for).
+  }
+  // No task left: close the call, then wait for the workers inside to finish theirs (they are
+  // a moment behind: spin, no syscall, up to ~20 us, then yield the core, which on an
+  // oversubscribed machine a worker may be waiting for). Then rethrow the call's failure.
+  void close_call() {
     gate_.fetch_or(kClosed, std::memory_order_acq_rel);
     const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
     bool spinning = true;
@@ -82,7 +117,6 @@ class Pool {
     }
   }
 
- private:
   static constexpr int kTracked = 256;  // tasks beyond these are dealt from one counter
   // gate_: the call's generation (high 32 bits), closed (bit 31), workers inside (low bits).
   static constexpr uint64_t kClosed = uint64_t{1} << 31, kInsideMask = kClosed - 1;
@@ -123,7 +157,12 @@ class Pool {
     failure_message_[sizeof failure_message_ - 1] = '\0';
   }
   // Own tasks (self, self + threads, ...) first, then any left by the others, then the untracked.
+  // A gang member runs its own task only (the others may be waiting for it to reach them).
   void drain(int self) {
+    if (gang_) {
+      if (self < tasks_ && claim(self)) run_task(self);
+      return;
+    }
     const int tracked = tasks_ < kTracked ? tasks_ : kTracked;
     for (int i = self; i < tracked; i += threads_)
       if (claim(i)) run_task(i);
@@ -159,6 +198,8 @@ class Pool {
       gate_.fetch_sub(1, std::memory_order_release);
     }
   }
+
+ public:
   static void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
@@ -166,6 +207,8 @@ class Pool {
     __asm__ __volatile__("yield");
 #endif
   }
+
+ private:
 
   const int threads_;
   std::mutex run_mutex_;
@@ -184,6 +227,7 @@ class Pool {
   void (*fn_)(void*, int) = nullptr;
   void* ctx_ = nullptr;
   int tasks_ = 0;
+  bool gang_ = false;
 };
 
 Pool& pool() {
@@ -198,6 +242,32 @@ int pool_threads() { return pool().threads(); }
 void parallel_for(int tasks, void (*fn)(void*, int), void* ctx) {
   if (tasks <= 0) return;
   pool().run(tasks, fn, ctx);
+}
+
+bool run_gang(int members, void (*fn)(void*, int), void* ctx) { return pool().run_gang(members, fn, ctx); }
+
+bool gang_wait(bool (*ready)(const void*), const void* ctx) {
+  const Pool& p = pool();
+  const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+  bool spinning = true;
+  for (int spin = 0;; ++spin) {
+    if (ready(ctx)) return true;
+    if (p.failed()) return false;
+    if (spinning && (spin & 63) == 63) spinning = std::chrono::steady_clock::now() < spin_until;
+    if (spinning) Pool::cpu_relax();
+    else std::this_thread::yield();
+  }
+}
+
+bool GangBarrier::wait() {
+  if (members_ == 1) return true;
+  const unsigned phase = phase_.load(std::memory_order_acquire);
+  if (arrived_.fetch_add(1, std::memory_order_acq_rel) == members_ - 1) {
+    arrived_.store(0, std::memory_order_relaxed);
+    phase_.store(phase + 1, std::memory_order_release);
+    return !pool().failed();
+  }
+  return gang_wait([&] { return phase_.load(std::memory_order_acquire) != phase; });
 }
 
 }  // namespace frnn::cpu
