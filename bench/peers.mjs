@@ -38,8 +38,9 @@ const python = (options) => ({ command: PYTHON, args: [`${here}runners/pytorch.p
 export function peerList() {
   const list = [
     { name: 'fusedrnn cpu', workloads: ['W1', 'W2', 'W3', 'W4', 'W5'], ...node('fusedrnn.mjs', { backend: 'cpu' }) },
-    // Generation with `precision: 'bf16'`: a stated precision mode, reported beside the fp32 row.
+    // Generation with `precision: 'bf16'` and 'int8': stated precision modes, reported beside the fp32 row.
     { name: 'fusedrnn cpu bf16', workloads: ['W4'], ...node('fusedrnn.mjs', { backend: 'cpu', precision: 'bf16' }) },
+    { name: 'fusedrnn cpu int8', workloads: ['W4'], ...node('fusedrnn.mjs', { backend: 'cpu', precision: 'int8' }) },
     { name: 'fusedrnn cuda', workloads: ['W1', 'W2', 'W3', 'W4', 'W5'], ...node('fusedrnn.mjs', { backend: 'cuda' }) },
     { name: `pytorch cpu ${cores} thr`, workloads: ['W1', 'W2', 'W3', 'W4', 'W5'], ...python({ threads: cores }) },
   ];

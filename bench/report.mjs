@@ -118,14 +118,21 @@ export function markdown(run, workloads) {
 /** The reference each history cell sets beside fusedrnn on a CPU run. */
 export const CPU_HISTORY_REFERENCE = 'pytorch cpu 2 thr';
 
+/** fusedrnn's reduced-precision generation peers, shown beside the fp32 figure of W4. */
+const REDUCED_PEERS = ['bf16', 'int8'].map((precision) => ({ precision, peer: `fusedrnn cpu ${precision}` }));
+
 /**
  * One line of bench/results/history.md for a full CPU run: per workload, fusedrnn cpu's median /
- * PyTorch's (2 threads), '—' where one did not run.
+ * PyTorch's (2 threads), '—' where one did not run; W4 adds the bf16 and int8 medians in brackets.
  */
 export function historyLine(run, workloads, { commit, kind }) {
+  const result = (id, peer) => run.results.find((r) => r.workload === id && r.peer === peer && r.ok);
+  const reduced = (id) => REDUCED_PEERS.map(({ precision, peer }) => (result(id, peer) ? `${precision} ${fmt(result(id, peer).median)}` : ''))
+    .filter(Boolean)
+    .join(', ');
   const cell = (id) => [`fusedrnn cpu`, CPU_HISTORY_REFERENCE]
-    .map((peer) => run.results.find((r) => r.workload === id && r.peer === peer && r.ok))
+    .map((peer) => result(id, peer))
     .map((r) => (r ? `${fmt(r.median)}${r.blas === 'reference' ? ' (reference BLAS)' : ''}` : '—'))
-    .join(' / ');
+    .join(' / ') + (reduced(id) ? ` (${reduced(id)})` : '');
   return `| ${run.date} | ${commit} | ${kind} | ${Object.keys(workloads).map(cell).join(' | ')} |\n`;
 }

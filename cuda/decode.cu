@@ -367,7 +367,7 @@ bool decode(cudaStream_t stream, bool tf32, const DecodeSpec<float>& s, int step
   if (B < 1 || B > kMaxRows) return refuse("it supports batches of 1 to 32 rows");
   const int V = s.head.back().units;
   if (V > kMaxVocab || V > s.vocab) return refuse("its vocabulary exceeds 1024 or the input vocabulary");
-  if (cfg.bf16) return refuse("bf16 products are a CPU mode");
+  if (cfg.products != ProductPrecision::Fp32) return refuse("bf16 and int8 products are CPU modes");
 
   DecodeArgs d{};
   d.L = L, d.D = D, d.B = B, d.V = V, d.vocab = s.vocab, d.tf32 = tf32;

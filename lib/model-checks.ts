@@ -6,6 +6,7 @@ import type { NativeBatch, NativeTrainingState } from '../typings/model.js';
 import type { ModelConfig } from './model-config.js';
 import type { ParamInfo } from './model-types.js';
 import { cellOf, setting } from './options/model-config.js';
+import type { ProductPrecision } from './options/sample.js';
 
 /**
  * A conditioned model's batch needs its condition unless the call starts from the carried state.
@@ -32,7 +33,7 @@ export function checkEncodable(config: Readonly<ModelConfig>): void {
  * token is fed back in), one direction, no memory; bf16 products only for a float32 model on the CPU.
  * @throws RangeError naming what the model lacks.
  */
-export function checkGeneratable(config: Readonly<ModelConfig>, backend: string, precision: 'fp32' | 'bf16'): void {
+export function checkGeneratable(config: Readonly<ModelConfig>, backend: string, precision: ProductPrecision): void {
   const input = config.input;
   const vocab = input.type === 'features' ? undefined : input.vocabSize;
   if (vocab === undefined || setting(config, 'loss') !== 'softmaxCrossEntropy') {
@@ -44,8 +45,8 @@ export function checkGeneratable(config: Readonly<ModelConfig>, backend: string,
   if (head !== undefined && head.units > vocab) {
     throw new RangeError('generate feeds every drawn token back in: it needs an output layer of at most vocabSize units');
   }
-  if (precision === 'bf16' && !(setting(config, 'dtype') === 'float32' && backend === 'cpu')) {
-    throw new RangeError("options.precision 'bf16' needs a float32 model on the CPU backend");
+  if (precision !== 'fp32' && !(setting(config, 'dtype') === 'float32' && backend === 'cpu')) {
+    throw new RangeError(`options.precision '${precision}' needs a float32 model on the CPU backend`);
   }
 }
 

@@ -91,12 +91,18 @@ struct CaptureStats {
   uint64_t fallbacks = 0; // captures that failed: that key then runs uncaptured
 };
 
+// How products by held weights round their operands (Ops::hold_weights): fp32 exactly, or with
+// reduced-precision operands and fp32 sums (only where Ops::reduced_products()). Names in this
+// order: kProductPrecisionNames (options.precision).
+enum class ProductPrecision { Fp32, Bf16, Int8 };
+inline constexpr const char* kProductPrecisionNames[] = {"fp32", "bf16", "int8"};
+
 struct SampleConfig {
   double temperature = 0;    // logits are divided by it; > 0 (callers always set it)
   int32_t top_k = 0;         // keep the k most likely (ties: lower index first); 0 = all
   double top_p = 0;          // keep the smallest most-likely set whose mass reaches top_p; 1 = all
   bool greedy = false;       // argmax (lowest index on ties); no draw
-  bool bf16 = false;         // the products take bf16-rounded weights and inputs (Ops::bf16_products)
+  ProductPrecision products = ProductPrecision::Fp32;  // of the held weights (Ops::hold_weights)
 };
 
 // A unidirectional stack run one character at a time by Ops::decode (generation after the prime
@@ -175,13 +181,15 @@ class Ops {
   // Inference calls hold the parameter arena [params, params+count) for their duration, with a
   // version that changes whenever any parameter does; until then a backend may keep derived forms
   // of products by those weights across calls (the CPU keeps them packed for its GEMM). The
-  // arena must not be written while held. Bytes kept that way: derived_bytes(). With `bf16`
-  // (only where bf16_products()), the products by held weights round the weights and each row of
-  // their other operand to bfloat16 and sum in fp32: half the bytes a generated character streams.
-  virtual void hold_weights(const T* params, size_t count, uint64_t version, bool bf16) {
-    (void)params, (void)count, (void)version, (void)bf16;
+  // arena must not be written while held. Bytes kept that way: derived_bytes(). With `products`
+  // other than Fp32 (only where reduced_products()), the products by held weights round the
+  // weights and each row of their other operand and sum in fp32: Bf16 to bfloat16 (half the bytes
+  // a generated character streams), Int8 to int8 with a scale per weight column and per row
+  // (a quarter; the CPU's int8.h).
+  virtual void hold_weights(const T* params, size_t count, uint64_t version, ProductPrecision products) {
+    (void)params, (void)count, (void)version, (void)products;
   }
-  virtual bool bf16_products() const { return false; }
+  virtual bool reduced_products() const { return false; }
   virtual void release_weights() {}
   virtual size_t derived_bytes() const { return 0; }
 

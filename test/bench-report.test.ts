@@ -137,4 +137,23 @@ describe('historyLine', () => {
       '| 2026-12-05 | abc1234 | cpu-2core | 60.3 / 111 (reference BLAS) |\n',
     );
   });
+
+  it("adds W4's reduced-precision generation medians in brackets, those that ran", () => {
+    const run = {
+      date: '2026-12-06',
+      results: [
+        { workload: 'W4', peer: 'fusedrnn cpu', ok: true, median: 24.81 },
+        { workload: 'W4', peer: CPU_HISTORY_REFERENCE, ok: true, median: 360.2 },
+        { workload: 'W4', peer: 'fusedrnn cpu bf16', ok: true, median: 12.61 },
+        { workload: 'W4', peer: 'fusedrnn cpu int8', ok: true, median: 8.58 },
+      ],
+    };
+    expect(historyLine(run, { W4: WORKLOADS.W4 }, { commit: 'abc1234', kind: 'cpu-2core' })).toBe(
+      '| 2026-12-06 | abc1234 | cpu-2core | 24.8 / 360 (bf16 12.6, int8 8.58) |\n',
+    );
+    const noInt8 = { ...run, results: run.results.filter((r) => r.peer !== 'fusedrnn cpu int8') };
+    expect(historyLine(noInt8, { W4: WORKLOADS.W4 }, { commit: 'abc1234', kind: 'cpu-2core' })).toBe(
+      '| 2026-12-06 | abc1234 | cpu-2core | 24.8 / 360 (bf16 12.6) |\n',
+    );
+  });
 });

@@ -4,7 +4,8 @@
 // instruction-set variant on awkward sizes, then whole greedy generations of an LSTM+GRU model.
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../lib/native.js';
-import { Model, Vocabulary, sampleText, sampleTexts, streamText, type ModelConfig } from '../lib/index.js';
+import { Model, Vocabulary, sampleText, sampleTexts, streamText } from '../lib/index.js';
+import { V, config, greedyReference, modelWithWeights, roundedProduct } from './helpers/generation-reference.js';
 import { randInts, randn, rng } from './helpers/numeric.js';
 
 const isa = loadNative().cpuIsa;
@@ -105,83 +106,7 @@ describe('bf16Product validates its arguments', () => {
   });
 });
 
-// ---- whole generations ----
-const V = 23;
-const config = (dtype: 'float32' | 'float64' = 'float32'): ModelConfig => ({
-  input: { type: 'oneHot', vocabSize: V },
-  layers: [{ cell: 'lstm', units: 37 }, { cell: 'gru', units: 40 }],
-  dense: [{ units: V }],
-  seed: 11,
-  dtype,
-});
-
-type Params = Record<string, Float64Array>;
-const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
-
-/** W [rows, cols] · x, both rounded by `round`. */
-function matvec(W: Float64Array, x: ArrayLike<number>, rows: number, round: (v: number) => number): Float64Array {
-  const cols = x.length;
-  const xr = Array.from(x, round);
-  const out = new Float64Array(rows);
-  for (let i = 0; i < rows; i++) {
-    let s = 0;
-    for (let k = 0; k < cols; k++) s += round(W[i * cols + k]) * xr[k];
-    out[i] = s;
-  }
-  return out;
-}
-
-/**
- * Greedy generation in float64 (PyTorch's LSTM and reset-after GRU), products over operands
- * rounded by `round`. Returns the tokens and the smallest gap between the two largest logits.
- */
-function greedyReference(p: Params, prime: number, length: number, round: (v: number) => number) {
-  const [H0, H1] = [37, 40];
-  let h0 = new Float64Array(H0), c0 = new Float64Array(H0), h1 = new Float64Array(H1);
-  let token = prime;
-  const tokens: number[] = [];
-  let gap = Infinity;
-  for (let s = 0; s < length; s++) {
-    const x = new Float64Array(V);
-    x[token] = 1;
-    const a = matvec(p['rnn.weight_ih_l0'], x, 4 * H0, round).map((v, j) => v + p['rnn.bias_ih_l0'][j]);
-    const r = matvec(p['rnn.weight_hh_l0'], h0, 4 * H0, round).map((v, j) => v + p['rnn.bias_hh_l0'][j]);
-    const nextC = new Float64Array(H0), nextH = new Float64Array(H0);
-    for (let k = 0; k < H0; k++) {
-      const g = (q: number) => a[q * H0 + k] + r[q * H0 + k];
-      nextC[k] = sigmoid(g(1)) * c0[k] + sigmoid(g(0)) * Math.tanh(g(2));
-      nextH[k] = sigmoid(g(3)) * Math.tanh(nextC[k]);
-    }
-    [h0, c0] = [nextH, nextC];
-    const ax = matvec(p['rnn.weight_ih_l1'], h0, 3 * H1, round).map((v, j) => v + p['rnn.bias_ih_l1'][j]);
-    const ah = matvec(p['rnn.weight_hh_l1'], h1, 3 * H1, round).map((v, j) => v + p['rnn.bias_hh_l1'][j]);
-    h1 = h1.map((prev, k) => {
-      const reset = sigmoid(ax[k] + ah[k]);
-      const update = sigmoid(ax[H1 + k] + ah[H1 + k]);
-      const n = Math.tanh(ax[2 * H1 + k] + reset * ah[2 * H1 + k]);
-      return (1 - update) * n + update * prev;
-    });
-    const logits = matvec(p['dense.weight'], h1, V, round).map((v, j) => v + p['dense.bias'][j]);
-    const order = Array.from(logits.keys()).sort((i, j) => logits[j] - logits[i] || i - j);
-    gap = Math.min(gap, logits[order[0]] - logits[order[1]]);
-    token = order[0];
-    tokens.push(token);
-  }
-  return { tokens, gap };
-}
-
-/** A model with larger random weights than its initializer's, so greedy paths are decisive. */
-function modelWithWeights(seed: number): { model: Model; params: Params } {
-  const model = Model.create(config());
-  const params: Params = {};
-  model.params().forEach((info, i) => {
-    const values = Float64Array.from(randn(info.shape.reduce((x, y) => x * y, 1), rng(seed + i), 0.6), (v) => Math.fround(v));
-    model.setParam(info.name, values);
-    params[info.name] = values;
-  });
-  return { model, params };
-}
-
+// ---- whole generations (the model and its reference: helpers/generation-reference.ts) ----
 describe("generate({ precision: 'bf16' })", () => {
   const identity = (v: number) => Math.fround(v);
 
@@ -192,8 +117,8 @@ describe("generate({ precision: 'bf16' })", () => {
       for (const seed of [1, 2, 5]) {
         const { model, params } = modelWithWeights(seed * 100);
         const length = 40;
-        const bf = greedyReference(params, seed, length, bf16);
-        const exact = greedyReference(params, seed, length, identity);
+        const bf = greedyReference(params, seed, length, roundedProduct(bf16));
+        const exact = greedyReference(params, seed, length, roundedProduct(identity));
         // The references leave fp32 rounding and the kernels' activations (~1e-7) no say.
         expect(Math.min(bf.gap, exact.gap), `seed ${seed}`).toBeGreaterThan(1e-4);
         modesDiffer ||= bf.tokens.join() !== exact.tokens.join();

@@ -52,14 +52,19 @@ describe('fusedrnn CLI', () => {
     expect(two.stdout).toMatch(/^--- sample 1 ---\n.{10}\n--- sample 2 ---\n.{10}\n$/s);
   });
 
-  it('samples with bf16 products on request, as the library does', async () => {
+  it('samples with bf16 or int8 products on request, as the library does', async () => {
     const file = join(checkpoints, 'ckpt-00000008.safetensors');
-    const got = await run('sample', file, '--length', '30', '--seed', '3', '--prime', 'It ', '--no-prime', '--bf16');
-    expect(got.code).toBe(0);
-    const { model, vocabulary } = await loadCheckpoint(file);
-    const want = await sampleText(model, vocabulary!, { prime: 'It ', length: 30, seed: 3, precision: 'bf16' });
-    model.dispose();
-    expect(got.stdout).toBe(`${want}\n`);
+    for (const precision of ['bf16', 'int8'] as const) {
+      const got = await run('sample', file, '--length', '30', '--seed', '3', '--prime', 'It ', '--no-prime', '--precision', precision);
+      expect(got.code).toBe(0);
+      const { model, vocabulary } = await loadCheckpoint(file);
+      const want = await sampleText(model, vocabulary!, { prime: 'It ', length: 30, seed: 3, precision });
+      model.dispose();
+      expect(got.stdout, precision).toBe(`${want}\n`);
+    }
+    const bad = await run('sample', file, '--precision', 'int4');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--precision must be one of fp32, bf16, int8/);
   });
 
   it('prints help and info', async () => {

@@ -2,7 +2,7 @@
 // addon.testing.cpuDecodeMembers switches it off (0: the loop), sizes it by the work (-1) or forces
 // a gang of n threads. Every member computes its units' sums in the loop's order and member 0 runs
 // the loop's own head and draw, so the tokens and the final state h/c must agree bit for bit, in
-// fp32 and in bf16, for odd sizes, B = 1 and 3, LSTM (peepholes), GRU, one-hot and embedding
+// fp32, bf16 and int8, for odd sizes, B = 1 and 3, LSTM (peepholes), GRU, one-hot and embedding
 // inputs. The pool's task counter proves a gang ran; an injected task failure must reject the call
 // and leave the model generating as before.
 import { afterEach, describe, expect, it } from 'vitest';
@@ -80,7 +80,7 @@ async function withMembers(members: number, m: Model, prime: Int32Array[], lengt
 }
 
 describe('CPU generation gang', () => {
-  for (const precision of ['fp32', 'bf16'] as const) {
+  for (const precision of ['fp32', 'bf16', 'int8'] as const) {
     for (const [name, config] of Object.entries(CONFIGS)) {
       it(`${precision}, ${name}: tokens and final state equal the per-character loop (B = 1, 3; greedy, temperature, top-k, top-p)`, async () => {
         const m = model(config, 7);

@@ -113,8 +113,8 @@ export interface NativeSampleOptions {
   seed: number;
   /** Conditioned models: [B*condition], for a generation that starts from the condition. */
   condition?: Float32Array | Float64Array;
-  /** 'bf16': products by bf16-rounded weights and inputs (float32 CPU models only). */
-  precision: 'fp32' | 'bf16';
+  /** 'bf16' / 'int8': products by bf16-rounded / int8-quantized weights and inputs (float32 CPU models only). */
+  precision: 'fp32' | 'bf16' | 'int8';
 }
 
 /** A parameter's name, shape and whether training updates it. */

@@ -121,5 +121,7 @@ export interface NativeAddon {
     threads(): number;
     /** Test hook: a [M,K] · op(b) [K,N] (b stored [N,K] when transB) by the bf16 inference product. */
     bf16Product(M: number, N: number, K: number, a: Float32Array, b: Float32Array, transB: boolean): Float32Array;
+    /** Test hook: the same by the int8 inference product (native/cpu/int8.h's quantization). */
+    int8Product(M: number, N: number, K: number, a: Float32Array, b: Float32Array, transB: boolean): Float32Array;
   };
 }

@@ -7,7 +7,7 @@ import { CLIP_NORM, FORGET_BIAS, LEARNING_RATE, charBatch, seriesBatch } from '.
 import { report, runMain, timeRuns, unavailable } from './harness.mjs';
 
 /**
- * The W4 floor if every character had to stream all weights (4 bytes a parameter, 2 in bf16): their bytes over the read
+ * The W4 floor if every character had to stream all weights (4 bytes a parameter, 2 in bf16, 1 in int8): their bytes over the read
  * bandwidth of a buffer that size, measured here with memcpy (Buffer.copy: native, vectorised; a
  * copy reads and writes, so reads count half its bytes moved... we count only the bytes read).
  */
@@ -61,14 +61,14 @@ runMain(async ({ workload: w, plan, options }) => {
     timing = await timeRuns(() => model.trainStep(batch, train), plan);
   }
   const info = model.info();
-  const bf16 = w.kind === 'generate' && options.precision === 'bf16';
-  if (w.kind === 'generate') timing.bound = weightStreamingBound(info.parameterCount, bf16 ? 2 : 4);
+  const reduced = w.kind === 'generate' && options.precision !== undefined && options.precision !== 'fp32' ? options.precision : undefined;
+  if (w.kind === 'generate') timing.bound = weightStreamingBound(info.parameterCount, { bf16: 2, int8: 1 }[reduced] ?? 4);
   const build = loadNative().buildInfo();
   report({
     ...timing,
     version: `${pkg.version} (${build.buildSystem} ${build.buildType}, ${build.compiler})`,
     threads: backend === 'cpu' ? loadNative().cpuIsa.threads() : 1,  // the CPU kernels' pool (caller included)
-    precision: info.backend === 'cuda' ? `${info.dtype} (cuda, ${info.precision})` : bf16 ? `${info.dtype}, bf16 products (cpu)` : `${info.dtype} (${info.backend})`,
+    precision: info.backend === 'cuda' ? `${info.dtype} (cuda, ${info.precision})` : reduced ? `${info.dtype}, ${reduced} products (cpu)` : `${info.dtype} (${info.backend})`,
     parameters: info.parameterCount,
   });
 });

@@ -7,6 +7,7 @@ import { sampleTexts, streamText } from '../sampling.js';
 import { UsageError, helpText, parseArgs } from './args.js';
 import type { FlagSpecs } from './args.js';
 import { checkPrimeFlag } from './prime.js';
+import { PRODUCT_PRECISIONS, type ProductPrecision } from '../options/sample.js';
 
 const SPECS: FlagSpecs = {
   prime: { kind: 'string', default: 'The ', help: 'text fed first (printed unless --no-prime)' },
@@ -19,7 +20,12 @@ const SPECS: FlagSpecs = {
   stop: { kind: 'list', help: 'end a sample before this text' },
   count: { kind: 'int', default: 1, min: 1, max: 1024, help: 'independent samples, drawn as one batch' },
   'no-prime': { kind: 'boolean', help: 'do not print the prime' },
-  bf16: { kind: 'boolean', help: "products with bfloat16 weights and inputs (float32 CPU models; faster, logits move <1%)" },
+  precision: {
+    kind: 'string',
+    default: 'fp32',
+    choices: PRODUCT_PRECISIONS,
+    help: 'products with fp32, bfloat16 or int8 weights and inputs (bf16, int8: float32 CPU models, faster; logits move <1% / a few %)',
+  },
 };
 
 export async function sampleCommand(argv: string[], out: NodeJS.WritableStream): Promise<void> {
@@ -42,7 +48,7 @@ export async function sampleCommand(argv: string[], out: NodeJS.WritableStream):
       greedy: f.greedy === true,
       stop: f.stop as string[],
       ...(f.seed === undefined ? {} : { seed: f.seed as number }),
-      ...(f.bf16 === true ? { precision: 'bf16' as const } : {}),
+      precision: f.precision as ProductPrecision,
     };
     // Checked before anything is printed, so a bad prime leaves stdout empty.
     checkPrimeFlag(vocabulary, f.prime as string);

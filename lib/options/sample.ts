@@ -8,6 +8,10 @@ import { readOptions, type OptionSpec } from './table.js';
 /** Largest count (tokens to draw, topK) a call takes. */
 export const MAX_SIZE = 1 << 24;
 
+/** The products' precisions (ModelConfig's SampleOptions.precision; native ops.h's kProductPrecisionNames, same order). */
+export const PRODUCT_PRECISIONS = ['fp32', 'bf16', 'int8'] as const;
+export type ProductPrecision = (typeof PRODUCT_PRECISIONS)[number];
+
 /** Temperature 1, no top-k / top-p cut, a fresh random seed per call, fp32 products. */
 export const SAMPLE_OPTIONS = {
   temperature: { default: 1, check: (v: unknown, w: string) => checkNumber(v, w, Number.MIN_VALUE, 1e6) },
@@ -20,7 +24,7 @@ export const SAMPLE_OPTIONS = {
   },
   // Checked against the model's conditionSize and the rows by the Model, which knows both.
   condition: { check: (v: unknown) => v as Float32Array | Float64Array },
-  precision: { default: 'fp32', check: (v: unknown, w: string) => checkOneOf(v, w, ['fp32', 'bf16'] as const) },
+  precision: { default: 'fp32', check: (v: unknown, w: string) => checkOneOf(v, w, PRODUCT_PRECISIONS) },
   signal: { check: (v: unknown, w: string) => checkSignal(v, w) },
 } as const satisfies { [K in keyof NativeSampleOptions | 'signal']: OptionSpec<unknown> };
 

@@ -1,11 +1,12 @@
 // cpuIsa: which instruction-set variant the fp32 CPU kernels use, and a setter so tests and
-// benchmarks can force each one (native/cpu/cpu_isa.h); bf16Product runs the bf16 inference
-// product under the active variant, for tests against a reference.
+// benchmarks can force each one (native/cpu/cpu_isa.h); bf16Product and int8Product run the bf16
+// and int8 inference products under the active variant, for tests against a reference.
 #include <string>
 #include <vector>
 
 #include "js_errors.h"
 #include "native/cpu/bf16.h"
+#include "native/cpu/int8.h"
 #include "native/cpu/cpu_isa.h"
 #include "native/cpu/sgemm.h"
 #include "native/cpu/thread_pool.h"
@@ -31,14 +32,16 @@ std::string name_arg(const Napi::CallbackInfo& info) {
   return name;
 }
 
-// bf16Product(M, N, K, a: Float32Array [M,K], b: Float32Array, transB) -> Float32Array [M,N]:
-// a · op(b), op(b) [K,N] ([N,K] stored when transB), through pack_bf16 and sgemm_bf16_b.
-Napi::Value Bf16Product(const Napi::CallbackInfo& info) {
+// The reduced-precision test products: name(M, N, K, a: Float32Array [M,K], b: Float32Array,
+// transB) -> Float32Array [M,N] = a · op(b), op(b) [K,N] ([N,K] stored when transB), through
+// `multiply` (the layout's packing and its sgemm_*_b).
+template <void (*multiply)(int M, int N, int K, const float* a, const float* b, bool trans_b, float* out)>
+Napi::Value ReducedProduct(const Napi::CallbackInfo& info, const char* name) {
   const Napi::Env env = info.Env();
-  const char* usage = "cpuIsa.bf16Product(M, N, K, a: Float32Array, b: Float32Array, transB: boolean)";
+  const std::string usage = std::string("cpuIsa.") + name + "(M, N, K, a: Float32Array, b: Float32Array, transB: boolean)";
   if (info.Length() < 6 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() ||
       !info[3].IsTypedArray() || !info[4].IsTypedArray() || !info[5].IsBoolean())
-    throw Napi::TypeError::New(env, std::string("expected ") + usage);
+    throw Napi::TypeError::New(env, "expected " + usage);
   int dims[3];
   for (int i = 0; i < 3; ++i) {
     const double d = info[i].As<Napi::Number>().DoubleValue();
@@ -52,15 +55,24 @@ Napi::Value Bf16Product(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(env, "a must be a Float32Array of M*K floats");
   if (b.TypedArrayType() != napi_float32_array || b.ElementLength() != static_cast<size_t>(K) * N)
     throw Napi::RangeError::New(env, "b must be a Float32Array of K*N floats");
-  const bool trans_b = info[5].As<Napi::Boolean>().Value();
-  const float* av = a.As<Napi::Float32Array>().Data();
-  const float* bv = b.As<Napi::Float32Array>().Data();
-  std::vector<uint32_t> packed(cpu::bf16_packed_words(K, N));
-  cpu::pack_bf16(trans_b, K, N, bv, trans_b ? K : N, packed.data());
   auto out = Napi::Float32Array::New(env, static_cast<size_t>(M) * N);
   std::fill(out.Data(), out.Data() + out.ElementLength(), 0.0f);
-  cpu::sgemm_bf16_b(M, N, K, av, K, packed.data(), out.Data(), N);
+  multiply(M, N, K, a.As<Napi::Float32Array>().Data(), b.As<Napi::Float32Array>().Data(), info[5].As<Napi::Boolean>().Value(),
+           out.Data());
   return out;
+}
+
+void bf16_multiply(int M, int N, int K, const float* a, const float* b, bool trans_b, float* out) {
+  std::vector<uint32_t> packed(cpu::bf16_packed_words(K, N));
+  cpu::pack_bf16(trans_b, K, N, b, trans_b ? K : N, packed.data());
+  cpu::sgemm_bf16_b(M, N, K, a, K, packed.data(), out, N);
+}
+
+void int8_multiply(int M, int N, int K, const float* a, const float* b, bool trans_b, float* out) {
+  std::vector<uint32_t> packed(cpu::int8_packed_words(K, N));
+  std::vector<float> scales(cpu::int8_scale_count(N));
+  cpu::pack_int8(trans_b, K, N, b, trans_b ? K : N, packed.data(), scales.data());
+  cpu::sgemm_int8_b(M, N, K, a, K, packed.data(), scales.data(), out, N);
 }
 
 }  // namespace
@@ -83,7 +95,12 @@ void RegisterCpuIsa(Napi::Env env, Napi::Object exports) {
   o.Set("threads", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
           return Napi::Number::New(info.Env(), cpu::pool_threads());
         }));
-  o.Set("bf16Product", guarded_function(env, "bf16Product", Bf16Product));
+  o.Set("bf16Product", guarded_function(env, "bf16Product", [](const Napi::CallbackInfo& info) {
+          return ReducedProduct<bf16_multiply>(info, "bf16Product");
+        }));
+  o.Set("int8Product", guarded_function(env, "int8Product", [](const Napi::CallbackInfo& info) {
+          return ReducedProduct<int8_multiply>(info, "int8Product");
+        }));
   exports.Set("cpuIsa", o);
 }
 

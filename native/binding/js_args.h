@@ -83,9 +83,9 @@ inline std::string string_at(const Napi::Object& o, const char* key, const std::
   return v.As<Napi::String>().Utf8Value();
 }
 
-// One of `choices` (a closed set such as a loss or a cell), as its index.
-inline size_t choice_at(const Napi::Object& o, const char* key, const std::string& where,
-                        std::initializer_list<const char*> choices) {
+// One of `choices` (a closed set such as a loss or a cell: a list or an array of names), as its index.
+template <typename Choices>
+size_t choice_at(const Napi::Object& o, const char* key, const std::string& where, const Choices& choices) {
   const std::string s = string_at(o, key, where);
   size_t i = 0;
   std::string list;
@@ -94,6 +94,10 @@ inline size_t choice_at(const Napi::Object& o, const char* key, const std::strin
     list += (i++ == 0 ? "'" : ", '") + std::string(c) + "'";
   }
   throw Napi::RangeError::New(o.Env(), field(where, key) + " must be one of " + list + ", got '" + s + "'");
+}
+inline size_t choice_at(const Napi::Object& o, const char* key, const std::string& where,
+                        std::initializer_list<const char*> choices) {
+  return choice_at<std::initializer_list<const char*>>(o, key, where, choices);
 }
 
 // An Int32Array, copied.

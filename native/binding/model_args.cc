@@ -67,7 +67,8 @@ SampleConfig parse_sample_config(const Napi::Object& o) {
   s.top_k = int_at(o, "topK", w, 0, kMaxSize);
   s.top_p = number_at(o, "topP", w);
   s.greedy = bool_at(o, "greedy", w);
-  s.bf16 = choice_at(o, "precision", w, {"fp32", "bf16"}) == 1;
+  s.products = static_cast<ProductPrecision>(
+      choice_at(o, "precision", w, kProductPrecisionNames));
   // The sampler divides by the temperature and walks the top-p mass: out of range, it could
   // draw no token at all.
   if (!(s.temperature > 0)) range_error("options.temperature must be > 0");

@@ -23,7 +23,7 @@ namespace {
 #endif
 bool cpu_has_avx2() { return FRNN_X86_HAS("avx2") && FRNN_X86_HAS("fma"); }
 bool cpu_has_avx512() { return FRNN_X86_HAS("avx512f") && FRNN_X86_HAS("fma"); }
-bool cpu_has_avx512bf16() { return cpu_has_avx512() && FRNN_X86_HAS("avx512bf16"); }
+bool cpu_has_avx512bf16() { return cpu_has_avx512() && FRNN_X86_HAS("avx512bf16") && FRNN_X86_HAS("avx512vnni"); }
 #undef FRNN_X86_HAS
 bool cpu_has_neonbf16() {
 #if defined(__aarch64__) && defined(__linux__)

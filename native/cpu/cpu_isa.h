@@ -2,7 +2,7 @@
 // compiled once per variant: without any -m flag (generic, runs on every x86-64 and elsewhere),
 // with -mavx2 -mfma, with -mavx512f, and on arm64 for NEON with a taller tile; avx512bf16 and
 // neonbf16 are the AVX-512 and NEON ones with the bf16-weight products on the CPU's bf16
-// dot-product instruction. The variant is picked once at load from the CPU's features,
+// dot-product instruction (avx512bf16: the int8 ones too, on VNNI). The variant is picked once at load from the CPU's features,
 // overridable by env FUSEDRNN_CPU_ISA (a name of kIsaNames) or set_cpu_isa() for tests.
 #pragma once
 
@@ -10,6 +10,7 @@
 
 #include "../gates.h"  // the gate slots isa_kernels.inc indexes
 #include "bf16.h"  // kBf16PanelWidth: the bf16 products' packed layout
+#include "int8.h"  // kInt8PanelWidth: the int8 products' packed layout
 
 namespace frnn::cpu {
 
@@ -42,6 +43,12 @@ struct IsaKernels {
   // [k_pairs][32] uint32 (two bf16 weights, k even in the low half; bf16.h's pack_bf16),
   // panel_stride apart; x2 = x as bf16 pairs likewise. Pairs of x that are 0 are skipped.
   void (*gemv_bf16)(int N, int k_pairs, const uint32_t* x2, const uint32_t* P, long panel_stride, float* y);
+  // y[:N] += x · P with int8 operands (int8.h): P = ceil(N/32) panels of [k_quads][32] words of
+  // four unsigned weight bytes (q + 128), panel_stride apart, column n's scale w_scales[n]; xq =
+  // the input row's quads of signed bytes, its scale and sum of q (quantize_row). Quads of x that
+  // are 0 are skipped. y[n] += fp32(sum - 128 * x_sum) * (x_scale * w_scales[n]).
+  void (*gemv_int8)(int N, int k_quads, const uint32_t* xq, float x_scale, int32_t x_sum, const uint32_t* P,
+                    long panel_stride, const float* w_scales, float* y);
   // In place over n floats. Accuracy: isa_kernels.inc (exp_approx).
   void (*sigmoid)(float* x, long n);
   void (*tanh)(float* x, long n);

@@ -37,10 +37,10 @@ class CpuOps final : public Ops<T> {
   }
   void synchronize() override {}
   // Only the fp32 path packs; the fp64 reference multiplies the weights where they are.
-  void hold_weights(const T* params, size_t count, uint64_t version, bool bf16) override {
-    if constexpr (std::is_same_v<T, float>) packed_.hold(params, count, version, bf16);
+  void hold_weights(const T* params, size_t count, uint64_t version, ProductPrecision products) override {
+    if constexpr (std::is_same_v<T, float>) packed_.hold(params, count, version, products);
   }
-  bool bf16_products() const override { return std::is_same_v<T, float>; }
+  bool reduced_products() const override { return std::is_same_v<T, float>; }
   void release_weights() override { packed_.release(); }
   size_t derived_bytes() const override { return packed_.bytes() + scratch_.bytes(); }
 

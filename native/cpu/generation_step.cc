@@ -6,8 +6,8 @@
 
 #include "bf16.h"
 #include "cpu_isa.h"
+#include "int8.h"
 #include "thread_pool.h"
-#include "weight_cache.h"
 
 namespace frnn::cpu {
 namespace {
@@ -15,16 +15,32 @@ namespace {
 // Rows one call serves: each thread multiplies its slice once per row, so beyond a few rows the
 // general path's register-blocked GEMM reads the weights fewer times.
 constexpr int kMaxRows = 4;
-// Units dealt to a thread come in multiples of this: a whole bf16 panel, and whole fp32 panels
+// Units dealt to a thread come in multiples of this: a whole bf16 or int8 panel, and whole fp32 panels
 // of every variant (8, 16 or 32 columns).
 constexpr int kUnitChunk = 32;
 // Below this many multiply-adds a step stays on the calling thread (the hand-off costs more).
 constexpr double kParallelMacs = 6.4e4;
 
+// A row of the products' other operand in the held layout's precision: bf16 pairs, or int8
+// quads with their scale and sum (fp32 products read the floats themselves).
+struct ReducedRow {
+  std::vector<uint32_t> words;
+  Int8Row int8{};
+  void convert(const PackedMatrix& w, int K, const float* x) {
+    if (w.bf16) {
+      words.resize((K + 1) / 2);
+      to_bf16_pairs(K, x, words.data());
+    } else if (w.int8) {
+      words.resize((K + 3) / 4);
+      int8 = quantize_row(K, x, words.data());
+    }
+  }
+};
+
 // Per-thread buffers, grown once and reused (no allocation once warm).
 struct Scratch {
   std::vector<float> tile, a, no_bias, peep;
-  std::vector<uint32_t> pairs;
+  ReducedRow row;
 };
 Scratch& scratch() {
   thread_local Scratch s;
@@ -42,9 +58,8 @@ LayerStep::LayerStep(const RnnShape& s, const RnnParams<float>& p) : s_(s), p_(p
   const PackedMatrix in = held_packed_weights(p.w_ih, true, s.I, GH, s.I);
   const PackedMatrix rec = held_packed_weights(p.w_hh, true, s.H, GH, s.H);
   if (!in || !rec) return;
-  input_ = {in.fp32, in.bf16, s.I, GH};
-  recurrent_ = {rec.fp32, rec.bf16, s.H, GH};
-  bf16_ = in.bf16 != nullptr;
+  input_ = {in, s.I, GH};
+  recurrent_ = {rec, s.H, GH};
   ok_ = true;
 }
 
@@ -63,29 +78,37 @@ void LayerStep::units(int part, int parts, int* u0, int* u1) const {
 namespace {
 // out[0, c1-c0) += (x · op(W))[c0, c1) for one row x of the held matrix W. A range on panel
 // boundaries is multiplied in place; another (gates of a size off the panel width) through
-// `tile`, a whole number of panels. The bf16 layout takes x as bf16 pairs (`pairs`).
+// `tile`, a whole number of panels, holding out's values so that the kernel's additions (FMAs
+// where the variant contracts them) are the same either way. The bf16 and int8 layouts take x converted (`row`).
 template <typename Held>
-void accumulate_columns(const Held& w, const float* x, const uint32_t* pairs, int c0, int c1, float* out,
+void accumulate_columns(const Held& held, const float* x, const ReducedRow& row, int c0, int c1, float* out,
                         std::vector<float>& tile) {
   const IsaKernels& kr = isa();
-  const int width = w.bf16 ? kBf16PanelWidth : kr.nr;
+  const PackedMatrix& w = held.w;
+  const int width = w.bf16 ? kBf16PanelWidth : w.int8 ? kInt8PanelWidth : kr.nr;
   const int p0 = c0 / width, p1 = (c1 + width - 1) / width;
-  const bool aligned = c0 % width == 0 && (c1 % width == 0 || c1 == w.N);
+  const bool aligned = c0 % width == 0 && (c1 % width == 0 || c1 == held.N);
   float* y = out;
-  if (!aligned) {
+  const int skip = c0 - p0 * width;  // the tile's columns before c0
+  if (!aligned) {  // the tile holds out where they overlap, so both paths add to it alike
     tile.assign(static_cast<size_t>(p1 - p0) * width, 0.0f);
+    std::copy_n(out, c1 - c0, tile.data() + skip);
     y = tile.data();
   }
-  const int n = aligned ? c1 - c0 : std::min(p1 * width, w.N) - p0 * width;
+  const int K = held.K;
+  const int n = aligned ? c1 - c0 : std::min(p1 * width, held.N) - p0 * width;
   if (w.bf16) {
-    const long stride = bf16_panel_stride(w.K);
-    kr.gemv_bf16(n, (w.K + 1) / 2, pairs, w.bf16 + p0 * stride, stride, y);
+    const long stride = bf16_panel_stride(K);
+    kr.gemv_bf16(n, (K + 1) / 2, row.words.data(), w.bf16 + p0 * stride, stride, y);
+  } else if (w.int8) {
+    const long stride = int8_panel_stride(K);
+    kr.gemv_int8(n, (K + 3) / 4, row.words.data(), row.int8.scale, row.int8.sum, w.int8 + p0 * stride, stride,
+                 w.int8_scales + p0 * width, y);
   } else {
-    const long stride = static_cast<long>(w.K) * kr.nr;
-    kr.gemv_packed(n, w.K, x, w.fp32 + p0 * stride, stride, y);
+    const long stride = static_cast<long>(K) * kr.nr;
+    kr.gemv_packed(n, K, x, w.fp32 + p0 * stride, stride, y);
   }
-  if (!aligned)
-    for (int k = 0; k < c1 - c0; ++k) out[k] += tile[c0 - p0 * width + k];
+  if (!aligned) std::copy_n(tile.data() + skip, c1 - c0, out);
 }
 }  // namespace
 
@@ -97,15 +120,12 @@ void LayerStep::recurrent(int part, int parts, const float* h_old) {
   Scratch& w = scratch();
   for (int b = 0; b < s_.B; ++b) {
     const float* hb = h_old + static_cast<long>(b) * H;
-    if (bf16_) {
-      w.pairs.resize((H + 1) / 2);
-      to_bf16_pairs(H, hb, w.pairs.data());
-    }
+    w.row.convert(recurrent_.w, H, hb);
     for (int g = 0; g < G_; ++g) {
       const int c0 = g * H + u0;
       float* r = part_sums(u0, U, b) + g * U;
       std::copy_n(p_.b_hh + c0, U, r);
-      accumulate_columns(recurrent_, hb, w.pairs.data(), c0, c0 + U, r, w.tile);
+      accumulate_columns(recurrent_, hb, w.row, c0, c0 + U, r, w.tile);
     }
   }
 }
@@ -125,14 +145,11 @@ void LayerStep::finish(int part, int parts, const float* x, const float* h_old, 
   }
   for (int b = 0; b < s_.B; ++b) {
     const float* xb = x + static_cast<long>(b) * I;
-    if (bf16_) {
-      w.pairs.resize((I + 1) / 2);
-      to_bf16_pairs(I, xb, w.pairs.data());
-    }
+    w.row.convert(input_.w, I, xb);
     for (int g = 0; g < G_; ++g) {
       const int c0 = g * H + u0;
       std::copy_n(p_.b_ih + c0, U, w.a.data() + g * U);
-      accumulate_columns(input_, xb, w.pairs.data(), c0, c0 + U, w.a.data() + g * U, w.tile);
+      accumulate_columns(input_, xb, w.row, c0, c0 + U, w.a.data() + g * U, w.tile);
     }
     const float* r = part_sums(u0, U, b);
     float* out = h_new + static_cast<long>(b) * H + u0;

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "../ops.h"
+#include "weight_cache.h"
 
 namespace frnn::cpu {
 
@@ -42,12 +43,11 @@ class LayerStep {
   float* part_sums(int u0, int U, int b) const { return r_ + static_cast<long>(s_.B) * G_ * u0 + static_cast<long>(b) * G_ * U; }
   RnnShape s_;
   RnnParams<float> p_;
-  bool ok_ = false, lstm_ = false, bf16_ = false;
+  bool ok_ = false, lstm_ = false;
   int G_ = 0;
   float* r_ = nullptr;  // B*G*H: each part's recurrent sums, from recurrent() to finish()
   struct Held {
-    const float* fp32;
-    const uint32_t* bf16;
+    PackedMatrix w;
     int K, N;
   } input_{}, recurrent_{};
 };

@@ -57,7 +57,7 @@ __attribute__((target("arch=armv8.2-a+bf16"))) void gemv_bf16_dot(int N, int k_p
 }  // namespace isa_neon
 const IsaKernels kIsaNeon = FRNN_ISA_TABLE("neon", isa_neon);
 #if defined(FRNN_HAVE_NEON_BF16_DOT)
-const IsaKernels kIsaNeonBf16 = FRNN_ISA_TABLE_WITH("neonbf16", isa_neon, isa_neon::gemv_bf16_dot);
+const IsaKernels kIsaNeonBf16 = FRNN_ISA_TABLE_WITH("neonbf16", isa_neon, isa_neon::gemv_bf16_dot, isa_neon::gemv_int8);
 #else
 const IsaKernels kIsaNeonBf16 = {};
 #endif

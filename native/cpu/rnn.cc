@@ -93,10 +93,10 @@ bool one_hot_projection(long, int, int, const F*, const RnnParams<F>&, F*) { ret
 template <>
 bool one_hot_projection<float>(long N, int I, int GH, const float* x, const RnnParams<float>& p, float* pre) {
   // The gather transposes W_ih first: worth it over many rows, not for a generated character
-  // (whose one-row product the packed-weight cache serves, reading one column). Under bf16
-  // products the selection must round like them, so the product path takes it.
+  // (whose one-row product the packed-weight cache serves, reading one column). Under bf16 or
+  // int8 products the selection must round like them, so the product path takes it.
   constexpr long kMinRows = 64;
-  if (N < kMinRows || holding_bf16()) return false;
+  if (N < kMinRows || holding_reduced()) return false;
   const int32_t* hot = one_hot_columns(x, N, I);
   if (hot) gather_input_projection(N, I, GH, hot, p.w_ih, p.b_ih, pre);
   return hot != nullptr;

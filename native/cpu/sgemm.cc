@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "bf16.h"
+#include "int8.h"
 #include "cpu_isa.h"
 #include "scratch_arena.h"
 #include "thread_pool.h"
@@ -195,6 +196,9 @@ void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, i
       if (held.bf16) {
         scale_c(0, M, 0, N, beta, C, ldc);
         sgemm_bf16_b(M, N, K, A, lda, held.bf16, C, ldc);
+      } else if (held.int8) {
+        scale_c(0, M, 0, N, beta, C, ldc);
+        sgemm_int8_b(M, N, K, A, lda, held.int8, held.int8_scales, C, ldc);
       } else {
         sgemm_packed_b(M, N, K, A, lda, held.fp32, beta, C, ldc);
       }
@@ -305,6 +309,36 @@ void sgemm_bf16_b(int M, int N, int K, const float* A, int lda, const uint32_t* 
     for (int m = 0; m < M; ++m)
       kr.gemv_bf16(e - b, k_pairs, x2 + static_cast<size_t>(m) * k_pairs, packed + (b / kBf16PanelWidth) * panel_stride,
                    panel_stride, C + static_cast<long>(m) * ldc + b);
+  });
+}
+
+void sgemm_int8_b(int M, int N, int K, const float* A, int lda, const uint32_t* packed, const float* scales, float* C,
+                  int ldc) {
+  if (M <= 0 || N <= 0 || K <= 0) return;
+  const int k_quads = (K + 3) / 4;
+  thread_local std::vector<uint32_t> quads;
+  thread_local std::vector<Int8Row> rows;
+  quads.resize(static_cast<size_t>(M) * k_quads);
+  rows.resize(M);
+  long nonzero = 0;  // quads the kernel will multiply (it skips zero quads: one-hot rows)
+  for (int m = 0; m < M; ++m) {
+    uint32_t* row = quads.data() + static_cast<size_t>(m) * k_quads;
+    rows[m] = quantize_row(K, A + static_cast<long>(m) * lda, row);
+    for (int q = 0; q < k_quads; ++q) nonzero += row[q] != 0;
+  }
+  const IsaKernels& kr = isa();
+  const long panel_stride = int8_panel_stride(K);
+  const int panels = (N + kInt8PanelWidth - 1) / kInt8PanelWidth;
+  const int parts = 4.0 * N * nonzero >= kParallelGemvMacs ? std::min(pool_threads(), panels) : 1;
+  const uint32_t* xq = quads.data();
+  const Int8Row* xr = rows.data();
+  parallel_for(parts, [&](int p) {
+    int b, e;
+    range_of(p, parts, N, kInt8PanelWidth, &b, &e);
+    if (b >= e) return;
+    for (int m = 0; m < M; ++m)
+      kr.gemv_int8(e - b, k_quads, xq + static_cast<size_t>(m) * k_quads, xr[m].scale, xr[m].sum,
+                   packed + (b / kInt8PanelWidth) * panel_stride, panel_stride, scales + b, C + static_cast<long>(m) * ldc + b);
   });
 }
 

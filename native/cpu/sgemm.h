@@ -22,5 +22,9 @@ void sgemm_packed_b(int M, int N, int K, const float* A, int lda, const float* p
 // C [M,N] += A [M,K] · op(B) with op(B) packed by pack_bf16 and each row of A rounded to bf16
 // (bf16.h): the products of a held bf16 cache.
 void sgemm_bf16_b(int M, int N, int K, const float* A, int lda, const uint32_t* packed, float* C, int ldc);
+// The same with op(B) packed by pack_int8 (its column scales beside) and each row of A quantized
+// by quantize_row (int8.h): the products of a held int8 cache.
+void sgemm_int8_b(int M, int N, int K, const float* A, int lda, const uint32_t* packed, const float* scales, float* C,
+                  int ldc);
 
 }  // namespace frnn::cpu

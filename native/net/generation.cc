@@ -23,8 +23,10 @@ std::vector<int32_t> NetworkImpl<Real>::generate(const std::vector<int32_t>& pri
   if (B < 1 || P < 1 || steps < 0 || prime.size() != static_cast<size_t>(B) * P)
     internal_error("generate: batch and prime length must be >= 1, and prime must hold batch * prime length ids");
   check_tokens(cfg_, prime, "prime");
-  if (sc.bf16 && !ops_->bf16_products()) internal_error("options.precision 'bf16' needs a float32 model on the CPU backend");
-  const HeldWeights held(*this, sc.bf16);
+  if (sc.products != ProductPrecision::Fp32 && !ops_->reduced_products())
+    internal_error(std::string("options.precision '") + kProductPrecisionNames[static_cast<int>(sc.products)] +
+                   "' needs a float32 model on the CPU backend");
+  const HeldWeights held(*this, sc.products);
 
   // Generation keeps its own state so it never disturbs the carried training state.
   std::vector<Real*> h(cfg_.layers.size()), c(cfg_.layers.size());

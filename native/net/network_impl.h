@@ -295,8 +295,8 @@ class NetworkImpl final : public Network {
   // Holds the weights for one inference call; released on every exit, throws included.
   class HeldWeights {
    public:
-    explicit HeldWeights(NetworkImpl& n, bool bf16 = false) : ops_(*n.ops_) {
-      ops_.hold_weights(n.params_, n.layout_.total, n.params_version_, bf16);
+    explicit HeldWeights(NetworkImpl& n, ProductPrecision products = ProductPrecision::Fp32) : ops_(*n.ops_) {
+      ops_.hold_weights(n.params_, n.layout_.total, n.params_version_, products);
     }
     ~HeldWeights() { ops_.release_weights(); }
     HeldWeights(const HeldWeights&) = delete;
