@@ -50,8 +50,8 @@ export interface SampleOptions {
    * weights and its input row to bfloat16 and sums in fp32, halving the bytes each character
    * streams (about 1.5x faster generation of a 2x256 LSTM; logits move by well under 1% of their
    * range); 'int8', each weight column and each input row quantized to int8 with its own scale
-   * (largest magnitude / 127), exact integer sums, a quarter of the bytes (about 2x faster than
-   * bf16 there; logits move by a few % of their range). docs/numerics.md has the exact rules.
+   * (largest magnitude / 127), exact integer sums, a quarter of the bytes (about 1.5x faster than
+   * bf16 there; logits move by about 1% of their range). docs/numerics.md has the exact rules.
    */
   precision?: 'fp32' | 'bf16' | 'int8';
   /**
