@@ -42,16 +42,25 @@ void pack_int8(bool trans_b, int K, int N, const float* B, int ldb, uint32_t* pa
   const auto at = [&](int k, int n) -> double {
     return trans_b ? B[static_cast<long>(n) * ldb + k] : B[static_cast<long>(k) * ldb + n];
   };
+  const int quads = (K + 3) / 4;
   for (int n = 0; n < static_cast<int>(int8_scale_count(N)); ++n) {
-    double largest = 0.0;
-    for (int k = 0; n < N && k < K; ++k) largest = std::fmax(largest, std::fabs(at(k, n)));
-    scales[n] = static_cast<float>(largest / 127.0);
     uint32_t* column = packed + (n / kInt8PanelWidth) * stride + n % kInt8PanelWidth;
-    for (int q = 0; q < (K + 3) / 4; ++q) {
+    if (n >= N) {  // padding: a zero weight, a zero scale
+      scales[n] = 0.0f;
+      for (int q = 0; q < quads; ++q) column[static_cast<long>(q) * kInt8PanelWidth] = 0x80808080u;
+      continue;
+    }
+    double largest = 0.0;  // plain compares, not fmax: aarch64 GCC 12's vectorizer fails on that reduction
+    for (int k = 0; k < K; ++k) {
+      const double a = std::fabs(at(k, n));
+      if (a > largest) largest = a;
+    }
+    scales[n] = static_cast<float>(largest / 127.0);
+    for (int q = 0; q < quads; ++q) {
       uint32_t word = 0;
       for (int j = 0; j < 4; ++j) {
         const int k = 4 * q + j;
-        const int v = n < N && k < K && largest > 0.0 ? static_cast<int>(std::nearbyint(at(k, n) * 127.0 / largest)) : 0;
+        const int v = k < K && largest > 0.0 ? static_cast<int>(std::nearbyint(at(k, n) * 127.0 / largest)) : 0;
         word |= static_cast<uint32_t>(v + 128) << (8 * j);
       }
       column[static_cast<long>(q) * kInt8PanelWidth] = word;
