@@ -144,18 +144,26 @@ describe('rnn: float32 against float64', () => {
   for (const v of VARIANTS) {
     for (const reverse of [false, true]) {
       it(`${v.name} ${reverse ? 'reverse' : 'forward'}`, () => {
-        const p = makeProblem(v, { B: 3, T: 6, I: 5, H: 7, lengths: [6, 3, 1] }, reverse, 77 + (reverse ? 1 : 0));
-        const a = backward(p, 'float32');
-        const b = backward(p, 'float64');
-        const keys = ['y', 'hN', 'dx', 'dh0', 'dw_ih', 'dw_hh', 'db_ih', 'db_hh'];
-        if (v.cell === 'lstm') keys.push('cN', 'dc0');
-        if (v.peephole) keys.push('dpeephole');
-        for (const k of keys) {
-          expect(b[k], k).toBeInstanceOf(Float64Array);
-          expect(Math.hypot(...b[k]), `${k} is zero`).toBeGreaterThan(1e-3);
-          const err = record(`fp32 vs fp64 ${k}`, relErr(a[k], b[k]));
-          expect(err, `${v.name} ${k}`).toBeLessThan(1e-4);
-        }
+        // The second size is many rows of a small layer: fp32 runs its time loop in row blocks
+        // over the pool (rnn.cc's in_row_blocks), a block edge off the micro-kernel's tiles.
+        const sizes = [
+          { B: 3, T: 6, I: 5, H: 7, lengths: [6, 3, 1] },
+          { B: 37, T: 5, I: 3, H: 6, lengths: Array.from({ length: 37 }, (_, b) => (b * 7) % 6) },
+        ];
+        sizes.forEach((size, n) => {
+          const p = makeProblem(v, size, reverse, 77 + (reverse ? 1 : 0) + 10 * n);
+          const a = backward(p, 'float32');
+          const b = backward(p, 'float64');
+          const keys = ['y', 'hN', 'dx', 'dh0', 'dw_ih', 'dw_hh', 'db_ih', 'db_hh'];
+          if (v.cell === 'lstm') keys.push('cN', 'dc0');
+          if (v.peephole) keys.push('dpeephole');
+          for (const k of keys) {
+            expect(b[k], k).toBeInstanceOf(Float64Array);
+            expect(Math.hypot(...b[k]), `${k} is zero (B=${size.B})`).toBeGreaterThan(1e-3);
+            const err = record(`fp32 vs fp64 ${k}`, relErr(a[k], b[k]));
+            expect(err, `${v.name} ${k} B=${size.B}`).toBeLessThan(1e-4);
+          }
+        });
       });
     }
   }

@@ -72,17 +72,41 @@ void zero_rows_past_end(const RnnShape& s, const int32_t* lengths, F* region, in
 // The rows of one step, dealt to the pool for fp32, where each row's step math touches only that
 // row (the fp64 reference shares a temporary across rows and keeps its rows on this thread). A
 // part gets at least kMinPerPart gate values: below that the hand-off costs more than it saves.
+constexpr long kMinPerPart = 8192;
+// Rows [b0, b1).
 template <typename F, typename Fn>
-void for_each_row(int B, int gate_width, Fn&& fn) {
-  constexpr long kMinPerPart = 8192;
+void for_each_row(int b0, int b1, int gate_width, Fn&& fn) {
+  const int B = b1 - b0;
   const long parts_by_work = static_cast<long>(B) * gate_width / kMinPerPart;
   const int parts = std::is_same_v<F, float> ? static_cast<int>(std::min<long>(pool_threads(), parts_by_work)) : 1;
   if (parts <= 1) {
-    for (int b = 0; b < B; ++b) fn(b);
+    for (int b = b0; b < b1; ++b) fn(b);
     return;
   }
   parallel_for(parts, [&](int part) {
-    for (int b = B * part / parts, end = B * (part + 1) / parts; b < end; ++b) fn(b);
+    for (int b = b0 + B * part / parts, end = b0 + B * (part + 1) / parts; b < end; ++b) fn(b);
+  });
+}
+
+// A layer whose steps are each too small to split (the product below kPackedParallelMacs, the
+// gate math below for_each_row's part) runs its whole time loop as blocks of rows, one per
+// thread: rows never meet within the loop, so that is one hand-off per call where the per-step
+// split would cost one per step, or the other cores sit idle (W5: B = 64, H = 20). Blocks are
+// whole micro-kernel tiles, so each row's products are those of the one-block loop. fp32 only
+// (the fp64 reference keeps its rows on this thread). run(b0, b1) runs the loop over [b0, b1).
+template <typename F, typename Run>
+void in_row_blocks(int B, int H, int GH, Run&& run) {
+  const int mr = isa().mr;
+  const bool small_steps =
+      static_cast<double>(B) * GH * H < kPackedParallelMacs && static_cast<long>(B) * GH / kMinPerPart < 2;
+  const int parts = std::is_same_v<F, float> && small_steps ? std::min(pool_threads(), B / (2 * mr)) : 1;
+  if (parts <= 1) {
+    run(0, B);
+    return;
+  }
+  const int tiles = (B + mr - 1) / mr;
+  parallel_for(parts, [&](int part) {
+    run(std::min(B, tiles * part / parts * mr), std::min(B, tiles * (part + 1) / parts * mr));
   });
 }
 
@@ -173,87 +197,90 @@ void rnn_forward(const RnnShape& s, const F* x, const int32_t* lengths, const F*
   const RecurrentProduct<F> rec(true, H, split_n ? gN : GH, p.w_hh, H, B, max_len, kPackedW0);
   const RecurrentProduct<F> rec_n(true, H, split_n ? H : 0, p.w_hh + static_cast<long>(gN) * H, H, B,
                                   split_n ? max_len : 0, kPackedW1);
-  for (int step = 0; step < max_len; ++step) {
-    if (split_n) {
-      rec.multiply(B, h, H, hp, GH);
-      std::fill(rh, rh + BH, F(0));
-      for (int b = 0; b < B; ++b) {
-        const int len = len_of(s, lengths, b);
-        if (step >= len) continue;
-        const F* a = pre + (static_cast<long>(b) * T + time_of(s, len, step)) * GH;
-        for (int k = 0; k < H; ++k)
-          rh[b * H + k] = sigmoid(a[gR + k] + hp[b * GH + gR + k] + p.b_hh[gR + k]) * h[b * H + k];
-      }
-      rec_n.multiply(B, rh, H, hp + gN, GH);
-    } else {
-      rec.multiply(B, h, H, hp, GH);
-    }
-
-    for_each_row<F>(B, GH, [&](int b) {
-      const int len = len_of(s, lengths, b);
-      if (step >= len) return;
-      const int t = time_of(s, len, step);
-      const long row = static_cast<long>(b) * T + t;
-      F* a = pre + row * GH;  // in: pre-activation x-part; out: activated gates
-      const F* r_hh = hp + static_cast<size_t>(b) * GH;
-      F* hb = h + static_cast<size_t>(b) * H;
-      if (ws) std::copy(hb, hb + H, ws + L.hprev + row * H);
-
-      if (lstm) {
-        F* cb = c + static_cast<size_t>(b) * H;
-        if (ws) std::copy(cb, cb + H, ws + L.cprev + row * H);
-        if (!fast_lstm_step(H, a, r_hh, p.b_hh, peep ? p.peephole : nullptr, cb, hb)) {
-          // The fp64 reference: gate pre-activations, then each activation over its whole block.
-          for (int j = 0; j < GH; ++j) a[j] = a[j] + r_hh[j] + p.b_hh[j];
-          if (peep)
-            for (int k = 0; k < H; ++k) a[gI + k] += p.peephole[pI + k] * cb[k], a[gF + k] += p.peephole[pF + k] * cb[k];
-          sigmoid_n(a + gI, H);
-          sigmoid_n(a + gF, H);
-          tanh_n(a + gG, H);
-          for (int k = 0; k < H; ++k) cb[k] = a[gF + k] * cb[k] + a[gI + k] * a[gG + k];
-          if (peep)
-            for (int k = 0; k < H; ++k) a[gO + k] += p.peephole[pO + k] * cb[k];
-          sigmoid_n(a + gO, H);
-          std::copy(cb, cb + H, tc);
-          tanh_n(tc, H);
-          for (int k = 0; k < H; ++k) hb[k] = a[gO + k] * tc[k];
+  in_row_blocks<F>(B, H, GH, [&](int b0, int b1) {
+    const int rows = b1 - b0;
+    for (int step = 0; step < max_len; ++step) {
+      if (split_n) {
+        rec.multiply(rows, h + static_cast<size_t>(b0) * H, H, hp + static_cast<size_t>(b0) * GH, GH);
+        std::fill(rh + static_cast<size_t>(b0) * H, rh + static_cast<size_t>(b1) * H, F(0));
+        for (int b = b0; b < b1; ++b) {
+          const int len = len_of(s, lengths, b);
+          if (step >= len) continue;
+          const F* a = pre + (static_cast<long>(b) * T + time_of(s, len, step)) * GH;
+          for (int k = 0; k < H; ++k)
+            rh[b * H + k] = sigmoid(a[gR + k] + hp[b * GH + gR + k] + p.b_hh[gR + k]) * h[b * H + k];
         }
-        if (ws) std::copy(cb, cb + H, ws + L.cnew + row * H);
-      } else if (gru) {
-        F* hn_out = ws && !s.reset_before ? ws + L.hn + row * H : nullptr;
-        if (s.reset_before || !fast_gru_step(H, a, r_hh, p.b_hh, hn_out, hb)) {
-          for (int k = 0; k < H; ++k) {
-            a[gR + k] = a[gR + k] + r_hh[gR + k] + p.b_hh[gR + k];
-            a[gZ + k] = a[gZ + k] + r_hh[gZ + k] + p.b_hh[gZ + k];
+        rec_n.multiply(rows, rh + static_cast<size_t>(b0) * H, H, hp + static_cast<size_t>(b0) * GH + gN, GH);
+      } else {
+        rec.multiply(rows, h + static_cast<size_t>(b0) * H, H, hp + static_cast<size_t>(b0) * GH, GH);
+      }
+
+      for_each_row<F>(b0, b1, GH, [&](int b) {
+        const int len = len_of(s, lengths, b);
+        if (step >= len) return;
+        const int t = time_of(s, len, step);
+        const long row = static_cast<long>(b) * T + t;
+        F* a = pre + row * GH;  // in: pre-activation x-part; out: activated gates
+        const F* r_hh = hp + static_cast<size_t>(b) * GH;
+        F* hb = h + static_cast<size_t>(b) * H;
+        if (ws) std::copy(hb, hb + H, ws + L.hprev + row * H);
+
+        if (lstm) {
+          F* cb = c + static_cast<size_t>(b) * H;
+          if (ws) std::copy(cb, cb + H, ws + L.cprev + row * H);
+          if (!fast_lstm_step(H, a, r_hh, p.b_hh, peep ? p.peephole : nullptr, cb, hb)) {
+            // The fp64 reference: gate pre-activations, then each activation over its whole block.
+            for (int j = 0; j < GH; ++j) a[j] = a[j] + r_hh[j] + p.b_hh[j];
+            if (peep)
+              for (int k = 0; k < H; ++k) a[gI + k] += p.peephole[pI + k] * cb[k], a[gF + k] += p.peephole[pF + k] * cb[k];
+            sigmoid_n(a + gI, H);
+            sigmoid_n(a + gF, H);
+            tanh_n(a + gG, H);
+            for (int k = 0; k < H; ++k) cb[k] = a[gF + k] * cb[k] + a[gI + k] * a[gG + k];
+            if (peep)
+              for (int k = 0; k < H; ++k) a[gO + k] += p.peephole[pO + k] * cb[k];
+            sigmoid_n(a + gO, H);
+            std::copy(cb, cb + H, tc);
+            tanh_n(tc, H);
+            for (int k = 0; k < H; ++k) hb[k] = a[gO + k] * tc[k];
           }
-          sigmoid_n(a + gR, H);
-          sigmoid_n(a + gZ, H);
-          for (int k = 0; k < H; ++k) {
-            if (s.reset_before) {
-              a[gN + k] = a[gN + k] + r_hh[gN + k] + p.b_hh[gN + k];
-            } else {
-              const F hn = r_hh[gN + k] + p.b_hh[gN + k];
-              if (ws) ws[L.hn + row * H + k] = hn;
-              a[gN + k] = a[gN + k] + a[gR + k] * hn;
+          if (ws) std::copy(cb, cb + H, ws + L.cnew + row * H);
+        } else if (gru) {
+          F* hn_out = ws && !s.reset_before ? ws + L.hn + row * H : nullptr;
+          if (s.reset_before || !fast_gru_step(H, a, r_hh, p.b_hh, hn_out, hb)) {
+            for (int k = 0; k < H; ++k) {
+              a[gR + k] = a[gR + k] + r_hh[gR + k] + p.b_hh[gR + k];
+              a[gZ + k] = a[gZ + k] + r_hh[gZ + k] + p.b_hh[gZ + k];
+            }
+            sigmoid_n(a + gR, H);
+            sigmoid_n(a + gZ, H);
+            for (int k = 0; k < H; ++k) {
+              if (s.reset_before) {
+                a[gN + k] = a[gN + k] + r_hh[gN + k] + p.b_hh[gN + k];
+              } else {
+                const F hn = r_hh[gN + k] + p.b_hh[gN + k];
+                if (ws) ws[L.hn + row * H + k] = hn;
+                a[gN + k] = a[gN + k] + a[gR + k] * hn;
+              }
+            }
+            tanh_n(a + gN, H);
+            for (int k = 0; k < H; ++k) {
+              const F z = a[gZ + k], n = a[gN + k];
+              hb[k] = (F(1) - z) * n + z * hb[k];
             }
           }
-          tanh_n(a + gN, H);
-          for (int k = 0; k < H; ++k) {
-            const F z = a[gZ + k], n = a[gN + k];
-            hb[k] = (F(1) - z) * n + z * hb[k];
-          }
+        } else {
+          for (int k = 0; k < H; ++k) a[k] = a[k] + r_hh[k] + p.b_hh[k];
+          if (s.cell == Cell::RNN_RELU)
+            for (int k = 0; k < H; ++k) a[k] = a[k] > F(0) ? a[k] : F(0);
+          else
+            tanh_n(a, H);
+          std::copy(a, a + H, hb);
         }
-      } else {
-        for (int k = 0; k < H; ++k) a[k] = a[k] + r_hh[k] + p.b_hh[k];
-        if (s.cell == Cell::RNN_RELU)
-          for (int k = 0; k < H; ++k) a[k] = a[k] > F(0) ? a[k] : F(0);
-        else
-          tanh_n(a, H);
-        std::copy(a, a + H, hb);
-      }
-      if (y) std::copy(hb, hb + H, y + row * ldy);
-    });
-  }
+        if (y) std::copy(hb, hb + H, y + row * ldy);
+      });
+    }
+  });
 
   if (y) {
     for (int b = 0; b < B; ++b)
@@ -319,127 +346,130 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
   const RecurrentProduct<F> rec_n(false, before ? H : 0, H, p.w_hh + static_cast<long>(gN) * H, H, B,
                                   before ? max_len : 0, kPackedW1);
 
-  for (int step = max_len - 1; step >= 0; --step) {
-    // Pass 1: pointwise backward of the blocks that don't need a product first. Every active row
-    // of step_dah is written whole below; inactive rows contribute nothing.
-    for_each_row<F>(B, GH, [&](int b) {
-      const int len = len_of(s, lengths, b);
-      if (step >= len) {
-        if (!in_place) std::fill(step_dah + static_cast<size_t>(b) * GH, step_dah + static_cast<size_t>(b + 1) * GH, F(0));
-        return;
-      }
-      const long row = static_cast<long>(b) * T + time_of(s, len, step);
-      F* dhb = dh_buf + static_cast<size_t>(b) * H;
-      if (dy) {
-        const F* dyr = dy + row * ldy;
-        for (int k = 0; k < H; ++k) dhb[k] += dyr[k];
-      }
-      const F* gt = gates + row * GH;
-      const F* hp = hprev + row * H;
-      F* d = da_buf + row * GH;
-      F* dsh = in_place ? nullptr : step_dah + static_cast<size_t>(b) * GH;
-
-      if (lstm) {
-        F* dcb = dc_buf + static_cast<size_t>(b) * H;
-        const F* cp = ws + L.cprev + row * H;
-        const F* cn = ws + L.cnew + row * H;
-        if (!fast_lstm_step_backward(H, gt, cp, cn, peep ? p.peephole : nullptr, dhb, dcb, d)) {
-          std::copy(cn, cn + H, tc);
-          tanh_n(tc, H);
-          for (int k = 0; k < H; ++k) {
-            const F i = gt[gI + k], f = gt[gF + k], gg = gt[gG + k], o = gt[gO + k];
-            const F dao = dhb[k] * tc[k] * o * (F(1) - o);
-            F dcn = dcb[k] + dhb[k] * o * (F(1) - tc[k] * tc[k]);
-            if (peep) dcn += dao * p.peephole[pO + k];
-            const F dai = dcn * gg * i * (F(1) - i);
-            const F daf = dcn * cp[k] * f * (F(1) - f);
-            const F dag = dcn * i * (F(1) - gg * gg);
-            F dcp = dcn * f;
-            if (peep) dcp += dai * p.peephole[pI + k] + daf * p.peephole[pF + k];
-            dcb[k] = dcp;
-            d[gI + k] = dai, d[gF + k] = daf, d[gG + k] = dag, d[gO + k] = dao;
-          }
-        }
-        if (dsh) std::copy(d, d + GH, dsh);
-      } else if (gru) {
-        if (after && fast_gru_step_backward(H, gt, hp, ws + L.hn + row * H, dhb, d, dah_all + row * GH)) {
-          if (dsh) std::copy(dah_all + row * GH, dah_all + (row + 1) * GH, dsh);
-        } else {
-          for (int k = 0; k < H; ++k) {
-            const F z = gt[gZ + k], n = gt[gN + k];
-            d[gZ + k] = dhb[k] * (hp[k] - n) * z * (F(1) - z);
-            d[gN + k] = dhb[k] * (F(1) - z) * (F(1) - n * n);
-          }
-          if (after) {
-            const F* hn = ws + L.hn + row * H;
-            F* dh_row = dah_all + row * GH;
-            for (int k = 0; k < H; ++k) {
-              const F r = gt[gR + k];
-              d[gR + k] = d[gN + k] * hn[k] * r * (F(1) - r);
-              dh_row[gR + k] = d[gR + k], dh_row[gZ + k] = d[gZ + k], dh_row[gN + k] = d[gN + k] * r;
-            }
-            if (dsh) std::copy(dh_row, dh_row + GH, dsh);
-          } else {
-            // r's gradient needs W_hnᵀ·da_n first (pass 2).
-            for (int k = 0; k < gN; ++k) dsh[k] = 0;  // r, z
-            for (int k = 0; k < H; ++k) dsh[gN + k] = d[gN + k];
-          }
-        }
-      } else {
-        const bool relu = s.cell == Cell::RNN_RELU;
-        for (int k = 0; k < H; ++k) {
-          const F hv = gt[k];
-          d[k] = dhb[k] * (relu ? (hv > F(0) ? F(1) : F(0)) : F(1) - hv * hv);
-        }
-        if (dsh) std::copy(d, d + GH, dsh);
-      }
-    });
-
-    if (before) {
-      // d(r*h) = da_n·W_hn; then r's pre-activation gradient.
-      rec_n.multiply(B, step_dah + gN, GH, drh, H);
-      for (int b = 0; b < B; ++b) {
+  in_row_blocks<F>(B, H, GH, [&](int b0, int b1) {
+    const int rows = b1 - b0;
+    for (int step = max_len - 1; step >= 0; --step) {
+      // Pass 1: pointwise backward of the blocks that don't need a product first. Every active row
+      // of step_dah is written whole below; inactive rows contribute nothing.
+      for_each_row<F>(b0, b1, GH, [&](int b) {
         const int len = len_of(s, lengths, b);
-        if (step >= len) continue;
+        if (step >= len) {
+          if (!in_place) std::fill(step_dah + static_cast<size_t>(b) * GH, step_dah + static_cast<size_t>(b + 1) * GH, F(0));
+          return;
+        }
         const long row = static_cast<long>(b) * T + time_of(s, len, step);
+        F* dhb = dh_buf + static_cast<size_t>(b) * H;
+        if (dy) {
+          const F* dyr = dy + row * ldy;
+          for (int k = 0; k < H; ++k) dhb[k] += dyr[k];
+        }
         const F* gt = gates + row * GH;
         const F* hp = hprev + row * H;
         F* d = da_buf + row * GH;
-        F* dsh = step_dah + static_cast<size_t>(b) * GH;
-        for (int k = 0; k < H; ++k) {
-          const F r = gt[gR + k];
-          d[gR + k] = drh[b * H + k] * hp[k] * r * (F(1) - r);
-          dsh[gR + k] = d[gR + k], dsh[gZ + k] = d[gZ + k];
-        }
-      }
-      // r/z blocks' product; the n block reached h through r*h above.
-      rec.multiply(B, step_dah, GH, dhp, H);
-    } else if (in_place) {
-      const int t = s.reverse ? T - 1 - step : step;
-      rec.multiply(B, dah_all + static_cast<long>(t) * GH, T * GH, dhp, H);
-    } else {
-      rec.multiply(B, step_dah, GH, dhp, H);
-    }
+        F* dsh = in_place ? nullptr : step_dah + static_cast<size_t>(b) * GH;
 
-    // dh_prev for active rows; inactive rows carry their gradient through unchanged.
-    for (int b = 0; b < B; ++b) {
-      const int len = len_of(s, lengths, b);
-      if (step >= len) continue;
-      const long row = static_cast<long>(b) * T + time_of(s, len, step);
-      F* dhb = dh_buf + static_cast<size_t>(b) * H;
-      const F* dp = dhp + static_cast<size_t>(b) * H;
-      if (gru) {
-        const F* gt = gates + row * GH;
-        for (int k = 0; k < H; ++k) {
-          F v = dp[k] + dhb[k] * gt[gZ + k];  // h' = ... + z*h
-          if (before) v += drh[b * H + k] * gt[gR + k];
-          dhb[k] = v;
+        if (lstm) {
+          F* dcb = dc_buf + static_cast<size_t>(b) * H;
+          const F* cp = ws + L.cprev + row * H;
+          const F* cn = ws + L.cnew + row * H;
+          if (!fast_lstm_step_backward(H, gt, cp, cn, peep ? p.peephole : nullptr, dhb, dcb, d)) {
+            std::copy(cn, cn + H, tc);
+            tanh_n(tc, H);
+            for (int k = 0; k < H; ++k) {
+              const F i = gt[gI + k], f = gt[gF + k], gg = gt[gG + k], o = gt[gO + k];
+              const F dao = dhb[k] * tc[k] * o * (F(1) - o);
+              F dcn = dcb[k] + dhb[k] * o * (F(1) - tc[k] * tc[k]);
+              if (peep) dcn += dao * p.peephole[pO + k];
+              const F dai = dcn * gg * i * (F(1) - i);
+              const F daf = dcn * cp[k] * f * (F(1) - f);
+              const F dag = dcn * i * (F(1) - gg * gg);
+              F dcp = dcn * f;
+              if (peep) dcp += dai * p.peephole[pI + k] + daf * p.peephole[pF + k];
+              dcb[k] = dcp;
+              d[gI + k] = dai, d[gF + k] = daf, d[gG + k] = dag, d[gO + k] = dao;
+            }
+          }
+          if (dsh) std::copy(d, d + GH, dsh);
+        } else if (gru) {
+          if (after && fast_gru_step_backward(H, gt, hp, ws + L.hn + row * H, dhb, d, dah_all + row * GH)) {
+            if (dsh) std::copy(dah_all + row * GH, dah_all + (row + 1) * GH, dsh);
+          } else {
+            for (int k = 0; k < H; ++k) {
+              const F z = gt[gZ + k], n = gt[gN + k];
+              d[gZ + k] = dhb[k] * (hp[k] - n) * z * (F(1) - z);
+              d[gN + k] = dhb[k] * (F(1) - z) * (F(1) - n * n);
+            }
+            if (after) {
+              const F* hn = ws + L.hn + row * H;
+              F* dh_row = dah_all + row * GH;
+              for (int k = 0; k < H; ++k) {
+                const F r = gt[gR + k];
+                d[gR + k] = d[gN + k] * hn[k] * r * (F(1) - r);
+                dh_row[gR + k] = d[gR + k], dh_row[gZ + k] = d[gZ + k], dh_row[gN + k] = d[gN + k] * r;
+              }
+              if (dsh) std::copy(dh_row, dh_row + GH, dsh);
+            } else {
+              // r's gradient needs W_hnᵀ·da_n first (pass 2).
+              for (int k = 0; k < gN; ++k) dsh[k] = 0;  // r, z
+              for (int k = 0; k < H; ++k) dsh[gN + k] = d[gN + k];
+            }
+          }
+        } else {
+          const bool relu = s.cell == Cell::RNN_RELU;
+          for (int k = 0; k < H; ++k) {
+            const F hv = gt[k];
+            d[k] = dhb[k] * (relu ? (hv > F(0) ? F(1) : F(0)) : F(1) - hv * hv);
+          }
+          if (dsh) std::copy(d, d + GH, dsh);
         }
+      });
+
+      if (before) {
+        // d(r*h) = da_n·W_hn; then r's pre-activation gradient.
+        rec_n.multiply(rows, step_dah + static_cast<size_t>(b0) * GH + gN, GH, drh + static_cast<size_t>(b0) * H, H);
+        for (int b = b0; b < b1; ++b) {
+          const int len = len_of(s, lengths, b);
+          if (step >= len) continue;
+          const long row = static_cast<long>(b) * T + time_of(s, len, step);
+          const F* gt = gates + row * GH;
+          const F* hp = hprev + row * H;
+          F* d = da_buf + row * GH;
+          F* dsh = step_dah + static_cast<size_t>(b) * GH;
+          for (int k = 0; k < H; ++k) {
+            const F r = gt[gR + k];
+            d[gR + k] = drh[b * H + k] * hp[k] * r * (F(1) - r);
+            dsh[gR + k] = d[gR + k], dsh[gZ + k] = d[gZ + k];
+          }
+        }
+        // r/z blocks' product; the n block reached h through r*h above.
+        rec.multiply(rows, step_dah + static_cast<size_t>(b0) * GH, GH, dhp + static_cast<size_t>(b0) * H, H);
+      } else if (in_place) {
+        const int t = s.reverse ? T - 1 - step : step;
+        rec.multiply(rows, dah_all + (static_cast<long>(b0) * T + t) * GH, T * GH, dhp + static_cast<size_t>(b0) * H, H);
       } else {
-        std::copy(dp, dp + H, dhb);
+        rec.multiply(rows, step_dah + static_cast<size_t>(b0) * GH, GH, dhp + static_cast<size_t>(b0) * H, H);
+      }
+
+      // dh_prev for active rows; inactive rows carry their gradient through unchanged.
+      for (int b = b0; b < b1; ++b) {
+        const int len = len_of(s, lengths, b);
+        if (step >= len) continue;
+        const long row = static_cast<long>(b) * T + time_of(s, len, step);
+        F* dhb = dh_buf + static_cast<size_t>(b) * H;
+        const F* dp = dhp + static_cast<size_t>(b) * H;
+        if (gru) {
+          const F* gt = gates + row * GH;
+          for (int k = 0; k < H; ++k) {
+            F v = dp[k] + dhb[k] * gt[gZ + k];  // h' = ... + z*h
+            if (before) v += drh[b * H + k] * gt[gR + k];
+            dhb[k] = v;
+          }
+        } else {
+          std::copy(dp, dp + H, dhb);
+        }
       }
     }
-  }
+  });
 
   if (dh0) std::copy(dh_buf, dh_buf + BH, dh0);
   if (lstm && dc0) std::copy(dc_buf, dc_buf + BH, dc0);

@@ -19,12 +19,11 @@ constexpr int KC = 256;
 constexpr int MC = 96;   // a multiple of every variant's MR (4, 6, 8)
 constexpr int NC = 2048;
 // Below this many multiply-adds a product runs on the calling thread only. A recurrent step's
-// product by held packed weights (sgemm_packed_b) splits from kParallelMacs: each thread finds
-// its slice of the weights in its own cache, step after step. A one-off product (sgemm) waits for
+// product by held packed weights (sgemm_packed_b) splits from kPackedParallelMacs (sgemm.h): each
+// thread finds its slice of the weights in its own cache, step after step. A one-off product (sgemm) waits for
 // 10x that: its operands were just written by this thread, and a worker pulling its share across
 // cores, often waking from sleep first, cost more than it saved (W5's 1280-row, H = 20 input
 // projections and weight gradients of ~2M multiply-adds: 1.44 -> 1.05 ms a step alone).
-constexpr double kParallelMacs = 4.0e5;
 constexpr double kParallelOneOffMacs = 4.0e6;
 // A matrix-vector product is worth splitting much earlier: it is bound by memory, not arithmetic.
 constexpr double kParallelGemvMacs = 6.4e4;
@@ -274,7 +273,7 @@ void sgemm_packed_b(int M, int N, int K, const float* A, int lda, const float* p
     });
     return;
   }
-  const int parts = (threads == 1 || static_cast<double>(M) * N * K < kParallelMacs)
+  const int parts = (threads == 1 || static_cast<double>(M) * N * K < kPackedParallelMacs)
                         ? 1 : std::min(threads, col_panels);
   parallel_for(parts, [&](int p) {
     int b, e;

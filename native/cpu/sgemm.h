@@ -16,7 +16,9 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const f
 size_t sgemm_packed_b_elems(int K, int N);
 void sgemm_pack_b(bool trans_b, int K, int N, const float* B, int ldb, float* packed);
 // C [M,N] = A [M,K] · packed op(B) + beta*C  (A not transposed). While a PackedWeightCache is
-// held (weight_cache.h), sgemm routes products by the held weights here.
+// held (weight_cache.h), sgemm routes products by the held weights here. A product of at least
+// kPackedParallelMacs multiply-adds is split by columns over the pool.
+inline constexpr double kPackedParallelMacs = 4.0e5;
 void sgemm_packed_b(int M, int N, int K, const float* A, int lda, const float* packed, float beta,
                     float* C, int ldc);
 // C [M,N] += A [M,K] · op(B) with op(B) packed by pack_bf16 and each row of A rounded to bf16
