@@ -167,16 +167,19 @@ void rnn_forward(const RnnShape& s, const F* x, const int32_t* lengths, const F*
   } else {
     pre = scratch<F>(kGradPre, static_cast<size_t>(L.N) * GH, false);
   }
-  if (!one_hot_projection(L.N, I, GH, x, p, pre)) {
-    gemm<F>(false, true, static_cast<int>(L.N), GH, I, F(1), x, I, p.w_ih, I, F(0), pre, GH);
+  // Rows [r0, r1) of it (rows b*T + t): each row block of the time loop projects its own.
+  auto project = [&](long r0, long r1) {
+    F* out = pre + r0 * GH;
+    if (one_hot_projection(r1 - r0, I, GH, x + r0 * I, p, out)) return;
+    gemm<F>(false, true, static_cast<int>(r1 - r0), GH, I, F(1), x + r0 * I, I, p.w_ih, I, F(0), out, GH);
     // Pieces of at least kBiasPieceElems additions: a smaller one saves less than handing it to
     // a pool worker costs (W5's 1280 x 80 bias adds are one piece, on this thread).
     constexpr long kBiasPieceElems = 1 << 17;
-    parallel_for_pieces(L.N, std::max<long>(64, kBiasPieceElems / GH), [&](long begin, long end) {
+    parallel_for_pieces(r1 - r0, std::max<long>(64, kBiasPieceElems / GH), [&](long begin, long end) {
       for (long r = begin; r < end; ++r)
-        for (int j = 0; j < GH; ++j) pre[r * GH + j] += p.b_ih[j];
+        for (int j = 0; j < GH; ++j) out[r * GH + j] += p.b_ih[j];
     });
-  }
+  };
 
   // Running state of every row (frozen once its sequence has ended).
   const size_t BH = static_cast<size_t>(B) * H;
@@ -199,6 +202,7 @@ void rnn_forward(const RnnShape& s, const F* x, const int32_t* lengths, const F*
                                   split_n ? max_len : 0, kPackedW1);
   in_row_blocks<F>(B, H, GH, [&](int b0, int b1) {
     const int rows = b1 - b0;
+    project(static_cast<long>(b0) * T, static_cast<long>(b1) * T);
     for (int step = 0; step < max_len; ++step) {
       if (split_n) {
         rec.multiply(rows, h + static_cast<size_t>(b0) * H, H, hp + static_cast<size_t>(b0) * GH, GH);
@@ -469,57 +473,74 @@ void rnn_backward(const RnnShape& s, const F* x, const int32_t* lengths, const F
         }
       }
     }
+    // The block's rows of dx (rows past a sequence's end have zero grads).
+    if (dx) {
+      const long r0 = static_cast<long>(b0) * T;
+      gemm<F>(false, false, rows * T, I, GH, F(1), da_buf + r0 * GH, GH, p.w_ih, I, F(1), dx + r0 * I, I);
+    }
   });
 
   if (dh0) std::copy(dh_buf, dh_buf + BH, dh0);
   if (lstm && dc0) std::copy(dc_buf, dc_buf + BH, dc0);
 
-  // Everything below is over all B·T rows at once; rows past a sequence's end have zero grads.
-  if (dx) gemm<F>(false, false, static_cast<int>(N), I, GH, F(1), da_buf, GH, p.w_ih, I, F(1), dx, I);
-  if (g.w_ih && !one_hot_weight_grad(N, I, GH, x, da_buf, g.w_ih))
-    gemm<F>(true, false, GH, I, static_cast<int>(N), F(1), da_buf, GH, x, I, F(1), g.w_ih, I);
-  if (g.w_hh) {
-    if (before) {
-      // n block multiplies r*h_prev, not h_prev.
-      gemm<F>(true, false, gN, H, static_cast<int>(N), F(1), da_buf, GH, hprev, H, F(1), g.w_hh, H);
-      F* rhm = scratch<F>(kGradPreH, static_cast<size_t>(N) * H, false);
-      for (long r = 0; r < N; ++r)
-        for (int k = 0; k < H; ++k) rhm[r * H + k] = gates[r * GH + gR + k] * hprev[r * H + k];
-      gemm<F>(true, false, H, H, static_cast<int>(N), F(1), da_buf + gN, GH, rhm, H,
-              F(1), g.w_hh + static_cast<long>(gN) * H, H);
-    } else {
-      gemm<F>(true, false, GH, H, static_cast<int>(N), F(1), dah_all, GH, hprev, H, F(1), g.w_hh, H);
-    }
-  }
-  if (g.b_ih || g.b_hh) {
-    // Column sums split by columns: each element still adds its rows in order, so the result
-    // is the same however many threads share the work. Where both biases sum the same rows,
-    // b_hh gets b_ih's increment (sums kept in registers down the rows: rnn_support.h).
-    constexpr long kPiece = 128;
-    parallel_for_pieces(GH, kPiece, [&](long j0, long j1) {
-      const int w = static_cast<int>(j1 - j0);
-      const bool shared = dah_all == da_buf && g.b_ih && g.b_hh;
-      if (shared) {
-        F sum[kPiece] = {};
-        add_column_sums(N, w, da_buf + j0, GH, sum);
-        for (int j = 0; j < w; ++j) g.b_ih[j0 + j] += sum[j], g.b_hh[j0 + j] += sum[j];
-        return;
-      }
-      if (g.b_ih) add_column_sums(N, w, da_buf + j0, GH, g.b_ih + j0);
-      if (g.b_hh) add_column_sums(N, w, dah_all + j0, GH, g.b_hh + j0);
-    });
-  }
-  if (peep && g.peephole) {
-    const F* cp = ws + L.cprev;
-    const F* cn = ws + L.cnew;
-    for (long r = 0; r < N; ++r) {
-      const F* d = da_buf + r * GH;
-      for (int k = 0; k < H; ++k) {
-        g.peephole[pI + k] += d[gI + k] * cp[r * H + k];
-        g.peephole[pF + k] += d[gF + k] * cp[r * H + k];
-        g.peephole[pO + k] += d[gO + k] * cn[r * H + k];
+  // The weight gradients sum over all B·T rows (rows past a sequence's end have zero grads).
+  // Where each of their products is too small to split (sgemm_is_one_thread), the input-side and
+  // the recurrent-side ones run side by side, each whole on one thread: the same sums.
+  auto input_side = [&] {
+    if (g.w_ih && !one_hot_weight_grad(N, I, GH, x, da_buf, g.w_ih))
+      gemm<F>(true, false, GH, I, static_cast<int>(N), F(1), da_buf, GH, x, I, F(1), g.w_ih, I);
+  };
+  auto recurrent_side = [&] {
+    if (g.w_hh) {
+      if (before) {
+        // n block multiplies r*h_prev, not h_prev.
+        gemm<F>(true, false, gN, H, static_cast<int>(N), F(1), da_buf, GH, hprev, H, F(1), g.w_hh, H);
+        F* rhm = scratch<F>(kGradPreH, static_cast<size_t>(N) * H, false);
+        for (long r = 0; r < N; ++r)
+          for (int k = 0; k < H; ++k) rhm[r * H + k] = gates[r * GH + gR + k] * hprev[r * H + k];
+        gemm<F>(true, false, H, H, static_cast<int>(N), F(1), da_buf + gN, GH, rhm, H,
+                F(1), g.w_hh + static_cast<long>(gN) * H, H);
+      } else {
+        gemm<F>(true, false, GH, H, static_cast<int>(N), F(1), dah_all, GH, hprev, H, F(1), g.w_hh, H);
       }
     }
+    if (g.b_ih || g.b_hh) {
+      // Column sums split by columns: each element still adds its rows in order, so the result
+      // is the same however many threads share the work. Where both biases sum the same rows,
+      // b_hh gets b_ih's increment (sums kept in registers down the rows: rnn_support.h).
+      constexpr long kPiece = 128;
+      parallel_for_pieces(GH, kPiece, [&](long j0, long j1) {
+        const int w = static_cast<int>(j1 - j0);
+        const bool shared = dah_all == da_buf && g.b_ih && g.b_hh;
+        if (shared) {
+          F sum[kPiece] = {};
+          add_column_sums(N, w, da_buf + j0, GH, sum);
+          for (int j = 0; j < w; ++j) g.b_ih[j0 + j] += sum[j], g.b_hh[j0 + j] += sum[j];
+          return;
+        }
+        if (g.b_ih) add_column_sums(N, w, da_buf + j0, GH, g.b_ih + j0);
+        if (g.b_hh) add_column_sums(N, w, dah_all + j0, GH, g.b_hh + j0);
+      });
+    }
+    if (peep && g.peephole) {
+      const F* cp = ws + L.cprev;
+      const F* cn = ws + L.cnew;
+      for (long r = 0; r < N; ++r) {
+        const F* d = da_buf + r * GH;
+        for (int k = 0; k < H; ++k) {
+          g.peephole[pI + k] += d[gI + k] * cp[r * H + k];
+          g.peephole[pF + k] += d[gF + k] * cp[r * H + k];
+          g.peephole[pO + k] += d[gO + k] * cn[r * H + k];
+        }
+      }
+    }
+  };
+  const bool side_by_side = std::is_same_v<F, float> && sgemm_is_one_thread(GH, std::max(I, H), static_cast<int>(N));
+  if (side_by_side) {
+    parallel_for(2, [&](int side) { side == 0 ? input_side() : recurrent_side(); });
+  } else {
+    input_side();
+    recurrent_side();
   }
 }
 

@@ -164,7 +164,7 @@ struct Split {
 // A read by all), else rows in whole row panels; and rows for a tall transposed A (below).
 Split split_for(bool ta, int M, int N, int K, int mr, int nr) {
   const int threads = pool_threads();
-  if (threads == 1 || static_cast<double>(M) * N * K < kParallelOneOffMacs) return {1, true};
+  if (sgemm_is_one_thread(M, N, K)) return {1, true};
   const int col_panels = (N + nr - 1) / nr, row_panels = (M + mr - 1) / mr;
   // A transposed A is packed by every thread of a column split: with more rows than columns
   // (the weight gradients, daᵀ·h) splitting rows packs less (min of 6 alternating runs, 2 threads:
@@ -182,6 +182,10 @@ inline void range_of(int p, int parts, int total, int unit, int* begin, int* end
 }
 
 }  // namespace
+
+bool sgemm_is_one_thread(int M, int N, int K) {
+  return pool_threads() == 1 || static_cast<double>(M) * N * K < kParallelOneOffMacs;
+}
 
 void sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc) {

@@ -10,6 +10,8 @@ namespace frnn::cpu {
 
 void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc);
+// Whether sgemm runs an M x N x K product (M > 1, not by held weights) on the calling thread only.
+bool sgemm_is_one_thread(int M, int N, int K);
 
 // op(B) [K,N] packed once and multiplied many times (the recurrent weights of a sequence).
 // The packed layout belongs to the variant active when it was packed.
