@@ -139,10 +139,15 @@ class Model : public Napi::ObjectWrap<Model> {
     acquire(env);
     busy_->store(true);
     auto busy = busy_;
-    auto* worker = new PromiseWorker(env, Value(), std::move(work), std::move(result), [this, busy, env] {
-      busy->store(false);
-      report_memory(env);
-    });
+    // A CPU model's calls run on its own thread (model_thread.h); the GPU's on libuv's pool.
+    if (!thread_ && std::string(net_->backend()) == "cpu") thread_ = std::make_shared<ModelThread>();
+    auto* worker = new PromiseWorker(
+        env, Value(), std::move(work), std::move(result),
+        [this, busy, env] {
+          busy->store(false);
+          report_memory(env);
+        },
+        thread_);
     worker->Queue();
     return worker->promise();
   }
@@ -383,11 +388,13 @@ class Model : public Napi::ObjectWrap<Model> {
   // Frees native memory now; an async call in flight keeps its own reference until it ends.
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     net_.reset();
+    thread_.reset();  // joined now, or by the call in flight that still holds it when it ends
     if (!busy_->load()) report_memory(info.Env());
     return info.Env().Undefined();
   }
 
   std::shared_ptr<Network> net_;
+  std::shared_ptr<ModelThread> thread_;
   int64_t reported_bytes_ = 0;
   std::shared_ptr<std::atomic<bool>> busy_ = std::make_shared<std::atomic<bool>>(false);
 };

@@ -4,31 +4,38 @@
 #include <napi.h>
 
 #include <functional>
+#include <memory>
 
 #include "js_errors.h"
+#include "model_thread.h"
 
 namespace frnn::binding {
 
 // Builds the resolved value on the main thread once the work has succeeded.
 using Result = std::function<Napi::Value(Napi::Env)>;
 
-// Runs `work` on the thread pool and settles a Promise with `result` (or the failure).
-// `owner` (a model's JS object, or empty) stays referenced until the Promise settles, so `done`
-// may use the model's wrapper.
+// Runs `work` on the thread pool (or, given `thread`, on that thread while a pool thread waits)
+// and settles a Promise with `result` (or the failure). `owner` (a model's JS object, or empty)
+// stays referenced until the Promise settles, so `done` may use the model's wrapper.
 class PromiseWorker : public Napi::AsyncWorker {
  public:
-  PromiseWorker(Napi::Env env, Napi::Object owner, std::function<void()> work, Result result, std::function<void()> done)
+  PromiseWorker(Napi::Env env, Napi::Object owner, std::function<void()> work, Result result, std::function<void()> done,
+                std::shared_ptr<ModelThread> thread = nullptr)
       : Napi::AsyncWorker(env, "fusedrnn"),
         deferred_(Napi::Promise::Deferred::New(env)),
         work_(std::move(work)),
         result_(std::move(result)),
-        done_(std::move(done)) {
+        done_(std::move(done)),
+        thread_(std::move(thread)) {
     if (!owner.IsEmpty()) owner_ = Napi::Persistent(owner);
   }
   Napi::Promise promise() const { return deferred_.Promise(); }
 
  protected:
-  void Execute() override { failure_.capture(work_); }
+  void Execute() override {
+    if (thread_) thread_->run([this] { failure_.capture(work_); });
+    else failure_.capture(work_);
+  }
   void OnOK() override {
     done_();
     Napi::HandleScope scope(Env());
@@ -49,6 +56,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   std::function<void()> work_;
   Result result_;
   std::function<void()> done_;
+  std::shared_ptr<ModelThread> thread_;
   Failure failure_;
 };
 
