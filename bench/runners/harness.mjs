@@ -8,9 +8,10 @@ export function readJob() {
 }
 
 /**
- * One warm-up, then plan.runs timed runs of `once` (async, returns when the work is finished).
- * `scale` turns one run's milliseconds into the workload's unit (e.g. µs per character).
- * Past plan.budgetSeconds after the warm-up, stops and reports what it has (flagged).
+ * One warm-up, then timed runs of `once` (async, returns when the work is finished) until there
+ * are plan.runs of them taking plan.minSeconds together (at most plan.maxRuns; workloads.mjs's
+ * runPlan). `scale` turns one run's milliseconds into the workload's unit (e.g. µs per character).
+ * Past plan.budgetSeconds after the warm-up, stops and reports what it has (flagged if short).
  */
 export async function timeRuns(once, plan, scale = (ms) => ms) {
   const samples = [];
@@ -23,12 +24,14 @@ export async function timeRuns(once, plan, scale = (ms) => ms) {
     return { samples: [scale(warmupMs)], notes, warmupOnly: true };
   }
   const start = performance.now();
-  for (let i = 0; i < plan.runs; i++) {
+  for (;;) {
     const t = performance.now();
     await once();
     samples.push(scale(performance.now() - t));
-    if (i + 1 < plan.runs && (performance.now() - start) / 1000 > plan.budgetSeconds && samples.length >= 1) {
-      notes.push(`${samples.length} timed runs (stopped at the ${plan.budgetSeconds} s budget)`);
+    const elapsed = (performance.now() - start) / 1000;
+    if (samples.length >= plan.runs && (elapsed >= (plan.minSeconds ?? 0) || samples.length >= (plan.maxRuns ?? Infinity))) break;
+    if (elapsed > plan.budgetSeconds) {
+      if (samples.length < plan.runs) notes.push(`${samples.length} timed runs (stopped at the ${plan.budgetSeconds} s budget)`);
       break;
     }
   }

@@ -79,13 +79,19 @@ def time_runs(once, scale=lambda ms: ms):
     if warmup / 1000 > plan["budgetSeconds"]:
         return {"samples": [scale(warmup)], "warmupOnly": True,
                 "notes": [f"one run only (the warm-up, {warmup / 1000:.1f} s, exceeded the {plan['budgetSeconds']} s budget)"]}
+    # The harness's rule (bench/runners/harness.mjs, workloads.mjs's runPlan): at least plan["runs"]
+    # timed runs taking plan["minSeconds"] together, at most plan["maxRuns"].
     samples, notes, start = [], [], time.perf_counter()
-    for i in range(plan["runs"]):
+    while True:
         t = time.perf_counter()
         once()
         samples.append(scale((time.perf_counter() - t) * 1000))
-        if i + 1 < plan["runs"] and time.perf_counter() - start > plan["budgetSeconds"]:
-            notes.append(f"{len(samples)} timed runs (stopped at the {plan['budgetSeconds']} s budget)")
+        elapsed = time.perf_counter() - start
+        if len(samples) >= plan["runs"] and (elapsed >= plan.get("minSeconds", 0) or len(samples) >= plan.get("maxRuns", float("inf"))):
+            break
+        if elapsed > plan["budgetSeconds"]:
+            if len(samples) < plan["runs"]:
+                notes.append(f"{len(samples)} timed runs (stopped at the {plan['budgetSeconds']} s budget)")
             break
     return {"samples": samples, "notes": notes}
 
