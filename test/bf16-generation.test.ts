@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../lib/native.js';
 import { Model, Vocabulary, sampleText, sampleTexts, streamText } from '../lib/index.js';
-import { V, config, greedyReference, modelWithWeights, roundedProduct } from './helpers/generation-reference.js';
+import { V, config, drawInChunks, greedyReference, modelWithWeights, REDUCED_PRODUCT_SIZES, packedBytesRatio, roundedProduct } from './helpers/generation-reference.js';
 import { randInts, randn, rng } from './helpers/numeric.js';
 
 const isa = loadNative().cpuIsa;
@@ -51,23 +51,11 @@ function magnitudes(M: number, N: number, K: number, a: Float32Array, b: Float32
   return reference(M, N, K, abs(a), abs(b), transB);
 }
 
-// M x N x K: one row (generation), odd and sub-panel sizes, K odd (a half pair), N off the
-// 32-column panels, sizes split over the pool, and rows of the same product.
-const SIZES: Array<[number, number, number, boolean]> = [
-  [1, 1, 1, true],
-  [1, 37, 19, true],
-  [3, 70, 83, true],
-  [1, 1024, 256, true],
-  [5, 33, 64, false],
-  [2, 129, 7, false],
-  [1, 4 * 151, 151, true],
-];
-
 for (const name of isa.names) {
   describe.skipIf(!isa.supported(name))(`bf16 product under ${name}`, () => {
     it('matches the float64 product of the rounded operands', () => {
       expect(isa.set(name)).toBe(true);
-      SIZES.forEach(([M, N, K, transB], i) => {
+      REDUCED_PRODUCT_SIZES.forEach(([M, N, K, transB], i) => {
         const r = rng(40 + i);
         const a = Float32Array.from(randn(M * K, r));
         const b = Float32Array.from(randn(K * N, r, 0.5));
@@ -135,32 +123,16 @@ describe("generate({ precision: 'bf16' })", () => {
   });
 
   it('keeps bf16 copies of the weights, half the fp32 ones', async () => {
-    const [a, b] = [Model.create(config()), Model.create(config())];
-    const base = a.info().nativeBytes;
-    await a.generate(Int32Array.of(1), 3, { seed: 1 });
-    await b.generate(Int32Array.of(1), 3, { seed: 1, precision: 'bf16' });
-    const [fp32, bf] = [a.info().nativeBytes - base, b.info().nativeBytes - base];
-    expect(bf).toBeGreaterThan(0);
-    expect(bf / fp32).toBeGreaterThan(0.4);
-    expect(bf / fp32).toBeLessThan(0.6);
-    a.dispose();
-    b.dispose();
+    const ratio = await packedBytesRatio('bf16');
+    expect(ratio).toBeGreaterThan(0.4);
+    expect(ratio).toBeLessThan(0.6);
   });
 
   it('chained chunks draw what one call draws', async () => {
     const model = Model.create(config());
     const options = { seed: 5, temperature: 1.3, precision: 'bf16' as const };
     const whole = await model.generate(Int32Array.of(4), 30, options);
-    let state = null;
-    let prime = Int32Array.of(4);
-    const parts: number[] = [];
-    for (const n of [7, 1, 22]) {
-      const chunk = await model.generateChunk(prime, n, options, state);
-      parts.push(...chunk.tokens);
-      state = chunk.state;
-      prime = Int32Array.of(chunk.tokens[chunk.tokens.length - 1]);
-    }
-    expect(parts).toEqual(Array.from(whole));
+    expect(await drawInChunks(model, [Int32Array.of(4)], [7, 1, 22], options)).toEqual(Array.from(whole));
     model.dispose();
   });
 

@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadNative } from '../lib/native.js';
 import { Model, type ModelConfig, type SampleOptions } from '../lib/index.js';
-import { randn, rng } from './helpers/numeric.js';
+import { DECODE_SAMPLING, drawInChunks, withRandomWeights } from './helpers/generation-reference.js';
 
 const addon = loadNative({ backend: 'cpu' });
 const twoThreads = addon.cpuIsa.threads() >= 2;
@@ -36,22 +36,9 @@ const CONFIGS: Record<string, ModelConfig> = {
   },
 };
 
-const SAMPLING: SampleOptions[] = [
-  { greedy: true },
-  { temperature: 0.8, seed: 11 },
-  { temperature: 1.2, topK: 5, seed: 12 },
-  { temperature: 1, topP: 0.9, seed: 13 },
-];
 
-/** Random weights of scale 2/√fan-in (larger than the initializer's, not saturating), so the draws vary. */
 function model(config: ModelConfig, seed: number): Model {
-  const m = Model.create({ ...config, backend: 'cpu', dtype: 'float32', seed });
-  m.params().forEach((info, i) => {
-    const n = info.shape.reduce((x, y) => x * y, 1);
-    const scale = 2 / Math.sqrt(info.shape[info.shape.length - 1]);
-    m.setParam(info.name, Float64Array.from(randn(n, rng(seed * 100 + i), scale), (v) => Math.fround(v)));
-  });
-  return m;
+  return withRandomWeights(Model.create({ ...config, backend: 'cpu', dtype: 'float32', seed }), seed);
 }
 
 function primes(B: number): Int32Array[] {
@@ -85,7 +72,7 @@ describe('CPU generation gang', () => {
       it(`${precision}, ${name}: tokens and final state equal the per-character loop (B = 1, 3; greedy, temperature, top-k, top-p)`, async () => {
         const m = model(config, 7);
         for (const B of [1, 3]) {
-          for (const sampling of SAMPLING) {
+          for (const sampling of DECODE_SAMPLING) {
             const options = { ...sampling, precision };
             const label = `B=${B} ${JSON.stringify(options)}`;
             const ref = await withMembers(0, m, primes(B), 40, options);
@@ -112,16 +99,7 @@ describe('CPU generation gang', () => {
     addon.testing.cpuDecodeMembers(0);
     const whole = await m.generate(primes(3), 70, options);
     addon.testing.cpuDecodeMembers(2);
-    let state = null;
-    let prime = primes(3);
-    const rows: number[][] = [[], [], []];
-    for (const n of [7, 1, 2, 60]) {
-      const chunk = await m.generateChunk(prime, n, options, state);
-      for (let b = 0; b < 3; b++) rows[b].push(...chunk.tokens.subarray(b * n, (b + 1) * n));
-      state = chunk.state;
-      prime = rows.map((r) => Int32Array.of(r[r.length - 1]));
-    }
-    expect(rows.flat()).toEqual(Array.from(whole));
+    expect(await drawInChunks(m, primes(3), [7, 1, 2, 60], options)).toEqual(Array.from(whole));
     m.dispose();
   });
 

@@ -10,7 +10,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadNative } from '../lib/native.js';
 import { Model, Vocabulary, streamText, type ModelConfig, type SampleOptions } from '../lib/index.js';
-import { randn, rng } from './helpers/numeric.js';
+import { DECODE_SAMPLING, withRandomWeights } from './helpers/generation-reference.js';
 
 const addon = loadNative({ backend: 'cpu' });
 const reason = !addon.buildInfo().cuda ? 'this build has no CUDA part (built without nvcc)' : addon.cudaProbe().ok ? '' : addon.cudaProbe().reason;
@@ -46,22 +46,9 @@ const CONFIGS: Record<string, ModelConfig> = {
   },
 };
 
-const SAMPLING: SampleOptions[] = [
-  { greedy: true },
-  { temperature: 0.8, seed: 11 },
-  { temperature: 1.2, topK: 5, seed: 12 },
-  { temperature: 1, topP: 0.9, seed: 13 },
-];
 
-/** Random weights of scale 2/√fan-in (larger than the initializer's, not saturating), so the draws vary. */
 function model(config: ModelConfig, precision: 'fp32' | 'tf32', seed: number): Model {
-  const m = Model.create({ ...config, backend: 'cuda', precision, seed });
-  m.params().forEach((info, i) => {
-    const n = info.shape.reduce((x, y) => x * y, 1);
-    const scale = 2 / Math.sqrt(info.shape[info.shape.length - 1]);
-    m.setParam(info.name, Float64Array.from(randn(n, rng(seed * 100 + i), scale), (v) => Math.fround(v)));
-  });
-  return m;
+  return withRandomWeights(Model.create({ ...config, backend: 'cuda', precision, seed }), seed);
 }
 
 function vocabSize(config: ModelConfig): number {
@@ -92,7 +79,7 @@ describe.skipIf(reason !== '')(`persistent generation decoder${reason ? ` [skipp
         const m = model(config, precision, 7);
         const vocab = vocabSize(config);
         for (const B of [1, 3]) {
-          for (const options of SAMPLING) {
+          for (const options of DECODE_SAMPLING) {
             const label = `B=${B} ${JSON.stringify(options)}`;
             const ref = await onPath('stepwise', m, primes(B, vocab), 40, options);
             const got = await onPath('persistent', m, primes(B, vocab), 40, options);

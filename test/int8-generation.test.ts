@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../lib/native.js';
 import { Model } from '../lib/index.js';
-import { V, config, greedyReference, modelWithWeights, roundedProduct, type Product } from './helpers/generation-reference.js';
+import { V, config, drawInChunks, greedyReference, modelWithWeights, REDUCED_PRODUCT_SIZES, packedBytesRatio, roundedProduct, type Product } from './helpers/generation-reference.js';
 import { randn, rng } from './helpers/numeric.js';
 
 const isa = loadNative().cpuIsa;
@@ -61,23 +61,11 @@ function reference(M: number, N: number, K: number, a: Float32Array, b: Float32A
   return out;
 }
 
-// M x N x K: one row (generation), odd and sub-panel sizes, K off the quads (1, 2 or 3 left
-// over), N off the 32-column panels and the 4-panel passes, a product split over the pool.
-const SIZES: Array<[number, number, number, boolean]> = [
-  [1, 1, 1, true],
-  [1, 37, 19, true],
-  [3, 70, 83, true],
-  [1, 1024, 256, true],
-  [5, 33, 64, false],
-  [2, 129, 7, false],
-  [1, 4 * 151, 150, true],
-];
-
 for (const name of isa.names) {
   describe.skipIf(!isa.supported(name))(`int8 product under ${name}`, () => {
     it("gives the reference's bits", () => {
       expect(isa.set(name)).toBe(true);
-      SIZES.forEach(([M, N, K, transB], i) => {
+      REDUCED_PRODUCT_SIZES.forEach(([M, N, K, transB], i) => {
         const r = rng(60 + i);
         const a = Float32Array.from(randn(M * K, r));
         const b = Float32Array.from(randn(K * N, r, 0.5));
@@ -151,38 +139,22 @@ describe("generate({ precision: 'int8' })", () => {
   });
 
   it('keeps int8 copies of the weights, about a quarter of the fp32 ones', async () => {
-    const [a, b] = [Model.create(config()), Model.create(config())];
-    const base = a.info().nativeBytes;
-    await a.generate(Int32Array.of(1), 3, { seed: 1 });
-    await b.generate(Int32Array.of(1), 3, { seed: 1, precision: 'int8' });
-    const [fp32, q] = [a.info().nativeBytes - base, b.info().nativeBytes - base];
-    expect(q).toBeGreaterThan(0);
-    expect(q / fp32).toBeGreaterThan(0.2);
-    expect(q / fp32).toBeLessThan(0.4);
-    a.dispose();
-    b.dispose();
+    const ratio = await packedBytesRatio('int8');
+    expect(ratio).toBeGreaterThan(0.2);
+    expect(ratio).toBeLessThan(0.4);
   });
 
   it('a batch of primes generates each row as alone, and chained chunks draw what one call draws', async () => {
     const { model } = modelWithWeights(900);
     const primes = [Int32Array.of(3, 1, 4), Int32Array.of(1, 5, 9), Int32Array.of(2, 6, 5)];
-    const options = { seed: 7, temperature: 1.1, precision: 'int8' as const };
     const together = await model.generate(primes, 12, { greedy: true, precision: 'int8' });
     for (const [row, prime] of primes.entries()) {
       const alone = await model.generate(prime, 12, { greedy: true, precision: 'int8' });
       expect(Array.from(together.subarray(row * 12, row * 12 + 12)), `row ${row}`).toEqual(Array.from(alone));
     }
-    const whole = await model.generate(primes[0], 30, options);
-    let state = null;
-    let prime = primes[0];
-    const parts: number[] = [];
-    for (const n of [7, 1, 22]) {
-      const chunk = await model.generateChunk(prime, n, options, state);
-      parts.push(...chunk.tokens);
-      state = chunk.state;
-      prime = Int32Array.of(chunk.tokens[chunk.tokens.length - 1]);
-    }
-    expect(parts).toEqual(Array.from(whole));
+    const options = { seed: 7, temperature: 1.1, precision: 'int8' as const };
+    const whole = await model.generate(primes, 30, options);
+    expect(await drawInChunks(model, primes, [7, 1, 22], options)).toEqual(Array.from(whole));
     model.dispose();
   });
 

@@ -1,7 +1,8 @@
 // The reduced-precision generation tests' reference (bf16-generation and int8-generation): a
 // 2-layer LSTM + GRU model, random weights, and its greedy generation in float64 with each matrix
 // product computed by a given rule over rounded operands.
-import { Model, type ModelConfig } from '../../lib/index.js';
+import { expect } from 'vitest';
+import { Model, type ModelConfig, type SampleOptions } from '../../lib/index.js';
 import { randn, rng } from './numeric.js';
 
 export const V = 23;
@@ -84,3 +85,67 @@ export function modelWithWeights(seed: number): { model: Model; params: Params }
   return { model, params };
 }
 
+
+/**
+ * The tokens of `lengths` chained generateChunk calls from `primes` (one per row), each chunk
+ * primed with its rows' last draws: row-major, as one generate call of the summed length returns.
+ */
+export async function drawInChunks(model: Model, primes: Int32Array[], lengths: number[], options: SampleOptions): Promise<number[]> {
+  let state = null;
+  let prime = primes;
+  const rows: number[][] = primes.map(() => []);
+  for (const n of lengths) {
+    const chunk = await model.generateChunk(prime, n, options, state);
+    rows.forEach((r, b) => r.push(...chunk.tokens.subarray(b * n, (b + 1) * n)));
+    state = chunk.state;
+    prime = rows.map((r) => Int32Array.of(r[r.length - 1]));
+  }
+  return rows.flat();
+}
+
+/** The bytes of the weights' packed copies a generation in `precision` keeps, over fp32's. */
+export async function packedBytesRatio(precision: 'bf16' | 'int8'): Promise<number> {
+  const [a, b] = [Model.create(config()), Model.create(config())];
+  const base = a.info().nativeBytes;
+  await a.generate(Int32Array.of(1), 3, { seed: 1 });
+  await b.generate(Int32Array.of(1), 3, { seed: 1, precision });
+  const [fp32, reduced] = [a.info().nativeBytes - base, b.info().nativeBytes - base];
+  a.dispose();
+  b.dispose();
+  expect(reduced).toBeGreaterThan(0);
+  return reduced / fp32;
+}
+
+/** The draw rules the decoders are held to their per-character loops under. */
+export const DECODE_SAMPLING: SampleOptions[] = [
+  { greedy: true },
+  { temperature: 0.8, seed: 11 },
+  { temperature: 1.2, topK: 5, seed: 12 },
+  { temperature: 1, topP: 0.9, seed: 13 },
+];
+
+/** Random weights of scale 2/√fan-in (larger than the initializer's, not saturating), so the draws vary. */
+export function withRandomWeights(m: Model, seed: number): Model {
+  m.params().forEach((info, i) => {
+    const n = info.shape.reduce((x, y) => x * y, 1);
+    const scale = 2 / Math.sqrt(info.shape[info.shape.length - 1]);
+    m.setParam(info.name, Float64Array.from(randn(n, rng(seed * 100 + i), scale), (v) => Math.fround(v)));
+  });
+  return m;
+}
+
+/**
+ * M x N x K (transB) of the reduced-precision product tests: one row (generation), odd and
+ * sub-panel sizes, K odd (half a bf16 pair) and off the int8 quads, N off the 32-column panels
+ * and the 4-panel passes, products split over the pool, and rows of the same product.
+ */
+export const REDUCED_PRODUCT_SIZES: Array<[number, number, number, boolean]> = [
+  [1, 1, 1, true],
+  [1, 37, 19, true],
+  [3, 70, 83, true],
+  [1, 1024, 256, true],
+  [5, 33, 64, false],
+  [2, 129, 7, false],
+  [1, 4 * 151, 151, true],
+  [1, 4 * 151, 150, true],
+];
