@@ -6,6 +6,8 @@
 // Task i goes first to thread i % threads (the caller is thread 0), so a product split the same
 // way every step finds its slice of the weights in that core's own L2; a thread that finishes
 // its own share steals what is left, so a descheduled worker only slows, never stalls, a call.
+// A gang (run_gang) is the exception: its members wait for one another, so none steals, and the
+// caller keeps the call open until every member has started.
 #include "thread_pool.h"
 
 #include <pthread.h>
@@ -209,7 +211,6 @@ class Pool {
   }
 
  private:
-
   const int threads_;
   std::mutex run_mutex_;
   // pthread rather than std::condition_variable: the latter's wait() needs GLIBCXX_3.4.30, newer
