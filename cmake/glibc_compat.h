@@ -50,6 +50,7 @@ FRNN_GLIBC_PIN(dlopen);
 FRNN_GLIBC_PIN(dlsym);
 FRNN_GLIBC_PIN(dlclose);
 FRNN_GLIBC_PIN(dlerror);
+FRNN_GLIBC_PIN(dladdr);
 #undef FRNN_GLIBC_PIN
 
 // libstdc++ (GCC >= 11) reads glibc 2.32's `__libc_single_threaded` to skip atomics in shared_ptr

@@ -10,6 +10,7 @@
 // caller keeps the call open until every member has started.
 #include "thread_pool.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
 
@@ -42,9 +43,20 @@ int detect_threads() {
   return n > 64 ? 64 : n;
 }
 
+// The workers live as long as the process, but Node unloads an addon when the last environment
+// that loaded it ends (a worker thread's, under vitest's thread pool): their code would be
+// unmapped under them (a SIGSEGV at exit). Before the first worker starts, this library asks
+// never to be unloaded.
+void keep_this_library_loaded() {
+  Dl_info self;
+  if (dladdr(reinterpret_cast<void*>(&keep_this_library_loaded), &self) != 0 && self.dli_fname != nullptr)
+    dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
 class Pool {
  public:
   explicit Pool(int threads) : threads_(threads) {
+    if (threads_ > 1) keep_this_library_loaded();
     for (int w = 1; w < threads_; ++w) std::thread([this, w] { work_loop(w); }).detach();
   }
   int threads() const { return threads_; }
