@@ -39,4 +39,13 @@ inline std::atomic<long>& injected_task_countdown() {
 
 inline void maybe_inject_task_failure() { count_down_to_failure(injected_task_countdown()); }
 
+// The same for the threads the project starts (the CPU pool's workers, a CPU model's own thread):
+// the N-th start from now fails as if the system had no thread to give.
+inline std::atomic<long>& injected_thread_start_countdown() {
+  static std::atomic<long> countdown{0};
+  return countdown;
+}
+
+inline void maybe_inject_thread_start_failure() { count_down_to_failure(injected_thread_start_countdown()); }
+
 }  // namespace frnn

@@ -4,11 +4,13 @@
 // injected at the N-th allocation (addon.testing.failAllocation) for N = 1, 2, 3 ... until the
 // call succeeds: each one must be a clean Error, and the model must still train afterwards.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Model, fit, loadCheckpoint, saveCheckpoint, type Batch, type ModelConfig } from '../lib/index.js';
-import { loadNative } from '../lib/native.js';
+import { loadNative, packageRoot } from '../lib/native.js';
+import { nativeBackendOptions, nativeConfig, nativeTrainOptions } from './helpers/native-structs.js';
 import { randInts } from './helpers/numeric.js';
 import { rng } from './helpers/numeric.js';
 
@@ -291,5 +293,52 @@ describe('failures inside the CPU pool', () => {
     await m.trainStep(b);
     await twin.trainStep(b);
     expect(Array.from(m.exportTrainingState().params)).toEqual(Array.from(twin.exportTrainingState().params));
+  });
+});
+
+// A thread the system cannot give (addon.testing.failThreadStart(n) fails the n-th start from now).
+// A CPU model runs its async calls on a thread of its own, started by its first one: that call must
+// fail cleanly, leave the model as it was, and leave nothing locked (the next call used to hang).
+describe('a thread that cannot start', () => {
+  afterEach(() => addon.testing.failThreadStart(0));
+
+  it("fails a CPU model's first async call cleanly; the next call starts it and trains like a twin", async () => {
+    const b = batch(4, 5, 21);
+    const m = Model.create(config);
+    const twin = Model.create(config);
+    const before = snapshot(m);
+    addon.testing.failThreadStart(1);
+    await expect(m.trainStep(b)).rejects.toThrow(/out of memory/);
+    expect(addon.testing.threadStartCountdown(), 'the start failed').toBe(0);
+    expect(snapshot(m)).toEqual(before);
+    await m.trainStep(b);
+    await twin.trainStep(b);
+    expect(Array.from(m.exportTrainingState().params)).toEqual(Array.from(twin.exportTrainingState().params));
+  });
+
+  // The pool starts its workers once per process, so a fresh process arms the failure first; its
+  // first training step must give the loss this process gets with every worker.
+  it.skipIf(addon.cpuIsa.threads() < 2)('leaves the CPU pool with the workers that started, and it trains', async () => {
+    const wide: ModelConfig = { input: { type: 'oneHot', vocabSize: V }, layers: [{ cell: 'lstm', units: 96 }], dense: [{ units: V }], seed: 4 };
+    const b = batch(32, 8, 5);
+    const { loss } = await Model.create(wide).trainStep(b);
+    const child = `
+      const addon = require(require.resolve('node-gyp-build', { paths: [process.env.FUSEDRNN_ROOT] }))(process.env.FUSEDRNN_ROOT);
+      addon.testing.failThreadStart(1);
+      const threads = addon.cpuIsa.threads();
+      const left = addon.testing.threadStartCountdown();
+      addon.testing.failThreadStart(0);
+      const m = new addon.Model(${JSON.stringify(nativeConfig(wide))}, 'cpu', 'float32', ${JSON.stringify(nativeBackendOptions)});
+      const batch = { batchSize: ${b.batchSize}, steps: ${b.steps}, inputs: Int32Array.from(${JSON.stringify(Array.from(b.inputs))}),
+                      targets: Int32Array.from(${JSON.stringify(Array.from(b.targets))}) };
+      const { loss } = m.trainStepSync(batch, ${JSON.stringify(nativeTrainOptions({}))});
+      console.log(JSON.stringify({ threads, left, loss }));
+    `;
+    const r = spawnSync(process.execPath, ['-e', child], { cwd: packageRoot, encoding: 'utf8', timeout: 60_000, env: { ...process.env, FUSEDRNN_ROOT: packageRoot } });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(out.left, 'the worker start failed').toBe(0);
+    expect(out.threads, 'the caller alone: its first worker could not start').toBe(1);
+    expect(Math.abs(out.loss - loss) / loss).toBeLessThan(1e-6);
   });
 });

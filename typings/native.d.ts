@@ -104,6 +104,10 @@ export interface NativeAddon {
     failPoolTask(n: number): void;
     /** @returns how many such tasks remain before it fires (0 when disarmed or fired). */
     poolTaskCountdown(): number;
+    /** Arms a failure of the n-th thread start from now (CPU pool workers, a CPU model's own thread; 0 disarms). */
+    failThreadStart(n: number): void;
+    /** @returns how many thread starts remain before it fires (0 when disarmed or fired). */
+    threadStartCountdown(): number;
     /** The fp32 CPU generation's gang (native/cpu/decode.h): -1 sized by the work (default), 0 off (the per-character loop), n members. */
     cpuDecodeMembers(n: number): void;
   };

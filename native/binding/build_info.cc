@@ -162,9 +162,9 @@ Napi::Value MemoryLimits(const Napi::CallbackInfo& info) {
 }
 
 // testing.<arm>(n) arms an injected failure (alloc_fault.h) at the n-th event from now; 0 disarms.
-// testing.<left>() is what is left of it (0: it fired, or was never armed). Two of them: the
-// allocations (failAllocation / allocationCountdown) and the CPU pool's tasks (failPoolTask /
-// poolTaskCountdown).
+// testing.<left>() is what is left of it (0: it fired, or was never armed). Three of them: the
+// allocations (failAllocation / allocationCountdown), the CPU pool's tasks (failPoolTask /
+// poolTaskCountdown) and thread starts (failThreadStart / threadStartCountdown).
 template <std::atomic<long>& (*countdown)()>
 void set_injection(Napi::Object t, const char* arm, const char* left) {
   const Napi::Env env = t.Env();
@@ -183,6 +183,7 @@ Napi::Object Testing(Napi::Env env) {
   Napi::Object t = Napi::Object::New(env);
   set_injection<frnn::injected_alloc_countdown>(t, "failAllocation", "allocationCountdown");
   set_injection<frnn::injected_task_countdown>(t, "failPoolTask", "poolTaskCountdown");
+  set_injection<frnn::injected_thread_start_countdown>(t, "failThreadStart", "threadStartCountdown");
   t.Set("cpuDecodeMembers", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
     if (info.Length() < 1 || !info[0].IsNumber() || info[0].As<Napi::Number>().Int32Value() < -1)
       throw Napi::TypeError::New(info.Env(), "cpuDecodeMembers(n): n must be -1 (by the work), 0 (off) or a member count");

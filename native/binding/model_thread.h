@@ -11,6 +11,8 @@
 #include <functional>
 #include <thread>
 
+#include "../alloc_fault.h"
+
 namespace frnn::binding {
 
 class ModelThread {
@@ -28,10 +30,16 @@ class ModelThread {
     thread_.join();
   }
 
-  // Runs work (which must not throw) on the model's thread and returns when it is done.
+  // Runs work (which must not throw) on the model's thread and returns when it is done. Starts
+  // the thread on the first call; a thread the system cannot give throws here (std::system_error,
+  // or the injected std::bad_alloc), before any work and with nothing locked: the call fails
+  // cleanly and the next one tries again.
   void run(const std::function<void()>& work) {
+    if (!thread_.joinable()) {
+      maybe_inject_thread_start_failure();
+      thread_ = std::thread([this] { loop(); });
+    }
     pthread_mutex_lock(&mutex_);
-    if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
     work_ = &work;
     done_ = false;
     pthread_cond_broadcast(&wake_);

@@ -33,8 +33,8 @@ class PromiseWorker : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    if (thread_) thread_->run([this] { failure_.capture(work_); });
-    else failure_.capture(work_);
+    if (!thread_) return failure_.capture(work_);
+    failure_.capture([this] { thread_->run([this] { failure_.capture(work_); }); });  // the outer: a failed start
   }
   void OnOK() override {
     done_();

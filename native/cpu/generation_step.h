@@ -22,8 +22,8 @@ class LayerStep {
   // Empty (false) where it does not apply: another cell (RNN, GRU reset-before), T != 1, more
   // rows than it serves, or weights not held packed. Looks the packed weights up, so it is made
   // on the thread that holds them.
-  // `sums`: room for sum_elems() floats, the recurrent sums kept from recurrent() to finish().
   LayerStep(const RnnShape& s, const RnnParams<float>& p);
+  // `sums`: room for sum_elems() floats, the recurrent sums kept from recurrent() to finish().
   size_t sum_elems() const { return static_cast<size_t>(s_.B) * G_ * s_.H; }
   void keep_sums_in(float* sums) { r_ = sums; }
   explicit operator bool() const { return ok_; }

@@ -55,9 +55,18 @@ void keep_this_library_loaded() {
 
 class Pool {
  public:
-  explicit Pool(int threads) : threads_(threads) {
-    if (threads_ > 1) keep_this_library_loaded();
-    for (int w = 1; w < threads_; ++w) std::thread([this, w] { work_loop(w); }).detach();
+  // As many workers as the system gives, up to threads - 1: where it refuses one, the pool runs
+  // with those started (the threads count is fixed before the first call reaches them).
+  explicit Pool(int threads) {
+    if (threads > 1) keep_this_library_loaded();
+    for (int w = 1; w < threads; ++w, ++threads_) {
+      try {
+        maybe_inject_thread_start_failure();
+        std::thread([this, w] { work_loop(w); }).detach();
+      } catch (const std::exception&) {
+        break;
+      }
+    }
   }
   int threads() const { return threads_; }
 
@@ -223,7 +232,7 @@ class Pool {
   }
 
  private:
-  const int threads_;
+  int threads_ = 1;
   std::mutex run_mutex_;
   // pthread rather than std::condition_variable: the latter's wait() needs GLIBCXX_3.4.30, newer
   // than the portable prebuild may require (scripts/prebuild.sh checks).
