@@ -12,9 +12,10 @@ export const ARM64_TESTS = [
   'test/ops-loss.test.ts',
   'test/ops-dense.test.ts',
   'test/model-gradcheck.test.ts',
-  // every instruction-set variant the emulator offers, fp32 and bf16, against the fp64 reference
+  // every instruction-set variant the emulator offers, fp32, bf16 and int8, against the fp64 reference
   'test/cpu-isa.test.ts',
   'test/bf16-generation.test.ts',
+  'test/int8-generation.test.ts',
   'test/packed-weights.test.ts',
   // training, fit and sampling end to end; checkpoints exchanged with x64 (the longer training
   // tests stay out: test/stateful-training.test.ts alone takes two minutes under emulation)

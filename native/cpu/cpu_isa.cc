@@ -10,6 +10,9 @@
 #ifndef HWCAP2_BF16
 #define HWCAP2_BF16 (1UL << 14)  // arch/arm64/include/uapi/asm/hwcap.h, for older headers
 #endif
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1UL << 20)  // the same header: FEAT_DotProd (SDOT)
+#endif
 #endif
 
 namespace frnn::cpu {
@@ -27,7 +30,8 @@ bool cpu_has_avx512bf16() { return cpu_has_avx512() && FRNN_X86_HAS("avx512bf16"
 #undef FRNN_X86_HAS
 bool cpu_has_neonbf16() {
 #if defined(__aarch64__) && defined(__linux__)
-  return (getauxval(AT_HWCAP2) & HWCAP2_BF16) != 0;
+  // Its int8 products need SDOT too (FEAT_BF16 CPUs have it; checked, as x64 checks VNNI).
+  return (getauxval(AT_HWCAP2) & HWCAP2_BF16) != 0 && (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
 #else
   return false;
 #endif

@@ -2,7 +2,7 @@
 // compiled once per variant: without any -m flag (generic, runs on every x86-64 and elsewhere),
 // with -mavx2 -mfma, with -mavx512f, and on arm64 for NEON with a taller tile; avx512bf16 and
 // neonbf16 are the AVX-512 and NEON ones with the bf16-weight products on the CPU's bf16
-// dot-product instruction (avx512bf16: the int8 ones too, on VNNI). The variant is picked once at load from the CPU's features,
+// dot-product instruction and the int8 ones on its int8 dot product (VNNI, SDOT). The variant is picked once at load from the CPU's features,
 // overridable by env FUSEDRNN_CPU_ISA (a name of kIsaNames) or set_cpu_isa() for tests.
 #pragma once
 
