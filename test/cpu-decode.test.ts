@@ -36,7 +36,6 @@ const CONFIGS: Record<string, ModelConfig> = {
   },
 };
 
-
 function model(config: ModelConfig, seed: number): Model {
   return withRandomWeights(Model.create({ ...config, backend: 'cpu', dtype: 'float32', seed }), seed);
 }

@@ -46,7 +46,6 @@ const CONFIGS: Record<string, ModelConfig> = {
   },
 };
 
-
 function model(config: ModelConfig, precision: 'fp32' | 'tf32', seed: number): Model {
   return withRandomWeights(Model.create({ ...config, backend: 'cuda', precision, seed }), seed);
 }

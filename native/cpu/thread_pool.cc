@@ -59,13 +59,14 @@ class Pool {
   // with those started (the threads count is fixed before the first call reaches them).
   explicit Pool(int threads) {
     if (threads > 1) keep_this_library_loaded();
-    for (int w = 1; w < threads; ++w, ++threads_) {
+    for (int w = 1; w < threads; ++w) {
       try {
         maybe_inject_thread_start_failure();
         std::thread([this, w] { work_loop(w); }).detach();
       } catch (const std::exception&) {
         break;
       }
+      threads_ = w + 1;
     }
   }
   int threads() const { return threads_; }
